@@ -1,0 +1,91 @@
+// The fastify app: routes, schemas, OpenAPI, API key and error handling; no knowledge of the daemon.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from '../logger.js';
+import type { Recognizer } from '../recognize/recognizer.js';
+import type { ModelHolder } from '../recognize/model-holder.js';
+import { SUPPORTED_TYPES } from '../vision/decode.js';
+import { installApiKey } from './auth.js';
+import { installErrorHandlers } from './errors.js';
+import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
+
+/** The slice of the daemon the API needs. */
+export interface ApiDeps {
+  recognizer: Recognizer;
+  models: Pick<ModelHolder, 'current' | 'currentSource'>;
+  /** Reasons the daemon is not ready; empty when it is. */
+  notReady(): string[];
+}
+
+export interface ApiOptions {
+  apiKey?: string;
+  bodyLimitBytes: number;
+  logger: Logger;
+  version: string;
+}
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody };
+
+export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    // A line per request is noise on a device; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  installErrorHandlers(app);
+  installApiKey(app, options.apiKey);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'actor-recognizer', version: options.version, description: 'Recognizes actors in photos and live video.' },
+      components: options.apiKey ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } } } : {},
+      security: options.apiKey ? [{ apiKey: [] }] : [],
+    },
+  });
+  app.addSchema(ErrorBody);
+  app.addSchema(FaceSchema);
+  // Images arrive as raw bytes; anything else is refused with 415 by fastify before the handler.
+  app.addContentTypeParser([...SUPPORTED_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.get('/healthz', { schema: { summary: 'Alive', response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', response: { 200: ReadyReply, 503: ReadyReply } } }, async (_request, reply) => {
+    const reasons = deps.notReady();
+    return reply.status(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
+  });
+
+  app.post(
+    '/v1/recognize',
+    {
+      schema: {
+        summary: 'Names every face in an image',
+        description: 'The body is the image itself: Content-Type image/jpeg, image/png or image/webp.',
+        consumes: [...SUPPORTED_TYPES],
+        response: { 200: RecognizeReply, ...errors },
+      },
+    },
+    async (request, reply) => {
+      // fastify also parses JSON and text/plain for every route; this one takes images only.
+      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) {
+        return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
+      }
+      const body = request.body as Buffer | undefined;
+      const result = await deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' });
+      return { faces: result.faces, model: { version: result.model?.version ?? null } };
+    },
+  );
+
+  app.get('/v1/model', { schema: { summary: 'The running actor model', response: { 200: ModelReply } } }, async () => {
+    const model = deps.models.current();
+    return {
+      version: model?.version ?? null,
+      actors: model ? [...model.actors] : [],
+      loadedAt: model?.loadedAt.toISOString() ?? null,
+      source: deps.models.currentSource(),
+    };
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

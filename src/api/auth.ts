@@ -1,0 +1,31 @@
+// API key check: every route but health and readiness needs the key when one is configured.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const OPEN = new Set(['/healthz', '/readyz']);
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function presented(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string') return header;
+  const auth = request.headers.authorization;
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+}
+
+/**
+ * Installs the check as the first hook, so it runs for unknown routes too: a caller without the key
+ * learns nothing about which routes exist. Digests are compared in constant time.
+ */
+export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
+  if (!apiKey) return;
+  const expected = digest(apiKey);
+  app.addHook('onRequest', async (request, reply) => {
+    if (OPEN.has(request.url.split('?')[0]!)) return;
+    const key = presented(request);
+    if (key !== undefined && timingSafeEqual(digest(key), expected)) return;
+    return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'a valid API key is required' } });
+  });
+}

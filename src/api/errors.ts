@@ -1,0 +1,34 @@
+// Maps every error to `{"error": {"code", "message"}}` with the right status; 5xx hide internals.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isRecognizerError, type ErrorCode } from '../errors.js';
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  IMAGE_INVALID: 400,
+  IMAGE_UNSUPPORTED: 415,
+  IMAGE_TOO_LARGE: 413,
+  USAGE: 400,
+};
+
+/** Fastify's own codes, for requests refused before a handler runs. */
+const FASTIFY: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: 'the body is larger than the configured limit' },
+  FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'a Content-Type header is required' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
+};
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isRecognizerError(err) && STATUS[err.code]) {
+      return reply.status(STATUS[err.code]!).send({ error: { code: err.code, message: err.message } });
+    }
+    const known = err.code ? FASTIFY[err.code] : undefined;
+    if (known) return reply.status(known.status).send({ error: { code: known.code, message: known.message } });
+    if (err.validation) return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status < 500) return reply.status(status).send({ error: { code: err.code ?? 'BAD_REQUEST', message: err.message } });
+    request.log.error({ err }, 'request failed');
+    return reply.status(status).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+}

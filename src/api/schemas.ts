@@ -1,0 +1,35 @@
+// JSON schemas of the REST API's answers: validated on the way out and published as OpenAPI.
+import { Type } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { $id: 'Error', description: 'Every error answer.' },
+);
+
+export const BoxSchema = Type.Object({ x: Type.Number(), y: Type.Number(), width: Type.Number(), height: Type.Number() }, { description: 'Pixels of the original image.' });
+
+export const FaceSchema = Type.Object(
+  {
+    box: BoxSchema,
+    actor: Type.Union([Type.String(), Type.Null()], { description: 'The actor, or null for an unknown face.' }),
+    confidence: Type.Number({ description: "The best actor's score." }),
+    candidates: Type.Array(Type.Object({ actor: Type.String(), score: Type.Number() }), { description: 'Best actors first.' }),
+  },
+  { $id: 'Face' },
+);
+
+export const RecognizeReply = Type.Object({
+  faces: Type.Array(Type.Ref('Face')),
+  model: Type.Object({ version: Type.Union([Type.String(), Type.Null()]) }),
+});
+
+export const ModelReply = Type.Object({
+  version: Type.Union([Type.String(), Type.Null()]),
+  actors: Type.Array(Type.String()),
+  loadedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  source: Type.Union([Type.String(), Type.Null()], { description: 'Where the model was loaded from.' }),
+});
+
+export const HealthReply = Type.Object({ status: Type.String() });
+
+export const ReadyReply = Type.Object({ ready: Type.Boolean(), reasons: Type.Array(Type.String()) });

@@ -1,0 +1,58 @@
+// The model commands: train, eval and recognize (CONTRACTS.md, "Command line").
+import { readFile } from 'node:fs/promises';
+import { ActorModel } from '../recognize/actor-model.js';
+import { Recognizer } from '../recognize/recognizer.js';
+import { evaluateModel } from '../train/evaluate.js';
+import { trainModel } from '../train/train.js';
+import { RecognizerError, isRecognizerError } from '../errors.js';
+import { datasetFaces, percent, print, type CommandContext } from './common.js';
+
+export async function trainCommand(ctx: CommandContext, args: { datasets: string[]; out: string; maxPerActor?: number; seed?: number; cache: boolean }): Promise<void> {
+  const { source, extractor } = await datasetFaces(ctx.config, { cache: args.cache });
+  const summary = await trainModel(source, { datasets: args.datasets, out: args.out, maxPerActor: args.maxPerActor, seed: args.seed, extractor });
+  const { skipped } = summary;
+  print(
+    ctx.json,
+    { version: summary.version, actors: summary.actors, images: summary.images, metrics: summary.metrics, skipped },
+    `model ${summary.version} written to ${args.out}: ${summary.actors.length} actors from ${summary.images} photos` +
+      ` (skipped: ${skipped.noFace} without a face, ${skipped.unreadable} unreadable${skipped.tooFewPhotos.length ? `, people without a usable photo: ${skipped.tooFewPhotos.join(', ')}` : ''})`,
+  );
+}
+
+export async function evalCommand(ctx: CommandContext, args: { model: string; datasets: string[]; unknown?: string; cache: boolean }): Promise<void> {
+  const model = await ActorModel.load(args.model, { threads: ctx.config.vision.threads });
+  const { source } = await datasetFaces(ctx.config, { cache: args.cache });
+  const report = await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown });
+  const lines = [
+    `top-1 ${percent(report.top1)} of ${report.n} photos of enrolled actors (misnamed ${report.errors.misnamed}, rejected as unknown ${report.errors.rejected})`,
+    ...Object.entries(report.perActor).map(([actor, r]) => `  ${actor}: ${percent(r.top1)} of ${r.n}`),
+  ];
+  if (report.notEnrolled.length) lines.push(`not enrolled, not scored: ${report.notEnrolled.join(', ')}`);
+  if (report.unknown) lines.push(`unknown people: ${percent(report.unknown.rejected)} of ${report.unknown.n} faces rejected`);
+  print(ctx.json, report, lines.join('\n'));
+  await model.release();
+}
+
+export async function recognizeCommand(ctx: CommandContext, args: { model?: string; files: string[]; faceCrops: boolean }): Promise<void> {
+  if (args.files.length === 0) throw new RecognizerError('USAGE', 'recognize needs at least one image file');
+  const model = args.model ? await ActorModel.load(args.model, { threads: ctx.config.vision.threads }) : null;
+  const { pipeline } = await datasetFaces(ctx.config, { cache: false });
+  const recognizer = new Recognizer(pipeline, { current: () => model }, { maxPixels: ctx.config.vision.maxPixels });
+  const results = [];
+  const lines = [];
+  for (const file of args.files) {
+    try {
+      const { faces } = await recognizer.recognizeBytes(await readFile(file), { fallback: args.faceCrops ? 'face-crop' : 'retry' });
+      results.push({ file, faces });
+      lines.push(`${file}: ${faces.length === 0 ? 'no face' : faces.map((f) => `${f.actor ?? 'unknown'} (${f.confidence.toFixed(2)})`).join(', ')}`);
+    } catch (err) {
+      // One bad file is reported in its place and the others are still named.
+      const unreadable = typeof (err as NodeJS.ErrnoException).errno === 'number';
+      if (!isRecognizerError(err) && !unreadable) throw err;
+      results.push({ file, faces: [], error: { code: isRecognizerError(err) ? err.code : 'FILE_UNREADABLE', message: (err as Error).message } });
+      lines.push(`${file}: ${(err as Error).message}`);
+    }
+  }
+  print(ctx.json, { results, model: model ? { version: model.version } : null }, lines.join('\n'));
+  await model?.release();
+}

@@ -1,0 +1,154 @@
+// The configuration schema: the one place that defines every key, its default, bounds and meaning.
+import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+
+/**
+ * Marks a field whose value must never reach a log line or an error message. `value`: the whole
+ * value is secret (an API key); `url`: a URL that may carry user:password or a token.
+ */
+export type SecretKind = 'value' | 'url';
+
+/** The JSON Schema annotation that carries a {@link SecretKind}. */
+export const SECRET = 'x-secret';
+
+const secret = (kind: SecretKind) => ({ [SECRET]: kind });
+
+/** One literal string union, since TypeBox has no `enum` keyword of its own. */
+function oneOf<const T extends readonly string[]>(values: T, options: { default: T[number]; description: string }): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(values.map((v) => Type.Literal(v)), options) as TUnion<TLiteral<T[number]>[]>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+const ApiSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1, maxLength: 253, description: 'Address the REST API listens on; 0.0.0.0 or :: to listen on every interface.' }),
+    port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port of the REST API; 0 picks a free port.' }),
+    apiKey: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 1024, ...secret('value'), description: 'When set, every route except /healthz and /readyz needs it (header x-api-key or Authorization: Bearer).' }),
+    ),
+    bodyLimitBytes: Type.Integer({ default: 20 * MiB, minimum: KiB, maximum: 200 * MiB, description: 'Largest request body accepted, in bytes; a larger upload is answered 413.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'The REST API.' },
+);
+
+const LogSchema = Type.Object(
+  {
+    level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Lowest pino level written.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'Logging.' },
+);
+
+const VisionSchema = Type.Object(
+  {
+    backend: oneOf(['onnx', 'tfjs'], { default: 'onnx', description: "Inference backend: onnx (face-api's networks compiled to ONNX, run by onnxruntime; fast) or tfjs (face-api on TensorFlow.js WebAssembly; the reference)." }),
+    detector: oneOf(['ssd', 'tiny'], { default: 'ssd', description: 'Face detector: ssd (accurate) or tiny (fast, misses small faces).' }),
+    minScore: Type.Number({ default: 0.5, minimum: 0.05, maximum: 0.99, description: 'Lowest detector score for a face to be kept.' }),
+    maxFaces: Type.Integer({ default: 20, minimum: 1, maximum: 100, description: 'Most faces kept per image, highest scores first.' }),
+    // The ceiling is sharp's own default limitInputPixels (0x3FFF squared).
+    maxPixels: Type.Integer({ default: 40_000_000, minimum: 10_000, maximum: 268_402_689, description: 'A decoded image with more pixels than this is refused (guards memory).' }),
+    threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'Face detection and embedding.' },
+);
+
+const S3Schema = Type.Object(
+  {
+    uri: Type.String({ pattern: '^s3://[^/]+', maxLength: 2048, ...secret('url'), description: 'Where published bundles live: s3://BUCKET/PREFIX.' }),
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, ...secret('url'), description: 'S3-compatible endpoint (MinIO, s3rver); AWS when unset.' })),
+    region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64, description: 'AWS region; from the AWS environment when unset.' })),
+    forcePathStyle: Type.Boolean({ default: false, description: 'Path-style addressing (bucket in the path), needed by most S3-compatible servers.' }),
+    pollSeconds: Type.Integer({ default: 30, minimum: 5, maximum: 86_400, description: 'How often to look for a newer bundle, in seconds.' }),
+  },
+  { additionalProperties: false, description: 'Pick up new model bundles from S3.' },
+);
+
+const ModelSchema = Type.Object(
+  {
+    dir: Type.String({ default: './models/actors', minLength: 1, maxLength: 4096, description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.' }),
+    s3: Type.Optional(S3Schema),
+  },
+  { default: {}, additionalProperties: false, description: 'The actor model.' },
+);
+
+const MqttSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', maxLength: 2048, ...secret('url'), description: 'Broker to publish to; unset: run an embedded broker.' })),
+    topicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: '^[^#+/\\s]([^#+\\s]*[^#+/\\s])?$', description: 'First topic level of everything published; no wildcards, no leading or trailing slash.' }),
+    port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Port of the embedded broker (when url is unset); 0 picks a free port.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'MQTT publishing.' },
+);
+
+const CameraSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64, description: 'Stable name, used in topics and routes; unique.' }),
+    url: Type.String({ minLength: 1, maxLength: 4096, ...secret('url'), description: 'Anything ffmpeg opens: rtsp://, a device like /dev/video0, or a file.' }),
+    fps: Type.Number({ default: 5, minimum: 0.1, maximum: 30, description: 'Frames per second to analyse.' }),
+    maxWidth: Type.Integer({ default: 1280, minimum: 160, maximum: 3840, description: 'Frames wider than this are scaled down first.' }),
+    loop: Type.Boolean({ default: false, description: 'Restart a file source at its end (demos, tests).' }),
+  },
+  { additionalProperties: false, description: 'A video source.' },
+);
+
+/** The whole daemon configuration. Every key has a default, a description and bounds. */
+export const ConfigSchema = Type.Object(
+  {
+    api: ApiSchema,
+    log: LogSchema,
+    vision: VisionSchema,
+    model: ModelSchema,
+    mqtt: MqttSchema,
+    cameras: Type.Array(CameraSchema, { default: [], maxItems: 64, description: 'Video sources to watch; ids must be unique.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'actor-recognizer configuration.' },
+);
+
+/** The validated configuration, derived from {@link ConfigSchema}. */
+export type Config = Static<typeof ConfigSchema>;
+
+/** One camera entry of {@link Config}. */
+export type CameraConfig = Config['cameras'][number];
+
+// Greedy to the last '@' of the token, since people write passwords with unescaped '@' and '/'.
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)\S*@/gi;
+const SECRET_PARAM = /([?&;][^=&#\s]*(?:pass|pwd|token|secret|key|signature|credential|auth)[^=&#\s]*=)[^&#\s]*/gi;
+
+/**
+ * Hides credentials in a URL, or in any text holding URLs (an ffmpeg command line):
+ * `rtsp://user:pass@host/x` becomes `rtsp://***@host/x`, and `?password=…` becomes `?password=***`.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(USERINFO, '$1***@').replace(SECRET_PARAM, '$1***');
+}
+
+/** The {@link SecretKind} of a schema node, if it has one. */
+export function secretKind(schema: TSchema): SecretKind | undefined {
+  const kind: unknown = (schema as Record<string, unknown>)[SECRET];
+  return kind === 'value' || kind === 'url' ? kind : undefined;
+}
+
+function redactNode(schema: TSchema, value: unknown): unknown {
+  const kind = secretKind(schema);
+  if (kind === 'value' && value !== undefined) return '[redacted]';
+  if (kind === 'url' && typeof value === 'string') return redactUrl(value);
+  if (Array.isArray(value) && schema.type === 'array') return value.map((item) => redactNode(schema.items as TSchema, item));
+  if (value !== null && typeof value === 'object' && schema.type === 'object') {
+    const properties = schema.properties as Record<string, TSchema>;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const sub = properties[key];
+      out[key] = sub ? redactNode(sub, inner) : inner;
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * A copy of the configuration that is safe to log: `api.apiKey` becomes "[redacted]" and URLs that
+ * may carry credentials (cameras, MQTT, S3) go through {@link redactUrl}.
+ */
+export function redactConfig(config: Config): Config {
+  return redactNode(ConfigSchema, config) as Config;
+}

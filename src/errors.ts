@@ -1,0 +1,27 @@
+// One error class with a stable code, so callers never match on message text.
+
+/** Every code the project raises. Stable: logs, API answers and scripts rely on them. */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'IMAGE_UNSUPPORTED'
+  | 'IMAGE_INVALID'
+  | 'IMAGE_TOO_LARGE'
+  | 'MODEL_INVALID'
+  | 'MODEL_CHECKSUM'
+  | 'MODEL_NOT_FOUND'
+  | 'DATASET_INVALID'
+  | 'VISION_FAILED'
+  | 'USAGE';
+
+export class RecognizerError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RecognizerError';
+    this.code = code;
+  }
+}
+
+export function isRecognizerError(err: unknown, code?: ErrorCode): err is RecognizerError {
+  return err instanceof RecognizerError && (code === undefined || err.code === code);
+}

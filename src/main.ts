@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// Entry point: parses the command line, loads the config, runs a command or the daemon.
+import { parseArgs } from 'node:util';
+import { evalCommand, recognizeCommand, trainCommand } from './cli/commands.js';
+import { commandConfig } from './cli/common.js';
+import { describeConfig } from './config/env.js';
+import { redactConfig } from './config/schema.js';
+import { Daemon } from './daemon.js';
+import { isRecognizerError, RecognizerError } from './errors.js';
+import { createLogger } from './logger.js';
+import { packageVersion } from './version.js';
+
+const HELP = `actor-recognizer ${packageVersion()}: recognizes actors in photos and live video.
+
+Usage: actor-recognizer [command] [options]
+
+Commands:
+  start                          run the daemon (the default command)
+  train --dataset DIR --out DIR  build a model bundle from a folder of photos per actor
+        [--max-per-actor N] [--seed N] [--no-cache]
+        (--dataset may repeat: the same person under two folders is one person)
+  eval --model DIR --dataset DIR score a bundle: top-1 over enrolled actors' photos
+        [--unknown DIR]          and the fraction of unknown people's faces rejected
+  recognize [--model DIR] FILE…  name the faces in images (no model: every face unknown)
+        [--face-crops]           the images are tight face crops: assume a face if none is found
+
+Options:
+  --config FILE        YAML or JSON configuration (also ACTOR_RECOGNIZER_CONFIG)
+  --validate-config    check the configuration, print the effective one, and exit
+  --json               print one JSON object as the last line of stdout
+  --help               this text;  --help-config: every setting and its environment variable
+  --version            the version
+
+Any setting can be overridden by an environment variable ACTOR_RECOGNIZER_<PATH>,
+e.g. ACTOR_RECOGNIZER_API_PORT=9000.`;
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        'validate-config': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'help-config': { type: 'boolean' },
+        version: { type: 'boolean' },
+        dataset: { type: 'string', multiple: true },
+        out: { type: 'string' },
+        model: { type: 'string' },
+        unknown: { type: 'string' },
+        'max-per-actor': { type: 'string' },
+        seed: { type: 'string' },
+        'no-cache': { type: 'boolean' },
+        'face-crops': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    fail(new RecognizerError('USAGE', `${(err as Error).message} (see --help)`));
+  }
+})();
+
+function fail(err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`actor-recognizer: ${isRecognizerError(err) ? `${err.code}: ` : ''}${message.split('\n')[0]}\n`);
+  process.exit(isRecognizerError(err, 'USAGE') ? 2 : 1);
+}
+
+function required(name: string, value: string | undefined): string {
+  if (!value) throw new RecognizerError('USAGE', `--${name} is required (see --help)`);
+  return value;
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new RecognizerError('USAGE', `--${name} takes a whole number above 0`);
+  return n;
+}
+
+async function runDaemon(configFile: string | undefined): Promise<void> {
+  const config = commandConfig(configFile);
+  const log = createLogger({ level: config.log.level });
+  log.info({ version: packageVersion(), config: redactConfig(config) }, 'starting');
+  const daemon = new Daemon(config, log);
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'stopping');
+    // Shorter than systemd's and Greengrass's stop timeouts, so we exit on our own terms.
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 8000).unref();
+    daemon.stop().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    await daemon.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  if (values.help) return void process.stdout.write(`${HELP}\n`);
+  if (values['help-config']) return void process.stdout.write(`${describeConfig()}\n`);
+  if (values.version) return void process.stdout.write(`${packageVersion()}\n`);
+  const [command = 'start', ...rest] = positionals;
+  if (values['validate-config']) {
+    const config = commandConfig(values.config);
+    process.stdout.write(`configuration is valid\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    return;
+  }
+  const json = Boolean(values.json);
+  const cache = !values['no-cache'];
+  switch (command) {
+    case 'start':
+      return runDaemon(values.config);
+    case 'train':
+      return trainCommand(
+        { config: commandConfig(values.config), json },
+        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache },
+      );
+    case 'eval':
+      return evalCommand(
+        { config: commandConfig(values.config), json },
+        { model: required('model', values.model), datasets: values.dataset ?? [required('dataset', undefined)], unknown: values.unknown, cache },
+      );
+    case 'recognize':
+      return recognizeCommand({ config: commandConfig(values.config), json }, { model: values.model, files: rest, faceCrops: Boolean(values['face-crops']) });
+    default:
+      throw new RecognizerError('USAGE', `unknown command ${command} (see --help)`);
+  }
+}
+
+main().catch(fail);

@@ -1,0 +1,117 @@
+// A loaded actor model: the verified bundle and its onnxruntime session, naming faces or refusing them.
+import * as ort from 'onnxruntime-node';
+import { RecognizerError } from '../errors.js';
+import { readBundle, type Manifest } from './manifest.js';
+
+/** One face's answer: an actor, or null when the best score is under that actor's threshold. */
+export interface Classification {
+  actor: string | null;
+  /** The best score (cosine similarity or probability, as the manifest says). */
+  confidence: number;
+  /** The best few actors with their scores, best first. */
+  candidates: { actor: string; score: number }[];
+}
+
+const CANDIDATES = 3;
+
+export class ActorModel {
+  readonly manifest: Manifest;
+  readonly dir: string;
+  readonly loadedAt: Date;
+  private readonly session: ort.InferenceSession;
+
+  private constructor(manifest: Manifest, dir: string, session: ort.InferenceSession) {
+    this.manifest = manifest;
+    this.dir = dir;
+    this.session = session;
+    this.loadedAt = new Date();
+  }
+
+  get version(): string {
+    return this.manifest.version;
+  }
+
+  get actors(): readonly string[] {
+    return this.manifest.actors;
+  }
+
+  /**
+   * Loads and verifies a bundle: manifest schema, every file's size and sha256, the graph loads, its
+   * input and output match the manifest, and a warm-up inference gives one score per actor.
+   */
+  static async load(dir: string, options: { threads?: number } = {}): Promise<ActorModel> {
+    const { manifest, files } = await readBundle(dir);
+    const graph = files.get(manifest.head.graph)!;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(graph, {
+        intraOpNumThreads: options.threads || 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${manifest.head.graph} is not a loadable ONNX graph`, { cause: err });
+    }
+    const model = new ActorModel(manifest, dir, session);
+    try {
+      await model.verifyShapes();
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+    return model;
+  }
+
+  private async verifyShapes(): Promise<void> {
+    const { input, head, actors, version } = this.manifest;
+    if (!this.session.inputNames.includes(input.name) || !this.session.outputNames.includes(head.output)) {
+      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`);
+    }
+    let scores: Float32Array[];
+    try {
+      scores = await this.scores([new Float32Array(input.size).fill(1 / Math.sqrt(input.size))]);
+    } catch (err) {
+      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: warm-up inference failed`, { cause: err });
+    }
+    if (scores[0]?.length !== actors.length) {
+      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph gives ${scores[0]?.length ?? 0} scores for ${actors.length} actors`);
+    }
+  }
+
+  /** The head's raw scores, one row per embedding. */
+  async scores(embeddings: Float32Array[]): Promise<Float32Array[]> {
+    if (embeddings.length === 0) return [];
+    const size = this.manifest.input.size;
+    const batch = new Float32Array(embeddings.length * size);
+    embeddings.forEach((e, i) => {
+      if (e.length !== size) throw new RecognizerError('MODEL_INVALID', `embedding of ${e.length} values, the model takes ${size}`);
+      batch.set(e, i * size);
+    });
+    const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', batch, [embeddings.length, size]) };
+    const out = await this.session.run(feeds);
+    const tensor = out[this.manifest.head.output];
+    if (!tensor) throw new RecognizerError('MODEL_INVALID', `the graph gave no ${this.manifest.head.output}`);
+    const data = tensor.data as Float32Array;
+    const k = data.length / embeddings.length;
+    return embeddings.map((_, i) => data.slice(i * k, (i + 1) * k));
+  }
+
+  async classify(embeddings: Float32Array[]): Promise<Classification[]> {
+    const rows = await this.scores(embeddings);
+    return rows.map((row) => this.decide(row));
+  }
+
+  /** Names the best actor when its score reaches that actor's threshold, else unknown. */
+  decide(row: Float32Array): Classification {
+    const order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!);
+    const candidates = order.slice(0, CANDIDATES).map((i) => ({ actor: this.manifest.actors[i]!, score: row[i]! }));
+    const best = candidates[0]!;
+    const { thresholds } = this.manifest;
+    const threshold = thresholds.perActor[best.actor] ?? thresholds.default;
+    return { actor: best.score >= threshold ? best.actor : null, confidence: best.score, candidates };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

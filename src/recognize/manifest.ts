@@ -1,0 +1,98 @@
+// The model bundle's manifest: its schema, and reading a bundle folder with every file verified.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { RecognizerError } from '../errors.js';
+
+export const BUNDLE_FORMAT = 'actor-recognizer/bundle@1';
+
+const FileEntry = Type.Object({ sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }), size: Type.Integer({ minimum: 0 }) });
+
+/** The contract of the head's input: what embedding it expects and how it was made. */
+const EmbeddingInput = Type.Object({
+  type: Type.Literal('embedding'),
+  /** Graph input name, e.g. `embedding`. */
+  name: Type.String({ minLength: 1 }),
+  size: Type.Integer({ minimum: 1 }),
+  /** Which extractor made the embeddings the head was trained on (detector, aligner, network). */
+  extractor: Type.String({ minLength: 1 }),
+});
+
+export const ManifestSchema = Type.Object({
+  format: Type.Literal(BUNDLE_FORMAT),
+  version: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+  kind: Type.Literal('embedding-classifier'),
+  createdAt: Type.String(),
+  actors: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  input: EmbeddingInput,
+  head: Type.Object({
+    /** `ncm-cosine`: cosine similarity to each actor's mean embedding. */
+    type: Type.String({ minLength: 1 }),
+    graph: Type.String({ minLength: 1 }),
+    output: Type.String({ minLength: 1 }),
+    /** What the output's numbers are: `cosine` similarities or softmax `probability`. */
+    score: Type.Union([Type.Literal('cosine'), Type.Literal('probability')]),
+  }),
+  /** Per-actor acceptance thresholds on the head's score; `default` for actors not listed. */
+  thresholds: Type.Object({ default: Type.Number(), perActor: Type.Record(Type.String(), Type.Number()) }),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  training: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  files: Type.Record(Type.String(), FileEntry),
+});
+
+export type Manifest = Static<typeof ManifestSchema>;
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Reads `dir/manifest.json`, checks it against the schema, and reads every file it lists, checking
+ * size and sha256. Returns the manifest and the verified contents, so nothing is read twice and
+ * nothing changes between the check and the use.
+ */
+export async function readBundle(dir: string): Promise<{ manifest: Manifest; files: Map<string, Buffer> }> {
+  let raw: string;
+  try {
+    raw = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch (err) {
+    throw new RecognizerError('MODEL_NOT_FOUND', `no manifest.json in ${dir}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir} is not JSON`, { cause: err });
+  }
+  if (!Value.Check(ManifestSchema, parsed)) {
+    const first = Value.Errors(ManifestSchema, parsed).First();
+    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
+  }
+  const manifest = parsed;
+  if (new Set(manifest.actors).size !== manifest.actors.length) {
+    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: actor names repeat`);
+  }
+  if (!(manifest.head.graph in manifest.files)) {
+    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: the head graph ${manifest.head.graph} is not among its files`);
+  }
+  const files = new Map<string, Buffer>();
+  for (const [name, entry] of Object.entries(manifest.files)) {
+    const resolved = path.resolve(dir, name);
+    if (path.dirname(resolved) !== path.resolve(dir)) {
+      throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: file name ${name} leaves the bundle`);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(resolved);
+    } catch (err) {
+      throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${name} is missing`, { cause: err });
+    }
+    if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) {
+      throw new RecognizerError('MODEL_CHECKSUM', `bundle ${manifest.version}: ${name} does not match its size and sha256 in the manifest`);
+    }
+    files.set(name, bytes);
+  }
+  return { manifest, files };
+}

@@ -1,0 +1,50 @@
+// The cosine nearest-class-mean head as an ONNX graph: normalise the embedding, dot with each mean.
+import { GraphBuilder } from '../onnx/writer.js';
+
+export const HEAD_INPUT = 'embedding';
+export const HEAD_OUTPUT = 'scores';
+
+/** Unit-length mean of each class's unit-length embeddings. */
+export function classMeans(embeddingsByClass: Float32Array[][], size: number): Float32Array[] {
+  return embeddingsByClass.map((list) => {
+    const mean = new Float32Array(size);
+    for (const e of list) {
+      const n = norm(e);
+      for (let i = 0; i < size; i++) mean[i]! += e[i]! / n;
+    }
+    const n = norm(mean);
+    for (let i = 0; i < size; i++) mean[i]! /= n;
+    return mean;
+  });
+}
+
+export function norm(v: Float32Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s) || 1;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+  return dot / (norm(a) * norm(b));
+}
+
+/**
+ * The head: `scores[n][k] = cos(embedding[n], mean[k])`. LpNormalization then one MatMul against the
+ * transposed means, so it runs as one small onnxruntime call for a whole batch of faces.
+ */
+export function ncmHeadGraph(means: Float32Array[], size: number): Uint8Array {
+  const k = means.length;
+  const weights = new Float32Array(size * k);
+  means.forEach((mean, c) => {
+    for (let i = 0; i < size; i++) weights[i * k + c] = mean[i]!;
+  });
+  const g = new GraphBuilder('ncm_cosine_head');
+  g.input(HEAD_INPUT, 'float32', ['N', size]);
+  g.initializer('class_means_t', weights, [size, k]);
+  const unit = g.op('LpNormalization', [HEAD_INPUT], { axis: 1, p: 2 });
+  g.node('MatMul', [unit, 'class_means_t'], [HEAD_OUTPUT]);
+  g.output(HEAD_OUTPUT, 'float32', ['N', k]);
+  return g.toModel({ producer: 'actor-recognizer', docString: 'cosine nearest-class-mean head over face descriptors' });
+}

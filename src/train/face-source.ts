@@ -1,0 +1,55 @@
+// Faces of a photo file for training and evaluation: decoded and embedded by the daemon's own code.
+import { readFile } from 'node:fs/promises';
+import { isRecognizerError } from '../errors.js';
+import { sha256 } from '../recognize/manifest.js';
+import { decodeImage } from '../vision/decode.js';
+import type { FaceObservation, FacePipeline } from '../vision/pipeline.js';
+import type { EmbeddingCache } from './embedding-cache.js';
+
+export type PhotoResult =
+  | { status: 'ok'; hash: string; faces: FaceObservation[] }
+  | { status: 'no-face'; hash: string }
+  | { status: 'unreadable'; reason: string };
+
+export class FaceSource {
+  private readonly pipeline: FacePipeline;
+  private readonly cache: EmbeddingCache | undefined;
+  private readonly maxPixels: number;
+
+  constructor(pipeline: FacePipeline, options: { cache?: EmbeddingCache; maxPixels: number }) {
+    this.pipeline = pipeline;
+    this.cache = options.cache;
+    this.maxPixels = options.maxPixels;
+  }
+
+  /**
+   * Every face in a dataset photo. Dataset photos are known to show a face, so a photo where the
+   * detector finds none is tried again with a border, then taken as an aligned face crop.
+   */
+  async faces(file: string): Promise<PhotoResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      return { status: 'unreadable', reason: (err as Error).message };
+    }
+    const hash = sha256(bytes);
+    let faces = await this.cache?.get(hash);
+    if (!faces) {
+      try {
+        const image = await decodeImage(bytes, { maxPixels: this.maxPixels });
+        faces = await this.pipeline.analyze(image, { fallback: 'face-crop' });
+      } catch (err) {
+        if (isRecognizerError(err)) return { status: 'unreadable', reason: err.message };
+        throw err;
+      }
+      await this.cache?.set(hash, faces);
+    }
+    return faces.length > 0 ? { status: 'ok', hash, faces } : { status: 'no-face', hash };
+  }
+}
+
+/** The largest face of a photo: in a photo filed under a person, most often that person. */
+export function largestFace(faces: readonly FaceObservation[]): FaceObservation {
+  return faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
+}

@@ -1,0 +1,103 @@
+// Compiles face-api's networks to ONNX on first use and caches the files, keyed by face-api's version.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { faceApiModelDir, faceApiVersion } from '../face-api.js';
+import type { GraphBuilder } from '../../onnx/writer.js';
+import { compileLandmarks } from './landmark-graph.js';
+import { compileRecognition } from './recognition-graph.js';
+import { compileSsd } from './ssd-graph.js';
+import { compileTinyDetector } from './tiny-detector-graph.js';
+import { loadWeights } from './weights.js';
+
+/** The networks this module compiles. */
+export type FaceNet = 'ssd' | 'tiny-detector' | 'landmarks' | 'landmarks-tiny' | 'recognition';
+
+/**
+ * Bumped whenever the compiler emits a different graph for the same weights, so that caches written
+ * by an older compiler are not reused.
+ */
+export const COMPILER_REVISION = 1;
+
+export interface FaceModelOptions {
+  /** Cache root. Default: `models/.face-onnx` in the project root. */
+  cacheDir?: string;
+  /** Where face-api's weight files are. Default: the installed package's `model/` folder. */
+  weightsDir?: string;
+  /** Input side of the Tiny Face Detector (multiple of 32). Default 416. */
+  tinyInputSize?: number;
+}
+
+const WEIGHT_FILES: Record<FaceNet, string> = {
+  ssd: 'ssd_mobilenetv1_model',
+  'tiny-detector': 'tiny_face_detector_model',
+  landmarks: 'face_landmark_68_model',
+  'landmarks-tiny': 'face_landmark_68_tiny_model',
+  recognition: 'face_recognition_model',
+};
+
+/** The project root: the nearest folder above this module holding a package.json. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+export function defaultCacheDir(): string {
+  return path.join(projectRoot(), 'models', '.face-onnx');
+}
+
+async function compile(net: FaceNet, weightsDir: string, tinyInputSize: number): Promise<GraphBuilder> {
+  const weights = await loadWeights(weightsDir, WEIGHT_FILES[net]);
+  switch (net) {
+    case 'ssd': return compileSsd(weights);
+    case 'tiny-detector': return compileTinyDetector(weights, tinyInputSize);
+    case 'landmarks': return compileLandmarks(weights, false);
+    case 'landmarks-tiny': return compileLandmarks(weights, true);
+    case 'recognition': return compileRecognition(weights);
+  }
+}
+
+const inFlight = new Map<string, Promise<string>>();
+
+/**
+ * Path of the ONNX file of `net`, compiling it first when the cache has none. The file is written
+ * to a temporary name and renamed, so a crash mid-write never leaves a truncated model behind, and
+ * concurrent callers in one process share one compilation.
+ */
+export function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Promise<string> {
+  const tinyInputSize = options.tinyInputSize ?? 416;
+  const version = faceApiVersion();
+  const dir = path.join(options.cacheDir ?? defaultCacheDir(), `face-api-${version}-c${COMPILER_REVISION}`);
+  const file = path.join(dir, net === 'tiny-detector' ? `${net}-${tinyInputSize}.onnx` : `${net}.onnx`);
+  let pending = inFlight.get(file);
+  if (!pending) {
+    pending = (async () => {
+      if (existsSync(file)) return file;
+      const graph = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
+      const bytes = graph.toModel({
+        producer: 'actor-recognizer',
+        docString: `face-api ${version} ${WEIGHT_FILES[net]}, compiled by actor-recognizer`,
+        metadata: { source: `@vladmandic/face-api@${version}`, weights: WEIGHT_FILES[net], compiler: String(COMPILER_REVISION) },
+      });
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, file);
+      return file;
+    })();
+    inFlight.set(file, pending);
+    pending.catch(() => inFlight.delete(file));
+  }
+  return pending;
+}
+
+/** The model bytes (compiled or cached). */
+export async function faceModelBytes(net: FaceNet, options: FaceModelOptions = {}): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(await faceModelPath(net, options)));
+}

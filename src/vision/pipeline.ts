@@ -1,0 +1,112 @@
+// The face pipeline: detect, find landmarks, align and embed every face of an image.
+import { addBorder, chipGeometry, cutChip, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
+import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
+
+/** One face found in an image, with its descriptor. Coordinates are the image's pixels. */
+export interface FaceObservation {
+  box: Box;
+  /** Detector confidence (0..1); 0 for a face assumed from an aligned crop. */
+  score: number;
+  landmarks: Point[];
+  embedding: Float32Array;
+  /** How the face was found: by the detector, by the detector after adding a border, or assumed. */
+  via: 'detector' | 'border' | 'aligned-crop';
+}
+
+/**
+ * How to treat an image where the detector finds nothing:
+ * - `none`: no faces (camera frames, photos of anything);
+ * - `retry`: detect again with a border added, since SSD misses faces that fill the whole image;
+ * - `face-crop`: as `retry`, and then take the image as a face crop aligned in the ArcFace layout
+ *   (datasets of tight crops, where every image is known to be one face).
+ */
+export type FallbackMode = 'none' | 'retry' | 'face-crop';
+
+export interface AnalyzeOptions {
+  fallback?: FallbackMode;
+}
+
+/**
+ * The retry adds half the image's side on every side and accepts less sure detections: measured on
+ * the tight crops of the face datasets, that finds most faces the plain detector missed (a third or
+ * a quarter of the side, or a stricter score, found far fewer).
+ */
+const BORDER_FRACTION = 0.5;
+
+/** Changes whenever the faces found for an image may change: caches of faces are keyed by it. */
+export const PIPELINE_REVISION = 3;
+const RETRY_MIN_SCORE = 0.3;
+
+/** How far (in fractions of the image's width) detected eyes may lie from the ArcFace template's. */
+const ALIGNED_EYE_TOLERANCE = 0.12;
+
+export class FacePipeline {
+  readonly backend: FaceBackend;
+  private readonly detectOptions: DetectOptions;
+
+  constructor(backend: FaceBackend, detectOptions: DetectOptions) {
+    this.backend = backend;
+    this.detectOptions = detectOptions;
+  }
+
+  async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {
+    const fallback = options.fallback ?? 'none';
+    let found = await this.detectAndLocate(image, 0, image, this.detectOptions);
+    let via: FaceObservation['via'] = 'detector';
+    if (found.length === 0 && fallback !== 'none') {
+      const bordered = addBorder(image, BORDER_FRACTION);
+      const lenient = { ...this.detectOptions, minScore: Math.min(this.detectOptions.minScore, RETRY_MIN_SCORE) };
+      found = await this.detectAndLocate(bordered.image, bordered.offset, image, lenient);
+      via = 'border';
+    }
+    if (fallback === 'face-crop' && via === 'border' && (found.length === 0 || (found.length === 1 && looksAligned(image, found[0]!.landmarks)))) {
+      // An aligned crop: the template says exactly where the eyes are, better than landmarks
+      // found on a face that fills the frame (measured: 96% against 93% named correctly).
+      const eyes = eyesOfAlignedCrop(image.width, image.height);
+      const [embedding] = await this.backend.embed([cutChip(image, chipGeometry(eyes))]);
+      return [{ box: { x: 0, y: 0, width: image.width, height: image.height }, score: 0, landmarks: found[0]?.landmarks ?? [], embedding: embedding!, via: 'aligned-crop' }];
+    }
+    if (found.length === 0) return [];
+    const chips = found.map((f) => cutChip(image, chipGeometry(eyesFromLandmarks(f.landmarks))));
+    const embeddings = await this.backend.embed(chips);
+    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via }));
+  }
+
+  /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
+  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions) {
+    const detections = await this.backend.detect(searched, options);
+    if (detections.length === 0) return [];
+    const marks = await this.backend.landmarks(searched, detections.map((d) => d.box));
+    const out: { box: Box; score: number; landmarks: Point[] }[] = [];
+    detections.forEach((d, i) => {
+      const landmarks = marks[i];
+      if (!landmarks || landmarks.length !== 68) return;
+      out.push({
+        box: clipBox({ x: d.box.x - offset, y: d.box.y - offset, width: d.box.width, height: d.box.height }, original),
+        score: d.score,
+        landmarks: landmarks.map((p) => ({ x: p.x - offset, y: p.y - offset })),
+      });
+    });
+    return out;
+  }
+}
+
+/** Whether a square image's eyes sit where the ArcFace template puts them. */
+function looksAligned(image: RgbImage, landmarks: Point[]): boolean {
+  if (Math.abs(image.width - image.height) > 2 || landmarks.length !== 68) return false;
+  const want = eyesOfAlignedCrop(image.width, image.height);
+  const got = eyesFromLandmarks(landmarks);
+  const off = Math.max(Math.hypot(got.left.x - want.left.x, got.left.y - want.left.y), Math.hypot(got.right.x - want.right.x, got.right.y - want.right.y));
+  return off <= ALIGNED_EYE_TOLERANCE * image.width;
+}
+
+function clipBox(box: Box, image: RgbImage): Box {
+  const x = Math.max(0, box.x);
+  const y = Math.max(0, box.y);
+  return {
+    x,
+    y,
+    width: Math.max(0, Math.min(image.width, box.x + box.width) - x),
+    height: Math.max(0, Math.min(image.height, box.y + box.height) - y),
+  };
+}

@@ -1,0 +1,62 @@
+// The face pipeline's data and the one interface every inference backend implements.
+
+/** A decoded image: packed 8-bit RGB, row-major, `width * height * 3` bytes. */
+export interface RgbImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** An axis-aligned rectangle in pixels of the image it came from. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** A face found by a detector: where, and how sure (0..1). */
+export interface Detection {
+  box: Box;
+  score: number;
+}
+
+/** Which detector finds faces: face-api's SSD MobileNet v1 (accurate) or its Tiny Face Detector (fast). */
+export type DetectorKind = 'ssd' | 'tiny';
+
+export interface DetectOptions {
+  /** Detections scoring below this are dropped (0..1). */
+  minScore: number;
+  /** At most this many faces per image, best first. */
+  maxFaces: number;
+}
+
+/** Side of the square aligned face chip the descriptor network takes. */
+export const CHIP_SIZE = 150;
+
+/** Length of the face descriptor (the embedding). */
+export const EMBEDDING_SIZE = 128;
+
+/**
+ * One inference backend: the neural stages of the face pipeline. Alignment, decoding and
+ * classification are shared TypeScript around it, so that backends can be compared stage by stage.
+ * Implementations: face-api on TensorFlow.js (the reference) and the same networks compiled to ONNX.
+ */
+export interface FaceBackend {
+  readonly name: string;
+  /** Loads the networks. Safe to call once; resolves when the backend can infer. */
+  start(): Promise<void>;
+  /** Releases every tensor and session. Safe to call twice. */
+  stop(): Promise<void>;
+  /** Faces in an image, best first, boxes in the image's pixels. */
+  detect(image: RgbImage, options: DetectOptions): Promise<Detection[]>;
+  /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
+  landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
+  /** The 128-d descriptors of aligned CHIP_SIZE×CHIP_SIZE face chips, one per chip. */
+  embed(chips: RgbImage[]): Promise<Float32Array[]>;
+}

@@ -1,0 +1,51 @@
+// Accuracy on real photos through the CLI, as a user runs it: train, then eval --json.
+import { readdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { cliJson } from './helpers/cli.js';
+import { datasetsMissing, faces, linkSplit, pooledPeople } from './helpers/datasets.js';
+
+interface Eval {
+  n: number;
+  top1: number;
+  perActor: Record<string, { n: number; top1: number }>;
+}
+
+const missing = datasetsMissing();
+
+if (missing) {
+  t.plan(0, missing);
+} else {
+  t.test('five-celebrities: trained on train, at least 90% of val named correctly', async (t) => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'ar-five-'));
+    const trained = await cliJson<{ version: string; actors: string[]; images: number }>(['train', '--dataset', faces('five-celebrities', 'train'), '--out', out]);
+    t.equal(trained.actors.length, 5);
+    t.ok(trained.images >= 80, `trained on ${trained.images} photos`);
+    const report = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')]);
+    t.equal(report.n, 25);
+    t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);
+    t.equal(Object.keys(report.perActor).length, 5);
+
+    const photo = faces('five-celebrities', 'val', 'Mindy Kaling', readdirSync(faces('five-celebrities', 'val', 'Mindy Kaling')).sort()[0]!);
+    const named = await cliJson<{ results: { file: string; faces: { actor: string | null; box: { width: number } }[] }[] }>(['recognize', '--model', out, photo, '/nonexistent.jpg']);
+    t.equal(named.results.length, 2);
+    t.equal(named.results[0]!.faces[0]?.actor, 'Mindy Kaling', 'recognize names her');
+    t.same(named.results[1]!.faces, [], 'a missing file is reported, not fatal');
+  });
+
+  t.test('every faces/ folder pooled: 10 photos per person to train, the rest named at least 95% correctly', async (t) => {
+    const folders = ['bbt', 'five-celebrities/train', 'five-celebrities/val', 'glint-aligned', 'lfw', 'pins'].map((f) => faces(...f.split('/')));
+    const people = await pooledPeople(folders);
+    t.ok(people.has('Robert Downey Jr') && (people.get('Robert Downey Jr')?.length ?? 0) > 60, 'Robert Downey Jr is one person across glint-aligned and pins');
+    // The test photos are capped per person to keep the suite short; `eval` on the CLI runs them all.
+    const split = await linkSplit(people, { trainPer: 10, testCap: 10, minPhotos: 11, seed: 7 });
+    const out = await mkdtemp(path.join(os.tmpdir(), 'ar-pooled-'));
+    const trained = await cliJson<{ actors: string[] }>(['train', '--dataset', split.train, '--out', out]);
+    t.equal(trained.actors.length, split.people.length);
+    const report = await cliJson<Eval>(['eval', '--model', out, '--dataset', split.test]);
+    t.ok(report.n >= split.people.length * 4, `${report.n} test photos`);
+    t.ok(report.top1 >= 0.95, `top-1 ${report.top1} over ${split.people.length} people`);
+  });
+}

@@ -1,0 +1,54 @@
+// The built daemon as a process: starts on its defaults, answers, and stops cleanly on a signal.
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import t from 'tap';
+import { MAIN } from './helpers/cli.js';
+
+/** Starts the daemon on a free port and resolves with its URL, read from its log. */
+async function startDaemon(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const parts = buffer.split('\n');
+      buffer = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'REST API listening' && entry.url) resolve(entry.url);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`daemon exited with ${code} before listening: ${lines.join('\n')}`)));
+  });
+  return { child, url, lines };
+}
+
+t.test('SIGTERM and SIGINT stop the daemon with exit code 0', async (t) => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'ar-nomodel-'));
+    const { child, url, lines } = await startDaemon({ ACTOR_RECOGNIZER_MODEL_DIR: empty, ACTOR_RECOGNIZER_API_API_KEY: 'a-secret-key-1234' });
+    const health = await fetch(`${url}/healthz`);
+    t.equal(health.status, 200, `${signal}: healthy`);
+    t.equal((await fetch(`${url}/v1/model`)).status, 401, 'the key is required');
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    const [code] = await exited;
+    t.equal(code, 0, `${signal}: exit code 0`);
+    t.ok(lines.some((l) => l.includes('"msg":"stopped"')), 'logged that it stopped');
+    t.notOk(lines.some((l) => l.includes('a-secret-key-1234')), 'the API key never reaches the log');
+  }
+});
+
+t.test('a broken configuration exits 1 with the failing path', async (t) => {
+  const child = spawn(process.execPath, [MAIN, '--validate-config'], { env: { ...process.env, ACTOR_RECOGNIZER_VISION_MIN_SCORE: '7' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = await once(child, 'exit');
+  t.equal(code, 1);
+  t.match(stderr, /\/vision\/minScore/);
+});

@@ -1,0 +1,29 @@
+// A real actor model for tests, trained once per process on a few photos per person and cached.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { defaultCacheDir, EmbeddingCache } from '../../src/train/embedding-cache.js';
+import { FaceSource } from '../../src/train/face-source.js';
+import { trainModel } from '../../src/train/train.js';
+import { createFacePipeline, extractorId } from '../../src/vision/create-backend.js';
+import { PIPELINE_REVISION, type FacePipeline } from '../../src/vision/pipeline.js';
+import { faces } from './datasets.js';
+
+let pipeline: Promise<FacePipeline> | undefined;
+
+/** One ONNX face pipeline per test process, with the default settings. */
+export function testPipeline(): Promise<FacePipeline> {
+  pipeline ??= createFacePipeline(loadConfig({ env: {} }).vision);
+  return pipeline;
+}
+
+/** A bundle trained on `faces/five-celebrities/train` (at most `perActor` photos each). */
+export async function fiveCelebritiesModel(perActor = 8): Promise<string> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'ar-model-'));
+  const p = await testPipeline();
+  const cache = new EmbeddingCache(defaultCacheDir(), `${p.backend.name}-test-r${PIPELINE_REVISION}`);
+  const source = new FaceSource(p, { cache, maxPixels: 40_000_000 });
+  await trainModel(source, { datasets: [faces('five-celebrities', 'train')], out, maxPerActor: perActor, extractor: extractorId() });
+  return out;
+}
