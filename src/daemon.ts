@@ -1,10 +1,12 @@
 // The composition root: starts the components in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { registerLiveRoutes } from './api/live-routes.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
-import { ModelHolder } from './recognize/model-holder.js';
+import { ModelService } from './models/model-service.js';
 import { Recognizer } from './recognize/recognizer.js';
+import { LiveVideo } from './track/live-video.js';
 import { createFacePipeline } from './vision/create-backend.js';
 import type { FacePipeline } from './vision/pipeline.js';
 import { packageVersion } from './version.js';
@@ -13,8 +15,9 @@ export class Daemon {
   private readonly config: Config;
   private readonly log: Logger;
   private pipeline: FacePipeline | undefined;
-  private models: ModelHolder | undefined;
+  private models: ModelService | undefined;
   private app: FastifyInstance | undefined;
+  private live: LiveVideo | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(config: Config, log: Logger) {
@@ -30,36 +33,44 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    this.warnNotYetUsed();
     this.pipeline = await createFacePipeline(config.vision);
     log.info({ backend: this.pipeline.backend.name, detector: config.vision.detector }, 'face pipeline ready');
-    this.models = new ModelHolder(log.child({ component: 'model' }), { threads: config.vision.threads });
-    await this.models.loadFrom(config.model.dir);
-    const recognizer = new Recognizer(this.pipeline, this.models, { maxPixels: config.vision.maxPixels });
-    const models = this.models;
+    this.models = new ModelService(config.model, { threads: config.vision.threads, log: log.child({ component: 'model' }) });
+    await this.models.start();
+    const models = this.models.store;
+    const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels });
+    const live = (this.live = new LiveVideo(config, this.pipeline.backend, models, log.child({ component: 'live' })));
     this.app = await buildApp(
       {
         recognizer,
         models,
-        notReady: () => (models.current() ? [] : ['no actor model is loaded']),
+        notReady: () => [...(models.current() ? [] : ['no actor model is loaded']), ...live.notReady()],
+        modelControl: this.models,
       },
       { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, logger: log.child({ component: 'api' }), version: packageVersion() },
     );
+    registerLiveRoutes(this.app, { cameras: () => live.cameras(), bus: live.bus, metrics: () => live.metricsText() });
     await this.app.listen({ host: config.api.host, port: config.api.port });
+    await live.start();
     const address = this.address();
     log.info({ url: `http://${address?.host}:${address?.port}` }, 'REST API listening');
   }
 
-  /** Keys the schema already has for the coming live-video and hot-swap work, not used yet. */
-  private warnNotYetUsed(): void {
-    const { cameras, mqtt, model } = this.config;
-    const pending = [cameras.length > 0 && 'cameras', mqtt.url && 'mqtt.url', model.s3 && 'model.s3'].filter(Boolean);
-    if (pending.length) this.log.warn({ keys: pending }, 'these settings are checked but not used yet by this version');
+  /** The live side (cameras, MQTT), for tests and the Greengrass entry point. */
+  get liveVideo(): LiveVideo | undefined {
+    return this.live;
+  }
+
+  /** The model store, for the Greengrass component's reload entry point (`models.reload(dir)`). */
+  get modelService(): ModelService | undefined {
+    return this.models;
   }
 
   /** Stops everything started, in reverse order. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // Cameras and MQTT first: their ffmpeg children must not outlive us, and `offline` goes out last.
+      await this.live?.stop();
       await this.app?.close();
       await this.models?.stop();
       await this.pipeline?.backend.stop();

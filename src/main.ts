@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Entry point: parses the command line, loads the config, runs a command or the daemon.
 import { parseArgs } from 'node:util';
+import { benchCommand } from './cli/bench.js';
 import { evalCommand, recognizeCommand, trainCommand } from './cli/commands.js';
 import { commandConfig } from './cli/common.js';
+import { publishCommand } from './cli/publish.js';
+import { scanCommand } from './cli/scan.js';
 import { describeConfig } from './config/env.js';
 import { redactConfig } from './config/schema.js';
 import { Daemon } from './daemon.js';
 import { isRecognizerError, RecognizerError } from './errors.js';
 import { createLogger } from './logger.js';
+import { SdNotify } from './util/sd-notify.js';
 import { packageVersion } from './version.js';
 
 const HELP = `actor-recognizer ${packageVersion()}: recognizes actors in photos and live video.
@@ -17,12 +21,18 @@ Usage: actor-recognizer [command] [options]
 Commands:
   start                          run the daemon (the default command)
   train --dataset DIR --out DIR  build a model bundle from a folder of photos per actor
-        [--max-per-actor N] [--seed N] [--no-cache]
+        [--max-per-actor N] [--seed N] [--no-cache] [--head ncm|mlp]
+        [--unknown DIR] [--reject-rate R]  calibrate: reject R of strangers' faces
         (--dataset may repeat: the same person under two folders is one person)
   eval --model DIR --dataset DIR score a bundle: top-1 over enrolled actors' photos
         [--unknown DIR]          and the fraction of unknown people's faces rejected
   recognize [--model DIR] FILE…  name the faces in images (no model: every face unknown)
         [--face-crops]           the images are tight face crops: assume a face if none is found
+  scan --model DIR VIDEO         who is on screen when in a video, as fast as the machine allows
+        [--fps N] [--vtt]        frames analysed per second of video (default 5); --vtt: WebVTT
+  bench [--iterations N] [--photos N]  time every stage on both backends (needs the face datasets)
+  publish --model DIR --s3 s3://BUCKET/PREFIX  upload a bundle so that devices pick it up
+        [--endpoint URL] [--region R]  (an S3-compatible server: path-style addressing)
 
 Options:
   --config FILE        YAML or JSON configuration (also ACTOR_RECOGNIZER_CONFIG)
@@ -53,6 +63,15 @@ const { values, positionals } = (() => {
         seed: { type: 'string' },
         'no-cache': { type: 'boolean' },
         'face-crops': { type: 'boolean' },
+        head: { type: 'string' },
+        'reject-rate': { type: 'string' },
+        iterations: { type: 'string' },
+        photos: { type: 'string' },
+        s3: { type: 'string' },
+        endpoint: { type: 'string' },
+        region: { type: 'string' },
+        fps: { type: 'string' },
+        vtt: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -78,16 +97,37 @@ function integer(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function positiveNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 60) throw new RecognizerError('USAGE', `--${name} takes a number above 0, at most 60`);
+  return n;
+}
+
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new RecognizerError('USAGE', `--${name} takes a fraction between 0 and 1`);
+  return n;
+}
+
+function headKind(value: string | undefined): 'ncm' | 'mlp' | undefined {
+  if (value === undefined || value === 'ncm' || value === 'mlp') return value;
+  throw new RecognizerError('USAGE', '--head takes ncm or mlp');
+}
+
 async function runDaemon(configFile: string | undefined): Promise<void> {
   const config = commandConfig(configFile);
   const log = createLogger({ level: config.log.level });
   log.info({ version: packageVersion(), config: redactConfig(config) }, 'starting');
   const daemon = new Daemon(config, log);
+  const systemd = new SdNotify({ log: log.child({ component: 'systemd' }) });
   let shuttingDown = false;
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info({ signal }, 'stopping');
+    systemd.stopping(`stopping on ${signal}`);
     // Shorter than systemd's and Greengrass's stop timeouts, so we exit on our own terms.
     setTimeout(() => {
       log.error('shutdown took too long; exiting');
@@ -108,12 +148,18 @@ async function runDaemon(configFile: string | undefined): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
+    systemd.status('starting');
     await daemon.start();
   } catch (err) {
+    systemd.status(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     log.fatal({ err }, 'could not start');
     await daemon.stop().catch(() => undefined);
     throw err;
   }
+  const address = daemon.address();
+  // Ready only now: the API listens and the cameras are started, so `systemctl start` returns on a
+  // working daemon. A SIGTERM during start-up has already said STOPPING=1; READY=1 would undo it.
+  if (!shuttingDown) systemd.ready(`serving on ${address?.host}:${address?.port}`);
 }
 
 async function main(): Promise<void> {
@@ -134,7 +180,7 @@ async function main(): Promise<void> {
     case 'train':
       return trainCommand(
         { config: commandConfig(values.config), json },
-        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache },
+        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']) },
       );
     case 'eval':
       return evalCommand(
@@ -143,6 +189,12 @@ async function main(): Promise<void> {
       );
     case 'recognize':
       return recognizeCommand({ config: commandConfig(values.config), json }, { model: values.model, files: rest, faceCrops: Boolean(values['face-crops']) });
+    case 'bench':
+      return benchCommand({ config: commandConfig(values.config), json }, { iterations: integer('iterations', values.iterations), photos: integer('photos', values.photos) });
+    case 'scan':
+      return scanCommand({ config: commandConfig(values.config), json }, { model: required('model', values.model), video: required('VIDEO', rest[0]), fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) });
+    case 'publish':
+      return publishCommand({ config: commandConfig(values.config), json }, { model: required('model', values.model), s3: required('s3', values.s3), endpoint: values.endpoint, region: values.region });
     default:
       throw new RecognizerError('USAGE', `unknown command ${command} (see --help)`);
   }

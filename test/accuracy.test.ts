@@ -1,5 +1,5 @@
 // Accuracy on real photos through the CLI, as a user runs it: train, then eval --json.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,12 +27,33 @@ if (missing) {
     t.equal(report.n, 25);
     t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);
     t.equal(Object.keys(report.perActor).length, 5);
+    const reference = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')], { ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs' });
+    t.ok(Math.abs(reference.top1 - report.top1) <= 0.005, `the same top-1 on the tfjs reference backend (${reference.top1}) as on onnx (${report.top1})`);
 
     const photo = faces('five-celebrities', 'val', 'Mindy Kaling', readdirSync(faces('five-celebrities', 'val', 'Mindy Kaling')).sort()[0]!);
     const named = await cliJson<{ results: { file: string; faces: { actor: string | null; box: { width: number } }[] }[] }>(['recognize', '--model', out, photo, '/nonexistent.jpg']);
     t.equal(named.results.length, 2);
     t.equal(named.results[0]!.faces[0]?.actor, 'Mindy Kaling', 'recognize names her');
     t.same(named.results[1]!.faces, [], 'a missing file is reported, not fatal');
+  });
+
+  t.test('five-celebrities with the dense softmax head: the export matches, the curves are recorded', async (t) => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'ar-five-mlp-'));
+    await cliJson(['train', '--dataset', faces('five-celebrities', 'train'), '--out', out, '--head', 'mlp']);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    t.equal(manifest.head.type, 'mlp-softmax');
+    t.equal(manifest.head.score, 'probability');
+    t.ok(manifest.metrics.head.exportMaxAbsDiff <= 1e-5, `export differs by ${manifest.metrics.head.exportMaxAbsDiff}`);
+    for (const run of ['withDropout', 'withoutDropout']) {
+      const history = manifest.metrics.head.history[run];
+      t.equal(history.accuracy.length, manifest.training.hyperparameters.epochs, `${run}: accuracy per epoch`);
+      t.equal(history.valLoss.length, manifest.training.hyperparameters.epochs, `${run}: validation loss per epoch`);
+    }
+    const html = readFileSync(path.join(out, 'report.html'), 'utf8');
+    for (const figure of ['accuracy', 'loss', 'scores', 'acceptance', 'confusion']) t.match(html, new RegExp(`<figure id="${figure}">[^]*?<svg`), `report.html draws ${figure}`);
+    t.ok(manifest.files['report.html'], 'the report is a checked file of the bundle');
+    const report = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')]);
+    t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);
   });
 
   t.test('every faces/ folder pooled: 10 photos per person to train, the rest named at least 95% correctly', async (t) => {

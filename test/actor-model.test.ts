@@ -7,18 +7,7 @@ import { isRecognizerError } from '../src/errors.js';
 import { ActorModel } from '../src/recognize/actor-model.js';
 import { classMeans, cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../src/recognize/ncm-head.js';
 import { writeBundle, type ManifestBody } from '../src/train/bundle-writer.js';
-
-const SIZE = 128;
-
-function randomUnit(seed: number): Float32Array {
-  let s = seed;
-  const v = new Float32Array(SIZE).map(() => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648 - 0.5;
-  });
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
+import { randomUnit, SIZE } from './helpers/bundles.js';
 
 /** Three actors with embeddings scattered around three random centres. */
 function fixture() {

@@ -7,6 +7,7 @@ import type { ModelHolder } from '../recognize/model-holder.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
 import { installErrorHandlers } from './errors.js';
+import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
 
 /** The slice of the daemon the API needs. */
@@ -15,6 +16,8 @@ export interface ApiDeps {
   models: Pick<ModelHolder, 'current' | 'currentSource'>;
   /** Reasons the daemon is not ready; empty when it is. */
   notReady(): string[];
+  /** The model store's versions, rollback and reload (GET /v1/models, POST /v1/model/*). */
+  modelControl?: ModelControl;
 }
 
 export interface ApiOptions {
@@ -85,6 +88,8 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
       source: deps.models.currentSource(),
     };
   });
+
+  if (deps.modelControl) registerModelRoutes(app, deps.modelControl);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

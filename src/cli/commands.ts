@@ -7,15 +7,15 @@ import { trainModel } from '../train/train.js';
 import { RecognizerError, isRecognizerError } from '../errors.js';
 import { datasetFaces, percent, print, type CommandContext } from './common.js';
 
-export async function trainCommand(ctx: CommandContext, args: { datasets: string[]; out: string; maxPerActor?: number; seed?: number; cache: boolean }): Promise<void> {
+export async function trainCommand(ctx: CommandContext, args: { datasets: string[]; out: string; maxPerActor?: number; seed?: number; cache: boolean; head?: 'ncm' | 'mlp'; unknown?: string; rejectRate?: number }): Promise<void> {
   const { source, extractor } = await datasetFaces(ctx.config, { cache: args.cache });
-  const summary = await trainModel(source, { datasets: args.datasets, out: args.out, maxPerActor: args.maxPerActor, seed: args.seed, extractor });
+  const summary = await trainModel(source, { datasets: args.datasets, out: args.out, maxPerActor: args.maxPerActor, seed: args.seed, extractor, head: args.head, unknown: args.unknown, rejectRate: args.rejectRate });
   const { skipped } = summary;
   print(
     ctx.json,
     { version: summary.version, actors: summary.actors, images: summary.images, metrics: summary.metrics, skipped },
     `model ${summary.version} written to ${args.out}: ${summary.actors.length} actors from ${summary.images} photos` +
-      ` (skipped: ${skipped.noFace} without a face, ${skipped.unreadable} unreadable${skipped.tooFewPhotos.length ? `, people without a usable photo: ${skipped.tooFewPhotos.join(', ')}` : ''})`,
+      ` (skipped: ${skipped.noFace} without a face, ${skipped.unreadable} unreadable, ${skipped.duplicates + skipped.nearDuplicates} duplicates, ${skipped.disagreeing} whose faces disagree with the actor's other photos${skipped.tooFewPhotos.length ? `, people without a usable photo: ${skipped.tooFewPhotos.join(', ')}` : ''})`,
   );
 }
 

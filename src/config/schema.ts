@@ -58,7 +58,7 @@ const S3Schema = Type.Object(
     endpoint: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, ...secret('url'), description: 'S3-compatible endpoint (MinIO, s3rver); AWS when unset.' })),
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64, description: 'AWS region; from the AWS environment when unset.' })),
     forcePathStyle: Type.Boolean({ default: false, description: 'Path-style addressing (bucket in the path), needed by most S3-compatible servers.' }),
-    pollSeconds: Type.Integer({ default: 30, minimum: 5, maximum: 86_400, description: 'How often to look for a newer bundle, in seconds.' }),
+    pollSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 86_400, description: 'How often to look for a newer bundle, in seconds.' }),
   },
   { additionalProperties: false, description: 'Pick up new model bundles from S3.' },
 );
@@ -67,6 +67,8 @@ const ModelSchema = Type.Object(
   {
     dir: Type.String({ default: './models/actors', minLength: 1, maxLength: 4096, description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.' }),
     s3: Type.Optional(S3Schema),
+    keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Versions kept in the store for rollback, the running one included (default 3).' })),
+    minFreeMiB: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_048_576, description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (default 64).' })),
   },
   { default: {}, additionalProperties: false, description: 'The actor model.' },
 );
@@ -76,6 +78,18 @@ const MqttSchema = Type.Object(
     url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', maxLength: 2048, ...secret('url'), description: 'Broker to publish to; unset: run an embedded broker.' })),
     topicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: '^[^#+/\\s]([^#+\\s]*[^#+/\\s])?$', description: 'First topic level of everything published; no wildcards, no leading or trailing slash.' }),
     port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Port of the embedded broker (when url is unset); 0 picks a free port.' }),
+    host: Type.String({ default: '127.0.0.1', minLength: 1, maxLength: 253, description: 'Address the embedded broker listens on (when url is unset).' }),
+    protocolVersion: Type.Integer({ default: 4, minimum: 4, maximum: 5, description: "MQTT protocol: 4 is MQTT 3.1.1 (what Greengrass's Moquette speaks), 5 is MQTT 5." }),
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; actor-recognizer-<random> when unset.' })),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Broker user name.' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, ...secret('value'), description: 'Broker password.' })),
+    caFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PEM file of the CA that signed the broker certificate (mqtts://).' })),
+    certFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PEM client certificate for mutual TLS.' })),
+    keyFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key of certFile.' })),
+    rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse a broker whose certificate does not verify; false only for testing.' }),
+    qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of everything published.' }),
+    bufferSize: Type.Integer({ default: 1000, minimum: 0, maximum: 100_000, description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.' }),
+    reconnectMaxSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this).' }),
   },
   { default: {}, additionalProperties: false, description: 'MQTT publishing.' },
 );
@@ -91,6 +105,27 @@ const CameraSchema = Type.Object(
   { additionalProperties: false, description: 'A video source.' },
 );
 
+const IngestSchema = Type.Object(
+  {
+    ffmpegPath: Type.String({ default: 'ffmpeg', minLength: 1, maxLength: 4096, description: 'The ffmpeg binary: a path, or a name looked up on the PATH.' }),
+    stallSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: 'A camera that delivers no frame for this long is restarted.' }),
+    backoffInitialMs: Type.Integer({ default: 500, minimum: 10, maximum: 60_000, description: 'Wait before the first restart of ffmpeg; doubles with each failure in a row.' }),
+    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'Longest wait between restarts.' }),
+    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed.' }),
+    restartWindowSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 86_400, description: 'The window over which restarts are counted.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'How camera streams are read and supervised.' },
+);
+
+const TrackSchema = Type.Object(
+  {
+    minHits: Type.Integer({ default: 2, minimum: 1, maximum: 50, description: 'Frames a face must be seen in before it counts as an appearance.' }),
+    minConfidence: Type.Number({ default: 0, minimum: 0, maximum: 1, description: "Lowest per-frame confidence that votes for a name; below it the frame votes unknown. 0 trusts the model's own thresholds; raise it where strangers are named (a model enrolled from few photos)." }),
+    absentSeconds: Type.Number({ default: 2, minimum: 0.1, maximum: 600, description: 'A face absent this long has left; its track ends.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'Following faces across frames.' },
+);
+
 /** The whole daemon configuration. Every key has a default, a description and bounds. */
 export const ConfigSchema = Type.Object(
   {
@@ -99,6 +134,8 @@ export const ConfigSchema = Type.Object(
     vision: VisionSchema,
     model: ModelSchema,
     mqtt: MqttSchema,
+    ingest: IngestSchema,
+    track: TrackSchema,
     cameras: Type.Array(CameraSchema, { default: [], maxItems: 64, description: 'Video sources to watch; ids must be unique.' }),
   },
   { default: {}, additionalProperties: false, description: 'actor-recognizer configuration.' },

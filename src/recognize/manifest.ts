@@ -36,9 +36,21 @@ export const ManifestSchema = Type.Object({
     score: Type.Union([Type.Literal('cosine'), Type.Literal('probability')]),
   }),
   /** Per-actor acceptance thresholds on the head's score; `default` for actors not listed. */
-  thresholds: Type.Object({ default: Type.Number(), perActor: Type.Record(Type.String(), Type.Number()) }),
+  thresholds: Type.Object({
+    default: Type.Number(),
+    perActor: Type.Record(Type.String(), Type.Number()),
+    /** How the thresholds were chosen, and what they did on the calibration data. */
+    operatingPoint: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
   metrics: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   training: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /**
+   * A few embeddings with the actor each must come out as (null: unknown), checked before the bundle
+   * runs, so that a head trained on another extractor or with shuffled labels is refused.
+   */
+  references: Type.Optional(
+    Type.Array(Type.Object({ embedding: Type.Array(Type.Number()), actor: Type.Union([Type.String(), Type.Null()]) }), { maxItems: 64 }),
+  ),
   files: Type.Record(Type.String(), FileEntry),
 });
 

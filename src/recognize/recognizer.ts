@@ -18,9 +18,17 @@ export interface Recognition {
   model: { version: string } | null;
 }
 
+/** One counted use of a model: `release()` once the answer is made, so a swapped-out session can be freed. */
+export interface ModelLease {
+  readonly model: ActorModel;
+  release(): void;
+}
+
 /** Where the running model comes from; the model store swaps it, the recognizer only reads it. */
 export interface ModelSource {
   current(): ActorModel | null;
+  /** A lease on the running model; sources that never swap (the CLI) may leave it out. */
+  acquire?(): ModelLease | null;
 }
 
 export class Recognizer {
@@ -40,16 +48,22 @@ export class Recognizer {
   }
 
   async recognizeImage(image: RgbImage, options: AnalyzeOptions = {}): Promise<Recognition> {
-    // Take the model once, so that a swap in the middle cannot mix two versions in one answer.
-    const model = this.models.current();
-    const observed = await this.pipeline.analyze(image, options);
-    const named: Classification[] = model
-      ? await model.classify(observed.map((o) => o.embedding))
-      : observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
-    return {
-      faces: observed.map((o, i) => ({ box: roundBox(o.box), ...named[i]! })),
-      model: model ? { version: model.version } : null,
-    };
+    // Take the model once, so that a swap in the middle cannot mix two versions in one answer; the
+    // lease keeps its session alive until this answer is made, even if a swap retires it meanwhile.
+    const lease = this.models.acquire ? this.models.acquire() : null;
+    const model = this.models.acquire ? (lease?.model ?? null) : this.models.current();
+    try {
+      const observed = await this.pipeline.analyze(image, options);
+      const named: Classification[] = model
+        ? await model.classify(observed.map((o) => o.embedding))
+        : observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
+      return {
+        faces: observed.map((o, i) => ({ box: roundBox(o.box), ...named[i]! })),
+        model: model ? { version: model.version } : null,
+      };
+    } finally {
+      lease?.release();
+    }
   }
 }
 

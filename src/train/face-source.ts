@@ -7,7 +7,7 @@ import type { FaceObservation, FacePipeline } from '../vision/pipeline.js';
 import type { EmbeddingCache } from './embedding-cache.js';
 
 export type PhotoResult =
-  | { status: 'ok'; hash: string; faces: FaceObservation[] }
+  | { status: 'ok'; hash: string; faces: FaceObservation[]; bytes: Uint8Array }
   | { status: 'no-face'; hash: string }
   | { status: 'unreadable'; reason: string };
 
@@ -45,7 +45,7 @@ export class FaceSource {
       }
       await this.cache?.set(hash, faces);
     }
-    return faces.length > 0 ? { status: 'ok', hash, faces } : { status: 'no-face', hash };
+    return faces.length > 0 ? { status: 'ok', hash, faces, bytes } : { status: 'no-face', hash };
   }
 }
 

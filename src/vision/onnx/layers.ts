@@ -41,6 +41,28 @@ export class NetBuilder {
     return { name: this.g.op('Transpose', [name], { perm: [0, 3, 1, 2] }), c: 3, h: size, w: size };
   }
 
+  /**
+   * Graph input of one packed RGB image as it comes from the decoder, uint8 [1, H, W, 3] of any size,
+   * turned in-graph into what face-api feeds its detectors: zeros appended to the bottom or right to
+   * make a square, then TF's resizeBilinear (no align_corners, no half-pixel centres: ONNX
+   * 'asymmetric') to size×size, float32 NCHW. Native code instead of a TypeScript loop: measured
+   * 9–18 ms per 640×480 frame on the event loop, and a 3 MB Float32Array per call.
+   */
+  inputImage(name: string, size: number): Act {
+    const g = this.g;
+    g.input(name, 'uint8', [1, 'H', 'W', 3]);
+    const chw = g.op('Cast', [g.op('Transpose', [name], { perm: [0, 3, 1, 2] })], { to: 1 });
+    const hw = g.op('Slice', [g.op('Shape', [chw]), g.int64(g.fresh('hw_start'), [2]), g.int64(g.fresh('hw_end'), [4])]);
+    const side = g.op('ReduceMax', [hw], { keepdims: 1 });
+    const pads = g.op('Concat', [g.int64(g.fresh('pads_head'), [0, 0, 0, 0, 0, 0]), g.op('Sub', [side, hw])], { axis: 0 });
+    const square = g.op('Pad', [chw, pads]);
+    const resized = g.op('Resize', [square, '', '', g.int64(g.fresh('sizes'), [1, 3, size, size])], {
+      mode: 'linear',
+      coordinate_transformation_mode: 'asymmetric',
+    });
+    return { name: resized, c: 3, h: size, w: size };
+  }
+
   /** Elementwise op against a per-channel constant, e.g. mean subtraction. */
   channelOp(op: 'Sub' | 'Mul' | 'Div' | 'Add', x: Act, values: readonly number[]): Act {
     const k = this.g.initializer(this.g.fresh('k'), Float32Array.from(values), values.length === 1 ? [] : [1, values.length, 1, 1]);

@@ -1,28 +1,59 @@
 // The fast backend: face-api's networks compiled to ONNX and run by onnxruntime-node.
-import * as ort from 'onnxruntime-node';
+import os from 'node:os';
 import { RecognizerError } from '../../errors.js';
 import type { Box, Detection, DetectOptions, DetectorKind, FaceBackend, Point, RgbImage } from '../types.js';
 import { EMBEDDING_SIZE } from '../types.js';
 import { reshapedDims, selectSsd, selectTiny } from './detections.js';
 import { LANDMARK_INPUT_SIZE } from './landmark-graph.js';
-import { faceModelPath, type FaceModelOptions, type FaceNet } from './model-cache.js';
+import { faceModelPath, type FaceModelOptions } from './model-cache.js';
 import { clipRegion, writeSquare, type Region } from './preprocess.js';
 import { RECOGNITION_INPUT_SIZE } from './recognition-graph.js';
 import { SSD_INPUT_SIZE } from './ssd-graph.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
+import { WorkerSessions, type WireTensor } from './worker-sessions.js';
 
 export interface OnnxBackendOptions extends FaceModelOptions {
   /** Face detector: SSD MobileNet v1 (default) or the Tiny Face Detector. */
   detector?: DetectorKind;
   /** Use face-api's tiny 68-point landmark net instead of the full one. Default false. */
   tinyLandmarks?: boolean;
-  /** onnxruntime threads inside one operator. Default 0: onnxruntime picks (one per core). */
+  /** onnxruntime threads inside one operator. Default 0: {@link resolveThreads} picks. */
   intraOpNumThreads?: number;
   /** Faces per landmark or descriptor inference; larger batches trade memory for throughput. Default 16. */
   maxBatch?: number;
 }
 
-const SESSION_DEFAULTS = { graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3 } as const;
+/**
+ * Thread settings for a 4-core Pi (and any small box): one frame in flight, its faces batched into
+ * one landmark and one descriptor call (maxBatch), sequential execution (these graphs are chains, so
+ * inter-op parallelism has nothing to overlap), intra-op threads from {@link resolveThreads}.
+ * Pool threads spin between operators (SSD alone on an idle 2-core machine: 57 ms spinning, 81 ms
+ * without) but stop when a run ends (session.force_spinning_stop): each of the three sessions has
+ * its own pool, and threads left spinning after one network stole the cores from the next one and
+ * from the TypeScript between them (measured under load: alignment 2× and descriptors 3× slower).
+ */
+const SESSION_DEFAULTS = {
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  interOpNumThreads: 1,
+  logSeverityLevel: 3,
+  enableCpuMemArena: true,
+  enableMemPattern: true,
+  extra: { session: { force_spinning_stop: '1' } },
+} as const;
+
+/**
+ * Intra-op threads for `configured` (0 or absent: choose): every core up to two, then one core
+ * fewer than the machine has (3 on a Pi 4). The spare core is for ffmpeg decoding the next frame,
+ * sharp and the event loop: a pool thread descheduled by them stalls every parallel operator until
+ * it runs again. On two cores a spare halves inference speed (SSD 120 ms on one thread, 57 ms on
+ * two), which the other work does not need. Inference itself runs on a worker thread.
+ */
+export function resolveThreads(configured: number | undefined): number {
+  if (configured && configured > 0) return configured;
+  const cores = os.availableParallelism();
+  return cores <= 2 ? cores : cores - 1;
+}
 
 /**
  * FaceBackend on onnxruntime-node, answering as face-api's tfjs backend does: the same
@@ -32,7 +63,7 @@ const SESSION_DEFAULTS = { graphOptimizationLevel: 'all', executionMode: 'sequen
 export class OnnxFaceBackend implements FaceBackend {
   readonly name = 'onnx';
   private readonly options: OnnxBackendOptions;
-  private sessions: Partial<Record<'detect' | 'landmarks' | 'embed', ort.InferenceSession>> = {};
+  private readonly sessions = new WorkerSessions();
   private starting: Promise<void> | undefined;
 
   constructor(options: OnnxBackendOptions = {}) {
@@ -49,15 +80,14 @@ export class OnnxFaceBackend implements FaceBackend {
 
   start(): Promise<void> {
     this.starting ??= (async () => {
-      const open = async (net: FaceNet): Promise<ort.InferenceSession> => {
-        const file = await faceModelPath(net, this.options);
-        return ort.InferenceSession.create(file, { ...SESSION_DEFAULTS, intraOpNumThreads: this.options.intraOpNumThreads ?? 0 });
-      };
       try {
         // One at a time: compiling is CPU-bound, and parallel first runs only contend.
-        this.sessions.detect = await open(this.detector === 'ssd' ? 'ssd' : 'tiny-detector');
-        this.sessions.landmarks = await open(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks');
-        this.sessions.embed = await open('recognition');
+        const models = {
+          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', this.options),
+          landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
+          embed: await faceModelPath('recognition', this.options),
+        };
+        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });
       } catch (err) {
         await this.stop();
         throw new RecognizerError('MODEL_INVALID', 'the ONNX face models could not be compiled or loaded', { cause: err });
@@ -67,27 +97,30 @@ export class OnnxFaceBackend implements FaceBackend {
   }
 
   async stop(): Promise<void> {
-    const sessions = Object.values(this.sessions);
-    this.sessions = {};
     this.starting = undefined;
-    await Promise.all(sessions.map((s) => s.release()));
+    await this.sessions.close();
   }
 
-  private session(kind: 'detect' | 'landmarks' | 'embed'): ort.InferenceSession {
-    const s = this.sessions[kind];
-    if (!s) throw new RecognizerError('VISION_FAILED', 'OnnxFaceBackend used before start()');
-    return s;
+  private async run(kind: 'detect' | 'landmarks' | 'embed', input: WireTensor): Promise<Record<string, WireTensor>> {
+    if (!this.sessions.running) throw new RecognizerError('VISION_FAILED', 'OnnxFaceBackend used before start()');
+    // Float inputs are built per call and handed over; image bytes are the caller's, so copied, and
+    // first cut out of a larger buffer (a frame cut from a stream), since a view clones all of it.
+    const transfer = input.type === 'float32' ? [input.data.buffer as ArrayBuffer] : [];
+    const data = input.type === 'uint8' && input.data.byteLength !== input.data.buffer.byteLength ? input.data.slice() : input.data;
+    try {
+      return await this.sessions.run(kind, { image: { ...input, data } }, transfer);
+    } catch (err) {
+      throw new RecognizerError('VISION_FAILED', `onnx ${kind} failed`, { cause: err });
+    }
   }
 
   async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
     // face-api's option classes turn 0 into their defaults; do the same so both backends agree.
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
-    const whole: Region = { x: 0, y: 0, width: image.width, height: image.height };
     const size = this.detector === 'ssd' ? SSD_INPUT_SIZE : this.tinySize;
-    const input = new Float32Array(size * size * 3);
-    writeSquare(image, whole, size, false, input, 0);
-    const out = await this.session('detect').run({ image: new ort.Tensor('float32', input, [1, size, size, 3]) });
+    // The decoded bytes go in as they are: the graph pads, resizes and converts them natively.
+    const out = await this.run('detect', { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] });
     if (this.detector === 'ssd') {
       return selectSsd(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, image, size, minScore, maxFaces);
     }
@@ -107,7 +140,7 @@ export class OnnxFaceBackend implements FaceBackend {
     for (const chunk of chunks(valid, this.options.maxBatch ?? 16)) {
       const input = new Float32Array(chunk.length * size * size * 3);
       chunk.forEach(({ r }, k) => writeSquare(image, r, size, true, input, k * size * size * 3));
-      const out = await this.session('landmarks').run({ image: new ort.Tensor('float32', input, [chunk.length, size, size, 3]) });
+      const out = await this.run('landmarks', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
       const raw = out['landmarks']!.data as Float32Array;
       chunk.forEach(({ r, i }, k) => { result[i] = toImagePoints(raw.subarray(k * 136, k * 136 + 136), r, size); });
     }
@@ -123,7 +156,7 @@ export class OnnxFaceBackend implements FaceBackend {
       const input = new Float32Array(chunk.length * size * size * 3);
       // Chips of another size than CHIP_SIZE are padded and resized, as face-api does.
       chunk.forEach(({ chip }, k) => writeSquare(chip, { x: 0, y: 0, width: chip.width, height: chip.height }, size, true, input, k * size * size * 3));
-      const out = await this.session('embed').run({ image: new ort.Tensor('float32', input, [chunk.length, size, size, 3]) });
+      const out = await this.run('embed', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
       const raw = out['descriptor']!.data as Float32Array;
       chunk.forEach(({ i }, k) => { result[i] = raw.slice(k * EMBEDDING_SIZE, (k + 1) * EMBEDDING_SIZE); });
     }

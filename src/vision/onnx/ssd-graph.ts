@@ -10,14 +10,14 @@ export const SSD_INPUT_SIZE = 512;
 const EPSILON = 0.0010000000474974513;
 
 /**
- * The graph: `image` float32 [N, 512, 512, 3], RGB 0..255 (already padded to a square and resized);
+ * The graph: `image` uint8 [1, H, W, 3], packed RGB of any size (padded and resized in-graph);
  * outputs `boxes` [N, 5118, 4] as (ymin, xmin, ymax, xmax) relative to the square, and `scores`
  * [N, 5118], the face probability of each anchor. NMS is left to the caller.
  */
 export function compileSsd(weights: WeightMap): GraphBuilder {
   const g = new GraphBuilder('ssd_mobilenetv1');
   const n = new NetBuilder(g);
-  let x = n.inputNhwc('image', SSD_INPUT_SIZE);
+  let x = n.inputImage('image', SSD_INPUT_SIZE);
   x = n.channelOp('Div', x, [127.5]);
   x = n.channelOp('Sub', x, [1]);
 

@@ -21,15 +21,15 @@ const TINY_MEAN_RGB = [117.001, 114.697, 97.404];
 const LEAKY_ALPHA = 0.10000000149011612;
 
 /**
- * The graph: `image` float32 [N, size, size, 3], RGB 0..255 (padded to a square at the end, as the
- * detector's input is not centered); output `grid` [N, cells*cells*5, 5]: per cell (row-major) and
+ * The graph: `image` uint8 [1, H, W, 3], packed RGB of any size (padded to a square at the end, as
+ * the detector's input is not centered, and resized in-graph); output `grid` [N, cells*cells*5, 5]: per cell (row-major) and
  * anchor, the raw (tx, ty, tw, th, score logit) that {@link decodeTiny} turns into boxes.
  */
 export function compileTinyDetector(weights: WeightMap, inputSize = TINY_DEFAULT_INPUT_SIZE): GraphBuilder {
   if (inputSize % 32 !== 0) throw new Error(`tiny face detector: input size ${inputSize} is not a multiple of 32`);
   const g = new GraphBuilder('tiny_face_detector');
   const n = new NetBuilder(g);
-  let x = n.inputNhwc('image', inputSize);
+  let x = n.inputImage('image', inputSize);
   x = n.channelOp('Sub', x, TINY_MEAN_RGB);
   x = n.channelOp('Div', x, [255]);
 

@@ -1,0 +1,198 @@
+// `bench`: times every stage of the face pipeline on both backends, on the same real images, in one run.
+import os from 'node:os';
+import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import type { Config } from '../config/schema.js';
+import { countFlops } from '../onnx/flops.js';
+import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
+import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
+import { decodeImage } from '../vision/decode.js';
+import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
+import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
+import { FacePipeline } from '../vision/pipeline.js';
+import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
+import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
+import { loadBenchInputs, type BenchInput } from './bench-inputs.js';
+import { buildReport, formatReport, round, type BackendRun, type Network, type Sample, type Stage } from './bench-report.js';
+import { print } from './common.js';
+
+const DEFAULT_ITERATIONS = 8;
+const DEFAULT_PHOTOS = 4;
+/** Video frames besides the photos; none for `--photos 1`, the quick smoke run the tests use. */
+const VIDEO_FRAMES = 3;
+const PROBE_MS = 5;
+/** Classes in the in-memory NCM head: the size of a small cast. */
+const HEAD_CLASSES = 20;
+
+interface Contender {
+  name: 'tfjs' | 'onnx';
+  backend: FaceBackend;
+  tiny: FaceBackend;
+  pipeline: FacePipeline;
+  samples: Partial<Record<Stage, Sample[]>>;
+  /** Faces the detector found per input. */
+  faces: Map<string, number>;
+}
+
+export async function benchCommand(ctx: { config: Config; json: boolean }, args: { iterations?: number; photos?: number }): Promise<void> {
+  const iterations = args.iterations ?? DEFAULT_ITERATIONS;
+  const photos = args.photos ?? DEFAULT_PHOTOS;
+  const { vision } = ctx.config;
+  const { inputs, datasets, videoSkipped } = await loadBenchInputs(photos, photos === 1 ? 0 : VIDEO_FRAMES);
+  const say = (line: string) => { if (!ctx.json) process.stderr.write(`${line}\n`); };
+  say(`bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`);
+  const threads = resolveThreads(vision.threads);
+  const options: DetectOptions = { minScore: vision.minScore, maxFaces: vision.maxFaces };
+  const contenders: Contender[] = [];
+  const head = await ort.InferenceSession.create(ncmHeadGraph(randomMeans(HEAD_CLASSES), EMBEDDING_SIZE), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    for (const name of ['tfjs', 'onnx'] as const) {
+      const make = (detector: 'ssd' | 'tiny') => (name === 'tfjs' ? new TfjsFaceBackend({ detector }) : new OnnxFaceBackend({ detector, intraOpNumThreads: threads }));
+      const backend = make('ssd');
+      const c: Contender = { name, backend, tiny: make('tiny'), pipeline: new FacePipeline(backend, options), samples: {}, faces: new Map() };
+      contenders.push(c);
+      await c.backend.start();
+      await c.tiny.start();
+    }
+    // Stages: backends interleaved per image and iteration, so that load from other processes on a
+    // shared machine falls on both alike and the ratios stay fair.
+    for (const input of inputs) {
+      for (let i = 0; i <= iterations; i++) {
+        for (const c of contenders) await timeStages(c, input, options, head, i > 0);
+      }
+      say(`  ${input.name}: stages timed`);
+    }
+    // Whole frames: one backend at a time, so that event-loop delay and memory belong to it.
+    const runs: BackendRun[] = [];
+    for (const c of contenders) {
+      runs.push(await timeFrames(c, inputs, iterations, ctx.config.vision.maxPixels, head));
+      say(`  ${c.name}: frames timed`);
+    }
+    const gflop = await networkGflop();
+    const report = buildReport(runs, gflop, {
+      iterations,
+      inputs: inputs.map((i) => i.name),
+      faces: Object.fromEntries(contenders[1]!.faces),
+      videoSkipped: videoSkipped ?? null,
+      onnx: { intraOpNumThreads: threads, cores: os.availableParallelism(), ortVersion: ort.env.versions.common },
+      detector: 'ssd (detectTiny: the Tiny Face Detector at 416)',
+    });
+    const table = formatReport(report);
+    print(ctx.json, report, `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores`);
+  } finally {
+    await head.release();
+    for (const c of contenders) await Promise.all([c.backend.stop(), c.tiny.stop()]);
+  }
+}
+
+function record(samples: Partial<Record<Stage, Sample[]>>, stage: Stage, ms: number, units = 1): void {
+  (samples[stage] ??= []).push({ ms, units });
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t0 = performance.now();
+  const value = await fn();
+  return [value, performance.now() - t0];
+}
+
+async function imageOf(input: BenchInput, maxPixels: number): Promise<RgbImage> {
+  return input.kind === 'photo' ? decodeImage(input.bytes, { maxPixels }) : input.image;
+}
+
+/** One pass over the stages on one image; the calls are the ones FacePipeline.analyze makes. */
+async function timeStages(c: Contender, input: BenchInput, options: DetectOptions, head: ort.InferenceSession, keep: boolean): Promise<void> {
+  const samples = keep ? c.samples : {};
+  const [image, decodeMs] = await timed(() => imageOf(input, 40_000_000));
+  if (input.kind === 'photo') record(samples, 'decode', decodeMs);
+  const [found, detectMs] = await timed(() => c.backend.detect(image, options));
+  record(samples, 'detect', detectMs);
+  record(samples, 'detectTiny', (await timed(() => c.tiny.detect(image, options)))[1]);
+  c.faces.set(input.name, found.length);
+  if (found.length === 0) return;
+  const [marks, landmarksMs] = await timed(() => c.backend.landmarks(image, found.map((d) => d.box)));
+  record(samples, 'landmarks', landmarksMs, found.length);
+  const usable = marks.filter((m) => m.length === 68);
+  const [chips, alignMs] = await timed(() => usable.map((m) => cutChip(image, chipGeometry(eyesFromLandmarks(m)))));
+  record(samples, 'align', alignMs, chips.length);
+  const [embeddings, embedMs] = await timed(() => c.backend.embed(chips));
+  record(samples, 'embed', embedMs, chips.length);
+  record(samples, 'classify', (await timed(() => classify(head, embeddings)))[1], embeddings.length);
+}
+
+async function classify(head: ort.InferenceSession, embeddings: Float32Array[]): Promise<number[]> {
+  if (embeddings.length === 0) return [];
+  const batch = new Float32Array(embeddings.length * EMBEDDING_SIZE);
+  embeddings.forEach((e, i) => batch.set(e, i * EMBEDDING_SIZE));
+  const out = await head.run({ [HEAD_INPUT]: new ort.Tensor('float32', batch, [embeddings.length, EMBEDDING_SIZE]) });
+  const scores = out[HEAD_OUTPUT]!.data as Float32Array;
+  const k = scores.length / embeddings.length;
+  return embeddings.map((_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (scores[i * k + j]! > scores[i * k + best]!) best = j;
+    return best;
+  });
+}
+
+/** Decode, analyze and classify whole images back to back, watching the event loop and memory. */
+async function timeFrames(c: Contender, inputs: BenchInput[], iterations: number, maxPixels: number, head: ort.InferenceSession): Promise<BackendRun> {
+  const frame = async (input: BenchInput) => {
+    const faces = await c.pipeline.analyze(await imageOf(input, maxPixels));
+    await classify(head, faces.map((f) => f.embedding));
+  };
+  for (const input of inputs) await frame(input);
+  const delay = monitorEventLoopDelay({ resolution: PROBE_MS });
+  // A plain timer as well: how late a 5 ms timer fires is what a request handler waits. It also
+  // sees stalls that the histogram above missed in our runs (tfjs's synchronous WebAssembly).
+  const lag = createHistogram();
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    lag.record(Math.max(1, Math.round((now - last - PROBE_MS) * 1000)));
+    last = now;
+  }, PROBE_MS);
+  let peakRss = process.memoryUsage().rss;
+  const started = performance.now();
+  delay.enable();
+  for (let i = 0; i < iterations; i++) {
+    for (const input of inputs) {
+      record(c.samples, 'frame', (await timed(() => frame(input)))[1]);
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+  }
+  delay.disable();
+  clearInterval(probe);
+  const elapsed = performance.now() - started;
+  const ms = (ns: number) => round(ns / 1e6);
+  return {
+    name: c.name,
+    samples: c.samples,
+    fps: round((iterations * inputs.length * 1000) / elapsed),
+    peakRssMb: round(peakRss / 2 ** 20, 0),
+    loop: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
+    lag: { p50Ms: round(lag.percentile(50) / 1000), p99Ms: round(lag.percentile(99) / 1000), maxMs: round(lag.max / 1000) },
+  };
+}
+
+/** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
+async function networkGflop(): Promise<Record<Network, number>> {
+  const nets: [Network, FaceNet, Record<string, number[]>][] = [
+    ['ssd', 'ssd', {}],
+    ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
+    ['recognition', 'recognition', { image: [1, 150, 150, 3] }],
+    ['tinyDetector', 'tiny-detector', {}],
+  ];
+  const out = {} as Record<Network, number>;
+  for (const [key, net, shapes] of nets) out[key] = round(countFlops(await faceModelBytes(net), shapes).flops / 1e9, 3);
+  return out;
+}
+
+/** Unit-length class means from a fixed seed: the head's cost does not depend on what it knows. */
+function randomMeans(classes: number): Float32Array[] {
+  let seed = 42;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  return Array.from({ length: classes }, () => {
+    const v = Float32Array.from({ length: EMBEDDING_SIZE }, next);
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  });
+}

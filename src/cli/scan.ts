@@ -1,0 +1,124 @@
+// `scan`: who is on screen when in a video file, through the live pipeline, as fast as the machine allows.
+import { existsSync } from 'node:fs';
+import { RecognizerError } from '../errors.js';
+import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
+import { ModelHolder } from '../recognize/model-holder.js';
+import { FrameAnalyzer } from '../track/frame-analyzer.js';
+import { Tracker, type TrackEvent } from '../track/tracker.js';
+import { silentLogger } from '../logger.js';
+import { Progress } from '../util/progress.js';
+import { createFacePipeline } from '../vision/create-backend.js';
+import { print, type CommandContext } from './common.js';
+
+export interface ScanOptions {
+  model: string;
+  video: string;
+  fps?: number;
+  vtt: boolean;
+}
+
+/** One stretch of time a person was on screen (CONTRACTS.md: scan). */
+export interface Appearance {
+  actor: string | null;
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export async function scanCommand(context: CommandContext, options: ScanOptions): Promise<void> {
+  const { config } = context;
+  if (!existsSync(options.video)) throw new RecognizerError('USAGE', `no such video: ${options.video}`);
+  const pipeline = await createFacePipeline(config.vision);
+  const models = new ModelHolder(silentLogger(), { threads: config.vision.threads });
+  try {
+    await models.loadFrom(options.model);
+    if (!models.current()) throw new RecognizerError('MODEL_NOT_FOUND', `no actor model in ${options.model}`);
+    const fps = options.fps ?? 5;
+    const result = await scanVideo(new FrameAnalyzer(pipeline.backend, { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces }, models), {
+      video: options.video,
+      fps,
+      ffmpegPath: config.ingest.ffmpegPath,
+      tracker: new Tracker(config.track),
+    });
+    if (options.vtt && !context.json) return void process.stdout.write(toVtt(result.appearances));
+    const human = result.appearances.map((a) => `${a.start.toFixed(1)}–${a.end.toFixed(1)} s  ${a.actor ?? '(unknown)'}  ${a.confidence.toFixed(3)}`).join('\n');
+    print(context.json, result, human || 'nobody on screen');
+  } finally {
+    await models.stop();
+    await pipeline.backend.stop();
+  }
+}
+
+/** Every frame at `fps` through the analyzer and the tracker; ffmpeg waits while inference runs. */
+export async function scanVideo(analyzer: FrameAnalyzer, options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker }): Promise<{ duration: number; appearances: Appearance[] }> {
+  const queue: Frame[] = [];
+  let wake: (() => void) | undefined;
+  const ffmpeg = new FfmpegProcess(options.ffmpegPath, { url: options.video, fps: options.fps, maxWidth: 1280 }, (frame) => {
+    queue.push(frame);
+    // A couple of frames ahead keeps the CPU busy without holding the whole video in memory.
+    if (queue.length >= 3) ffmpeg.pause();
+    wake?.();
+  });
+  let done = false;
+  void ffmpeg.exited.then(() => {
+    done = true;
+    wake?.();
+  });
+  const open = new Map<number, Appearance>();
+  const closed: Appearance[] = [];
+  const apply = (events: TrackEvent[]) => {
+    for (const e of events) {
+      if (e.type === 'appeared') open.set(e.trackId, { actor: e.actor, start: e.time, end: e.time, confidence: e.confidence });
+      const a = open.get(e.trackId);
+      if (!a) continue;
+      if (e.type === 'identified') a.actor = e.actor;
+      if (e.type === 'left') {
+        a.end = a.start + (e.durationSeconds ?? 0);
+        a.confidence = e.bestConfidence ?? e.confidence;
+        closed.push(a);
+        open.delete(e.trackId);
+      }
+    }
+  };
+  let progress: Progress | undefined;
+  let last = 0;
+  for (;;) {
+    const frame = queue.shift();
+    if (!frame) {
+      if (done) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      continue;
+    }
+    if (queue.length < 2) ffmpeg.resume();
+    progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
+    const { faces } = await analyzer.analyze(frame.image);
+    apply(options.tracker.update(faces, frame.time));
+    last = frame.time;
+    progress.tick();
+  }
+  progress?.finish();
+  const exit = await ffmpeg.exited;
+  if (exit.code !== 0) throw new RecognizerError('VISION_FAILED', `ffmpeg could not read the video: ${exit.stderr.split('\n').pop() ?? ''}`);
+  apply(options.tracker.expire(last, true));
+  const duration = ffmpeg.duration ?? last;
+  const appearances = closed
+    .map((a) => ({ actor: a.actor, start: round(a.start), end: round(a.end + 1 / options.fps), confidence: round(a.confidence) }))
+    .sort((a, b) => a.start - b.start);
+  return { duration: round(duration), appearances };
+}
+
+/** A WebVTT track: one cue per appearance, the actor's name (or "unknown") as its text. */
+export function toVtt(appearances: Appearance[]): string {
+  const stamp = (s: number) => {
+    const ms = Math.round(s * 1000);
+    const h = Math.floor(ms / 3_600_000);
+    const m = Math.floor(ms / 60_000) % 60;
+    const sec = (ms % 60_000) / 1000;
+    return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${sec.toFixed(3).padStart(6, '0')}`;
+  };
+  const cues = appearances.map((a, i) => `${i + 1}\n${stamp(a.start)} --> ${stamp(a.end)}\n${a.actor ?? 'unknown'}\n`);
+  return `WEBVTT\n\n${cues.join('\n')}`;
+}

@@ -1,0 +1,126 @@
+// One ffmpeg run: spawn it, learn the frame size from stderr, cut stdout into frames by byte count.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { RgbImage } from '../vision/types.js';
+import { ffmpegArgs, LineRing, parseDuration, parseOutputSize, type SourceSpec } from './ffmpeg-args.js';
+
+/** A frame as ingest hands it on. */
+export interface Frame {
+  image: RgbImage;
+  /** 0, 1, 2… within one ffmpeg run. */
+  index: number;
+  /** Seconds from the start of the stream (index / fps: the fps filter emits a constant rate). */
+  time: number;
+  /** Date.now() when its last byte arrived: the start of frame-to-publish latency. */
+  receivedAt: number;
+}
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last lines ffmpeg wrote to stderr. */
+  stderr: string;
+}
+
+const live = new Set<ChildProcessByStdio<null, Readable, Readable>>();
+let exitHookInstalled = false;
+
+/** A crash or process.exit() must not leave ffmpeg behind: kill what is still running, synchronously. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+export class FfmpegProcess {
+  readonly exited: Promise<FfmpegExit>;
+  /** The input's duration in seconds, once ffmpeg has said (files only). */
+  duration: number | undefined;
+  size: { width: number; height: number } | undefined;
+  private readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  private readonly ring = new LineRing(40);
+  private header = '';
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private index = 0;
+
+  constructor(ffmpegPath: string, private readonly spec: SourceSpec, private readonly onFrame: (frame: Frame) => void) {
+    installExitHook();
+    this.child = spawn(ffmpegPath, ffmpegArgs(spec), { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(this.child);
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => this.onStderr(chunk));
+    this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    this.exited = new Promise((resolve) => {
+      let spawnError: Error | undefined;
+      this.child.once('error', (err) => (spawnError = err));
+      this.child.once('close', (code, signal) => {
+        live.delete(this.child);
+        const stderr = spawnError ? `${spawnError.message}\n${this.ring.text()}` : this.ring.text();
+        resolve({ code, signal, stderr });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Stops reading (backpressure reaches ffmpeg through the pipe), for consumers that want every frame. */
+  pause(): void {
+    this.child.stdout.pause();
+  }
+
+  resume(): void {
+    this.child.stdout.resume();
+  }
+
+  /** SIGTERM, then SIGKILL if ffmpeg has not exited within `graceMs`. */
+  async stop(graceMs = 2000): Promise<FfmpegExit> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      const exit = await this.exited;
+      clearTimeout(timer);
+      return exit;
+    }
+    return this.exited;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  private onStderr(chunk: string): void {
+    this.ring.push(chunk);
+    if (this.size) return;
+    // Only the header matters for parsing; cap it so a chatty stream cannot grow it without end.
+    if (this.header.length < 64 * 1024) this.header += chunk;
+    this.duration ??= parseDuration(this.header);
+    this.size = parseOutputSize(this.header);
+    if (this.size) this.drain();
+  }
+
+  private onStdout(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.size) this.drain();
+  }
+
+  private drain(): void {
+    const { width, height } = this.size!;
+    const frameBytes = width * height * 3;
+    while (this.pendingBytes >= frameBytes) {
+      const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+      const data = new Uint8Array(frameBytes);
+      data.set(all.subarray(0, frameBytes));
+      const rest = all.subarray(frameBytes);
+      this.pending = rest.length ? [rest] : [];
+      this.pendingBytes = rest.length;
+      const index = this.index++;
+      this.onFrame({ image: { data, width, height }, index, time: index / this.spec.fps, receivedAt: Date.now() });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// The store's layout on disk: one folder per version, a pointer to the running one, a temp area.
+import { cp, mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { RecognizerError } from '../errors.js';
+
+/** Where downloads and copies are assembled before they are renamed into place. */
+export const INCOMING = '.incoming';
+/** Names the version that runs, so a restart comes back on it (and a rollback survives a reboot). */
+export const ACTIVE_FILE = 'active.json';
+
+/** A bundle folder held in the store. */
+export interface HeldBundle {
+  version: string;
+  path: string;
+  createdAt: string;
+  /** When it arrived in the store; orders rollback candidates and pruning. */
+  installedAt: number;
+}
+
+/** True when `dir` is itself one bundle rather than a store of bundles. */
+export async function isBundle(dir: string): Promise<boolean> {
+  return (await stat(path.join(dir, 'manifest.json')).catch(() => undefined)) !== undefined;
+}
+
+/** Every folder of `dir` holding a manifest with a version, newest arrival first. */
+export async function listHeld(dir: string): Promise<HeldBundle[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const held: HeldBundle[] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const manifest = path.join(dir, name, 'manifest.json');
+    const info = await stat(manifest).catch(() => undefined);
+    if (!info) continue;
+    // Only what the store needs to list; the full check happens when the bundle is loaded.
+    const parsed = await readFile(manifest, 'utf8').then((s) => JSON.parse(s) as { version?: unknown; createdAt?: unknown }).catch(() => ({}) as Record<string, unknown>);
+    const version = typeof parsed.version === 'string' ? parsed.version : name;
+    held.push({ version, path: path.join(dir, name), createdAt: typeof parsed.createdAt === 'string' ? parsed.createdAt : '', installedAt: info.mtimeMs });
+  }
+  return held.sort((a, b) => b.installedAt - a.installedAt);
+}
+
+export async function readActive(dir: string): Promise<string | undefined> {
+  const raw = await readFile(path.join(dir, ACTIVE_FILE), 'utf8').catch(() => undefined);
+  if (!raw) return undefined;
+  try {
+    const version = (JSON.parse(raw) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temp name and renamed, so a power cut leaves the old pointer or the new, never half. */
+export async function writeActive(dir: string, version: string): Promise<void> {
+  const tmp = path.join(dir, `.${ACTIVE_FILE}.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify({ version, activatedAt: new Date().toISOString() }) + '\n');
+  await rename(tmp, path.join(dir, ACTIVE_FILE));
+}
+
+/** A fresh temp folder under the store's incoming area, on the same filesystem so rename is atomic. */
+export async function incomingFolder(dir: string, version: string): Promise<string> {
+  const folder = path.join(dir, INCOMING, `${version}-${process.pid}-${Date.now().toString(36)}`);
+  await mkdir(folder, { recursive: true });
+  return folder;
+}
+
+/** Moves a verified folder to `dir/<version>`; an existing folder of that version is replaced. */
+export async function moveIntoPlace(dir: string, from: string, version: string): Promise<string> {
+  const to = path.join(dir, version);
+  if (path.resolve(from) === path.resolve(to)) return to;
+  await rm(to, { recursive: true, force: true });
+  await rename(from, to);
+  // The manifest's mtime is the arrival time that pruning and listing order by.
+  const now = new Date();
+  await utimes(path.join(to, 'manifest.json'), now, now);
+  return to;
+}
+
+/**
+ * Copies a bundle folder (a Greengrass artifact) into the incoming area, manifest last, after checking
+ * that the copy leaves `reserve` bytes free.
+ */
+export async function copyToIncoming(dir: string, bundle: string, version: string, reserve: number): Promise<string> {
+  const names = (await readdir(bundle)).filter((n) => n !== 'manifest.json');
+  const sizes = await Promise.all([...names, 'manifest.json'].map((n) => stat(path.join(bundle, n)).then((i) => i.size)));
+  await ensureFreeSpace(dir, sizes.reduce((a, b) => a + b, 0), reserve);
+  const folder = await incomingFolder(dir, version);
+  for (const name of names) await cp(path.join(bundle, name), path.join(folder, name), { recursive: true });
+  await cp(path.join(bundle, 'manifest.json'), path.join(folder, 'manifest.json'));
+  return folder;
+}
+
+/** Refuses a download that would leave less than `reserve` bytes free on the store's filesystem. */
+export async function ensureFreeSpace(dir: string, bytes: number, reserve: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  if (free - bytes < reserve) {
+    throw new RecognizerError('MODEL_INVALID', `not enough disk space for the bundle: ${bytes} bytes needed, ${free} free, ${reserve} kept in reserve`);
+  }
+}
+
+/** Deletes held versions beyond the `keep` newest arrivals, never one named in `protect`. */
+export async function prune(dir: string, keep: number, protect: Set<string>): Promise<string[]> {
+  const held = await listHeld(dir);
+  const removed: string[] = [];
+  for (const bundle of held.slice(keep)) {
+    if (protect.has(bundle.version)) continue;
+    await rm(bundle.path, { recursive: true, force: true });
+    removed.push(bundle.version);
+  }
+  return removed;
+}
+
+/** Leftovers of downloads that a crash or a refusal interrupted; called before any download starts. */
+export async function clearIncoming(dir: string): Promise<void> {
+  await rm(path.join(dir, INCOMING), { recursive: true, force: true }).catch(() => undefined);
+}

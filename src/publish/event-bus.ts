@@ -1,0 +1,75 @@
+// One typed event bus: the pipeline emits here, and MQTT, server-sent events and metrics listen.
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logger.js';
+
+/** An appearance event as published (CONTRACTS.md: P/<camera>/events). */
+export interface AppearanceEvent {
+  type: 'appeared' | 'identified' | 'left';
+  camera: string;
+  trackId: number;
+  actor: string | null;
+  confidence: number;
+  /** ISO 8601. */
+  at: string;
+  durationSeconds?: number;
+  bestConfidence?: number;
+  /** Date.now() when the frame behind the event arrived; for latency, not published. */
+  frameReceivedAt?: number;
+}
+
+/** Who is on a camera now (CONTRACTS.md: P/<camera>/actors). */
+export interface ActorsOnScreen {
+  camera: string;
+  actors: string[];
+  at: string;
+  frameReceivedAt?: number;
+}
+
+export interface ModelChanged {
+  version: string | null;
+  actors: string[];
+  loadedAt: string | null;
+}
+
+export interface CameraStateChanged {
+  camera: string;
+  state: string;
+  reason?: string;
+}
+
+/** Every event on the bus and its payload. */
+export interface EventBusMap {
+  appearance: AppearanceEvent;
+  actors: ActorsOnScreen;
+  model: ModelChanged;
+  cameraState: CameraStateChanged;
+}
+
+export type EventName = keyof EventBusMap;
+type Listener<K extends EventName> = (payload: EventBusMap[K]) => void;
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor(private readonly log: Logger) {
+    // Every camera, the MQTT publisher and each SSE client listen; the default cap of 10 is too low.
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Delivers to every listener; one that throws is logged and the others still run. */
+  emit<K extends EventName>(name: K, payload: EventBusMap[K]): void {
+    for (const listener of this.emitter.listeners(name) as Listener<K>[]) {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.log.error({ err, event: name }, 'an event listener failed');
+      }
+    }
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+}

@@ -1,0 +1,162 @@
+// MQTT output: availability with a last will, per-camera events and actors, the model; never blocks.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { redactUrl, type Config } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { ActorsOnScreen, AppearanceEvent, EventBus, ModelChanged } from './event-bus.js';
+
+/** Counters for the metrics and the tests. */
+export interface PublisherStats {
+  published: number;
+  failed: number;
+  dropped: number;
+  connected: boolean;
+}
+
+/** Hook for frame-to-publish latency (seconds), called when the broker has the message. */
+export type PublishLatency = (seconds: number) => void;
+
+interface Outgoing {
+  topic: string;
+  payload: string;
+  frameReceivedAt?: number;
+}
+
+export class MqttPublisher {
+  readonly stats: PublisherStats = { published: 0, failed: 0, dropped: 0, connected: false };
+  private client: MqttClient | undefined;
+  private readonly buffer: Outgoing[] = [];
+  private readonly actors = new Map<string, ActorsOnScreen>();
+  private model: ModelChanged | undefined;
+  private unsubscribe: (() => void)[] = [];
+  private retryMs = 1000;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly config: Config['mqtt'],
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+    private readonly onLatency: PublishLatency = () => undefined,
+  ) {}
+
+  private topic(...levels: string[]): string {
+    return [this.config.topicPrefix, ...levels].join('/');
+  }
+
+  start(): void {
+    const { config } = this;
+    const options: IClientOptions = {
+      protocolVersion: config.protocolVersion === 5 ? 5 : 4,
+      clientId: config.clientId ?? `actor-recognizer-${randomBytes(4).toString('hex')}`,
+      username: config.username,
+      password: config.password,
+      rejectUnauthorized: config.rejectUnauthorized,
+      ca: config.caFile ? readFileSync(config.caFile) : undefined,
+      cert: config.certFile ? readFileSync(config.certFile) : undefined,
+      key: config.keyFile ? readFileSync(config.keyFile) : undefined,
+      will: { topic: this.topic('status'), payload: Buffer.from('offline'), retain: true, qos: 1 },
+      // mqtt.js retries at a fixed period; we back off exponentially ourselves (see scheduleReconnect).
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      // Our own bounded buffer holds messages while offline; mqtt.js's queue has no bound.
+      queueQoSZero: false,
+    };
+    const client = connect(this.url, options);
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => {
+      if (this.stats.connected && !this.stopped) this.log.warn({ url: redactUrl(this.url) }, 'MQTT connection lost');
+      this.stats.connected = false;
+      this.scheduleReconnect();
+    });
+    // Errors are followed by close, where reconnection happens; log them once per connection.
+    client.on('error', (err) => this.log.warn({ err: { message: redactUrl(err.message) } }, 'MQTT error'));
+    this.unsubscribe = [
+      this.bus.on('appearance', (e) => this.send(this.topic(e.camera, 'events'), eventPayload(e), e.frameReceivedAt, true)),
+      this.bus.on('actors', (a) => {
+        this.actors.set(a.camera, a);
+        this.send(this.topic(a.camera, 'actors'), JSON.stringify({ actors: a.actors, at: a.at }), a.frameReceivedAt, false, true);
+      }),
+      this.bus.on('model', (m) => {
+        this.model = m;
+        this.send(this.topic('model'), JSON.stringify(m), undefined, false, true);
+      }),
+    ];
+  }
+
+  /** Publishes the retained `offline`, then disconnects. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    for (const off of this.unsubscribe) off();
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await bounded(client.publishAsync(this.topic('status'), 'offline', { qos: 1, retain: true }), 2000);
+    }
+    // endAsync never settles on a client that is not connected; force the end instead of waiting.
+    await bounded(client.connected ? client.endAsync() : Promise.resolve(), 2000);
+    client.end(true);
+  }
+
+  private onConnect(): void {
+    this.log.info({ url: redactUrl(this.url), protocolVersion: this.config.protocolVersion }, 'MQTT connected');
+    this.stats.connected = true;
+    this.retryMs = 1000;
+    // A restarted broker may have lost retained messages: state is published afresh on every connect.
+    this.write({ topic: this.topic('status'), payload: 'online' }, true);
+    if (this.model) this.write({ topic: this.topic('model'), payload: JSON.stringify(this.model) }, true);
+    for (const a of this.actors.values()) this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify({ actors: a.actors, at: a.at }) }, true);
+    for (const item of this.buffer.splice(0)) this.write(item, false);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.retryTimer) return;
+    const wait = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, this.config.reconnectMaxSeconds * 1000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped && this.client && !this.client.connected) this.client.reconnect();
+    }, wait);
+  }
+
+  /** Retained state is not buffered: the latest is sent on reconnect anyway. */
+  private send(topic: string, payload: string, frameReceivedAt: number | undefined, bufferWhenAway: boolean, retain = false): void {
+    if (this.stopped) return;
+    if (this.client?.connected) return this.write({ topic, payload, frameReceivedAt }, retain);
+    if (!bufferWhenAway) return;
+    this.buffer.push({ topic, payload, frameReceivedAt });
+    if (this.buffer.length > this.config.bufferSize) {
+      this.buffer.shift();
+      this.stats.dropped++;
+    }
+  }
+
+  private write(item: Outgoing, retain: boolean): void {
+    this.client!.publish(item.topic, item.payload, { qos: this.config.qos === 1 ? 1 : 0, retain }, (err) => {
+      if (err) {
+        this.stats.failed++;
+        return;
+      }
+      this.stats.published++;
+      if (item.frameReceivedAt !== undefined) this.onLatency((Date.now() - item.frameReceivedAt) / 1000);
+    });
+  }
+}
+
+/** The contract's fields, without what is only for our own latency measurement. */
+function eventPayload(e: AppearanceEvent): string {
+  const { frameReceivedAt: _unused, ...rest } = e;
+  return JSON.stringify(rest);
+}
+
+/** Waits for `work`, at most `ms`; the timer is not unref'd, since stop() must finish before the process may exit. */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,192 @@
+// One camera's loop: newest frame → faces → tracks → events on the bus; keeps its latest state.
+import { redactUrl, type CameraConfig, type Config } from '../config/schema.js';
+import { CameraSource, type CameraState, type SupervisionOptions } from '../ingest/camera-source.js';
+import type { Frame } from '../ingest/ffmpeg-process.js';
+import type { Logger } from '../logger.js';
+import type { EventBus } from '../publish/event-bus.js';
+import type { Box, RgbImage } from '../vision/types.js';
+import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
+import { Tracker, type TrackEvent } from './tracker.js';
+
+/** A face of the latest processed frame, as the REST API shows it. */
+export interface LiveFace {
+  box: Box;
+  actor: string | null;
+  confidence: number;
+  trackId: number | null;
+}
+
+/** A camera as GET /v1/cameras reports it. */
+export interface CameraStatus {
+  id: string;
+  url: string;
+  state: CameraState;
+  reason: string | null;
+  width: number | null;
+  height: number | null;
+  fpsConfigured: number;
+  fpsIn: number;
+  fpsProcessed: number;
+  framesIn: number;
+  framesProcessed: number;
+  framesDropped: number;
+  restarts: number;
+  lastFrameAt: string | null;
+  actors: string[];
+  faces: LiveFace[];
+}
+
+/** Per-frame facts the worker reports (Prometheus in the daemon). */
+export interface WorkerMetrics {
+  frameProcessed(camera: string, secondsSinceArrival: number): void;
+  ffmpegRestart(camera: string): void;
+}
+
+/** Frames per second over the last few seconds. */
+class Rate {
+  private times: number[] = [];
+  mark(now = Date.now()): void {
+    this.times.push(now);
+    if (this.times.length > 200) this.times.shift();
+  }
+  perSecond(now = Date.now()): number {
+    this.times = this.times.filter((t) => now - t <= 5000);
+    return Math.round((this.times.length / 5) * 10) / 10;
+  }
+}
+
+export class CameraWorker {
+  readonly source: CameraSource;
+  private readonly tracker: Tracker;
+  private readonly rateIn = new Rate();
+  private readonly rateProcessed = new Rate();
+  private framesProcessed = 0;
+  private reason: string | null = null;
+  private latest: { image: RgbImage; faces: LiveFace[] } | undefined;
+  private actors: string[] = [];
+  private loop: Promise<void> | undefined;
+  private expiry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly camera: CameraConfig,
+    config: { ingest: SupervisionOptions; track: Config['track'] },
+    private readonly analyzer: FrameAnalyzer,
+    private readonly bus: EventBus,
+    private readonly metrics: WorkerMetrics,
+    private readonly log: Logger,
+  ) {
+    this.tracker = new Tracker(config.track);
+    this.source = new CameraSource(
+      camera.id,
+      { url: camera.url, fps: camera.fps, maxWidth: camera.maxWidth, loop: camera.loop, realtime: true },
+      config.ingest,
+      log,
+      {
+        onState: (state, reason) => {
+          this.reason = reason ?? null;
+          this.bus.emit('cameraState', { camera: camera.id, state, reason });
+        },
+        onRestart: () => this.metrics.ffmpegRestart(camera.id),
+      },
+    );
+  }
+
+  get id(): string {
+    return this.camera.id;
+  }
+
+  start(): void {
+    this.source.start();
+    this.loop = this.run();
+    // Without frames (a dead camera) tracks must still end, so expiry also runs on the clock.
+    this.expiry = setInterval(() => this.publish(this.tracker.expire(Date.now() / 1000), undefined), 500);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.expiry);
+    await this.source.stop();
+    await this.loop;
+  }
+
+  /** The latest processed frame and its faces, for the snapshot. */
+  snapshot(): { image: RgbImage; faces: LiveFace[] } | undefined {
+    return this.latest;
+  }
+
+  status(): CameraStatus {
+    const c = this.source.counters;
+    return {
+      id: this.camera.id,
+      url: redactUrl(this.camera.url),
+      state: this.source.state,
+      reason: this.reason,
+      width: this.source.size?.width ?? null,
+      height: this.source.size?.height ?? null,
+      fpsConfigured: this.camera.fps,
+      fpsIn: this.rateIn.perSecond(),
+      fpsProcessed: this.rateProcessed.perSecond(),
+      framesIn: c.framesIn,
+      framesProcessed: this.framesProcessed,
+      framesDropped: c.framesDropped,
+      restarts: c.restarts,
+      lastFrameAt: this.source.lastFrameAt ? new Date(this.source.lastFrameAt).toISOString() : null,
+      actors: this.actors,
+      faces: this.latest?.faces ?? [],
+    };
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      const frame = await this.source.next();
+      if (!frame) return;
+      try {
+        await this.process(frame);
+      } catch (err) {
+        // One bad frame (or a model swapped mid-frame) must not end the camera.
+        this.log.error({ err }, 'could not analyse a frame');
+      }
+    }
+  }
+
+  private async process(frame: Frame): Promise<void> {
+    this.rateIn.mark(frame.receivedAt);
+    const { faces } = await this.analyzer.analyze(frame.image);
+    // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
+    const events = this.tracker.update(faces, frame.receivedAt / 1000);
+    this.latest = { image: frame.image, faces: this.liveFaces(faces) };
+    this.framesProcessed++;
+    this.rateProcessed.mark();
+    this.publish(events, frame.receivedAt);
+    this.metrics.frameProcessed(this.camera.id, (Date.now() - frame.receivedAt) / 1000);
+  }
+
+  private liveFaces(faces: AnalyzedFace[]): LiveFace[] {
+    const tracks = this.tracker.active();
+    return faces.map((f) => {
+      const track = tracks.find((t) => t.box === f.box);
+      const r = (v: number) => Math.round(v * 10) / 10;
+      return { box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) }, actor: track?.actor ?? f.actor, confidence: Math.round(f.confidence * 1000) / 1000, trackId: track?.id ?? null };
+    });
+  }
+
+  private publish(events: TrackEvent[], frameReceivedAt: number | undefined): void {
+    const at = new Date().toISOString();
+    for (const e of events) {
+      this.bus.emit('appearance', {
+        type: e.type,
+        camera: this.camera.id,
+        trackId: e.trackId,
+        actor: e.actor,
+        confidence: Math.round(e.confidence * 1000) / 1000,
+        at,
+        ...(e.durationSeconds !== undefined ? { durationSeconds: Math.round(e.durationSeconds * 10) / 10, bestConfidence: Math.round((e.bestConfidence ?? 0) * 1000) / 1000 } : {}),
+        frameReceivedAt,
+      });
+    }
+    const actors = this.tracker.actors();
+    if (actors.join('\n') !== this.actors.join('\n')) {
+      this.actors = actors;
+      this.bus.emit('actors', { camera: this.camera.id, actors, at, frameReceivedAt });
+    }
+  }
+}

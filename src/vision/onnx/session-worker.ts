@@ -1,0 +1,56 @@
+// Worker thread body: owns the onnxruntime sessions, so that inference never runs on the event loop.
+import { parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { WorkerReply, WorkerRequest, WireTensor } from './worker-sessions.js';
+
+const sessions = new Map<string, ort.InferenceSession>();
+const port = parentPort;
+if (!port) throw new Error('session-worker.js runs only as a worker thread');
+
+async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
+  switch (request.kind) {
+    case 'open': {
+      // One at a time: creating sessions is CPU-bound, and parallel creation only contends.
+      for (const [name, file] of Object.entries(request.models)) {
+        sessions.set(name, await ort.InferenceSession.create(file, request.options));
+      }
+      return { reply: { id: request.id, ok: true }, transfer: [] };
+    }
+    case 'run': {
+      const session = sessions.get(request.session);
+      if (!session) throw new Error(`no session ${request.session}`);
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const out = await session.run(feeds);
+      const outputs: Record<string, WireTensor> = {};
+      const transfer: ArrayBuffer[] = [];
+      for (const [name, t] of Object.entries(out)) {
+        // A copy: the output may view memory that onnxruntime owns, which cannot be transferred.
+        const data = (t.data as Float32Array).slice();
+        outputs[name] = { type: 'float32', data, dims: [...t.dims] };
+        transfer.push(data.buffer);
+      }
+      return { reply: { id: request.id, ok: true, outputs }, transfer };
+    }
+    case 'close': {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((s) => s.release()));
+      return { reply: { id: request.id, ok: true }, transfer: [] };
+    }
+  }
+}
+
+// Requests are handled one after another: one inference at a time per backend, as the intra-op
+// thread count assumes.
+let queue = Promise.resolve();
+port.on('message', (request: WorkerRequest) => {
+  queue = queue.then(async () => {
+    try {
+      const { reply, transfer } = await handle(request);
+      port.postMessage(reply, transfer);
+    } catch (err) {
+      port.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// Ingest with real ffmpeg: frame size and cutting, newest frame wins, restarts, failure, RTSP recovery.
+import t from 'tap';
+import { CameraSource } from '../src/ingest/camera-source.js';
+import { ffmpegArgs, parseOutputSize } from '../src/ingest/ffmpeg-args.js';
+import { TestRtspServer } from './helpers/rtsp-server.js';
+import { alive, capturingLogger, fastSupervision, freePort, httpStreamServer, syntheticVideo, until } from './helpers/ingest.js';
+
+t.test('the ffmpeg command line and its output size line', async (t) => {
+  const args = ffmpegArgs({ url: 'rtsp://u:p@cam/x', fps: 5, maxWidth: 640 });
+  t.match(args.join(' '), /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/);
+  t.same(ffmpegArgs({ url: 'a.mp4', fps: 2, maxWidth: 320, loop: true, realtime: true }).slice(5, 10), ['-stream_loop', '-1', '-re', '-i', 'a.mp4']);
+  const stderr = `Input #0, mov\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 800x450, 25 fps\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x360, q=2-31, 27648 kb/s, 5 fps\n`;
+  t.same(parseOutputSize(stderr), { width: 640, height: 360 }, 'the output stream, not the input');
+  t.equal(parseOutputSize(stderr.split('Output')[0]!), undefined);
+});
+
+t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop leaves no ffmpeg', async (t) => {
+  const file = await syntheticVideo(800, 450, 2);
+  const { log } = capturingLogger();
+  const camera = new CameraSource('pattern', { url: file, fps: 10, maxWidth: 640, loop: true, realtime: true }, fastSupervision(), log);
+  camera.start();
+  t.teardown(() => camera.stop());
+  const first = await camera.next();
+  t.ok(first, 'a frame');
+  t.equal(first!.image.width, 640);
+  t.equal(first!.image.height, 360, 'aspect kept, even');
+  t.equal(first!.image.data.length, 640 * 360 * 3, 'cut by byte count');
+  // Busy for a second: frames that arrive meanwhile are dropped, and the next one is fresh.
+  await new Promise((r) => setTimeout(r, 1000));
+  const fresh = await camera.next();
+  t.ok(camera.counters.framesDropped >= 3, `older frames dropped and counted (${camera.counters.framesDropped})`);
+  t.ok(Date.now() - fresh!.receivedAt < 250, 'the frame handed on is the newest');
+  const pid = camera.pid;
+  process.kill(pid!, 'SIGKILL');
+  t.ok(await until(() => camera.counters.restarts === 1 && camera.pid !== pid && camera.state === 'running', 5000), 'restarted after SIGKILL');
+  t.ok(await camera.next(), 'frames again');
+  const last = camera.pid;
+  await camera.stop();
+  t.notOk(alive(last), 'ffmpeg is gone after stop');
+  t.equal(await camera.next(), null, 'next() after stop is null');
+});
+
+t.test('a camera that never works is marked failed, and its password never reaches the log', async (t) => {
+  const { log, lines } = capturingLogger();
+  const states: string[] = [];
+  const camera = new CameraSource('broken', { url: 'rtsp://admin:hunter2@127.0.0.1:1/stream', fps: 5, maxWidth: 640 }, fastSupervision({ maxRestarts: 3 }), log, { onState: (s) => states.push(s) });
+  camera.start();
+  t.teardown(() => camera.stop());
+  t.ok(await until(() => camera.state === 'failed', 10_000), 'failed');
+  t.equal(camera.counters.restarts, 3);
+  t.same(states, ['restarting', 'failed']);
+  t.ok(lines.some((l) => l.includes('ffmpeg exited') && l.includes('Connection refused')), 'stderr logged on exit');
+  t.notOk(lines.some((l) => l.includes('hunter2')), 'no password in any log line');
+});
+
+t.test('a live HTTP source that is cut and comes back: the camera recovers', async (t) => {
+  const file = await syntheticVideo(640, 360, 2);
+  const port = await freePort();
+  let server = httpStreamServer(file, port);
+  t.teardown(() => server.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 500));
+  const { log } = capturingLogger();
+  const camera = new CameraSource('live', { url: `http://127.0.0.1:${port}/live.ts`, fps: 5, maxWidth: 640 }, fastSupervision({ stallSeconds: 8 }), log);
+  camera.start();
+  t.teardown(() => camera.stop());
+  t.ok(await until(() => camera.counters.framesIn >= 5, 15_000), 'frames from the stream');
+  server.kill('SIGKILL');
+  t.ok(await until(() => camera.state === 'restarting', 8000), 'the cut is noticed');
+  const before = camera.counters.framesIn;
+  await new Promise((r) => setTimeout(r, 1500));
+  server = httpStreamServer(file, port);
+  t.ok(await until(() => camera.state === 'running' && camera.counters.framesIn >= before + 5, 20_000), 'frames again after the source came back');
+  t.ok(camera.counters.restarts >= 1, `restarted ${camera.counters.restarts} times`);
+});
+
+t.test('an RTSP camera (over TCP) that is cut and comes back: the camera recovers', async (t) => {
+  const file = await syntheticVideo(640, 360, 2);
+  const port = await freePort();
+  let server = new TestRtspServer(file, port);
+  await server.start();
+  t.teardown(() => server.stop());
+  const { log, lines } = capturingLogger();
+  const camera = new CameraSource('rtsp', { url: `rtsp://viewer:s3cret@127.0.0.1:${port}/live`, fps: 5, maxWidth: 640 }, fastSupervision({ stallSeconds: 4 }), log);
+  camera.start();
+  t.teardown(() => camera.stop());
+  t.ok(await until(() => camera.counters.framesIn >= 5, 15_000), 'frames over RTSP');
+  t.same(camera.size, { width: 640, height: 360 });
+  await server.stop();
+  t.ok(await until(() => camera.state === 'restarting', 8000), 'the cut is noticed');
+  const before = camera.counters.framesIn;
+  await new Promise((r) => setTimeout(r, 1000));
+  server = new TestRtspServer(file, port);
+  await server.start();
+  t.ok(await until(() => camera.state === 'running' && camera.counters.framesIn >= before + 5, 20_000), 'frames again, without restarting anything but ffmpeg');
+  t.notOk(lines.some((l) => l.includes('s3cret')), 'the password never reaches the log');
+});
