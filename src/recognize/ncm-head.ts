@@ -35,16 +35,21 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * transposed means, so it runs as one small onnxruntime call for a whole batch of faces.
  */
 export function ncmHeadGraph(means: Float32Array[], size: number): Uint8Array {
+  const g = new GraphBuilder('ncm_cosine_head');
+  g.input(HEAD_INPUT, 'float32', ['N', size]);
+  appendNcmHead(g, HEAD_INPUT, means, size);
+  return g.toModel({ producer: 'actor-recognizer', docString: 'cosine nearest-class-mean head over face descriptors' });
+}
+
+/** Appends the head to a graph that computes `input` [N, size]; its output is HEAD_OUTPUT. */
+export function appendNcmHead(g: GraphBuilder, input: string, means: Float32Array[], size: number): void {
   const k = means.length;
   const weights = new Float32Array(size * k);
   means.forEach((mean, c) => {
     for (let i = 0; i < size; i++) weights[i * k + c] = mean[i]!;
   });
-  const g = new GraphBuilder('ncm_cosine_head');
-  g.input(HEAD_INPUT, 'float32', ['N', size]);
   g.initializer('class_means_t', weights, [size, k]);
-  const unit = g.op('LpNormalization', [HEAD_INPUT], { axis: 1, p: 2 });
+  const unit = g.op('LpNormalization', [input], { axis: 1, p: 2 });
   g.node('MatMul', [unit, 'class_means_t'], [HEAD_OUTPUT]);
   g.output(HEAD_OUTPUT, 'float32', ['N', k]);
-  return g.toModel({ producer: 'actor-recognizer', docString: 'cosine nearest-class-mean head over face descriptors' });
 }
