@@ -3,15 +3,21 @@ import sharp from 'sharp';
 import type { FaceObservation } from '../vision/pipeline.js';
 import { largestFace } from './face-source.js';
 
+/** Side of the difference hash: 16×16 = 256 bits. */
+const HASH_SIDE = 16;
+
 /**
- * A 64-bit difference hash: the image shrunk to 9×8 grey pixels, one bit per horizontal step. Near
- * duplicates (re-encoded, resized, lightly cropped copies of one photo) differ in a few bits.
+ * A 256-bit difference hash: the image shrunk to 17×16 grey pixels, one bit per horizontal step.
+ * Near duplicates (re-encoded, resized, lightly cropped copies of one photo) differ in a few bits.
+ * The common 64-bit (8×8) hash is too coarse for face crops, which all share one layout: it put
+ * different photos of one actor 8 bits apart, as close as a true copy.
  */
 export async function differenceHash(bytes: Uint8Array): Promise<bigint> {
-  const pixels = await sharp(bytes, { failOn: 'none' }).rotate().greyscale().resize(9, 8, { fit: 'fill' }).raw().toBuffer();
+  const w = HASH_SIDE + 1;
+  const pixels = await sharp(bytes, { failOn: 'none' }).rotate().greyscale().resize(w, HASH_SIDE, { fit: 'fill' }).raw().toBuffer();
   let hash = 0n;
-  for (let y = 0; y < 8; y++) {
-    for (let x = 0; x < 8; x++) hash = (hash << 1n) | (pixels[y * 9 + x]! > pixels[y * 9 + x + 1]! ? 1n : 0n);
+  for (let y = 0; y < HASH_SIDE; y++) {
+    for (let x = 0; x < HASH_SIDE; x++) hash = (hash << 1n) | (pixels[y * w + x]! > pixels[y * w + x + 1]! ? 1n : 0n);
   }
   return hash;
 }
@@ -26,8 +32,12 @@ export function hammingDistance(a: bigint, b: bigint): number {
   return count;
 }
 
-/** Hashes this close or closer are the same photo (the five-celebrities train/val copy of one Ben Affleck photo differs in 5 bits; different photos of him in 16 or more). */
-export const NEAR_DUPLICATE_BITS = 8;
+/**
+ * Hashes this close or closer are the same photo: the five-celebrities train/val copy of one Ben
+ * Affleck photo differs in 23 of 256 bits; different photos of one actor, aligned crops included,
+ * in 47 or more.
+ */
+export const NEAR_DUPLICATE_BITS = 32;
 
 /**
  * A face whose cosine to the mean of the actor's other photos is under this does not agree with
