@@ -5,6 +5,7 @@ import { benchCommand } from './cli/bench.js';
 import { evalCommand, recognizeCommand, trainCommand } from './cli/commands.js';
 import { commandConfig } from './cli/common.js';
 import { publishCommand } from './cli/publish.js';
+import { sagemakerTrainCommand } from './cli/sagemaker.js';
 import { scanCommand } from './cli/scan.js';
 import { describeConfig } from './config/env.js';
 import { redactConfig } from './config/schema.js';
@@ -24,6 +25,8 @@ Commands:
         [--max-per-actor N] [--seed N] [--no-cache] [--head ncm|mlp]
         [--unknown DIR] [--reject-rate R]  calibrate: reject R of strangers' faces
         (--dataset may repeat: the same person under two folders is one person)
+  sagemaker-train [train]        train inside a SageMaker job: SM_CHANNEL_TRAIN, SM_CHANNEL_UNKNOWN,
+        SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_HPS (head, max-per-actor, seed, reject-rate)
   eval --model DIR --dataset DIR score a bundle: top-1 over enrolled actors' photos
         [--unknown DIR]          and the fraction of unknown people's faces rejected
   recognize [--model DIR] FILE…  name the faces in images (no model: every face unknown)
@@ -182,6 +185,8 @@ async function main(): Promise<void> {
         { config: commandConfig(values.config), json },
         { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']) },
       );
+    case 'sagemaker-train':
+      return sagemakerTrainCommand({ configFile: values.config, json, rest, cache });
     case 'eval':
       return evalCommand(
         { config: commandConfig(values.config), json },
