@@ -61,19 +61,16 @@ export function precisionRecall(actors: string[], confusion: number[][]): Record
 export function renderReport(data: ReportData): string {
   const sections: string[] = [];
   if (data.histories) {
-    const { withDropout: d, withoutDropout: p } = data.histories;
-    sections.push(chart('accuracy', 'Accuracy per epoch, with and without dropout', [
-      { label: 'train, dropout', values: d.accuracy, colour: '#1f77b4' },
-      { label: 'validation, dropout', values: d.valAccuracy, colour: '#1f77b4', dashed: true },
-      { label: 'train, no dropout', values: p.accuracy, colour: '#d62728' },
-      { label: 'validation, no dropout', values: p.valAccuracy, colour: '#d62728', dashed: true },
-    ], 'epoch'));
-    sections.push(chart('loss', 'Loss per epoch, with and without dropout', [
-      { label: 'train, dropout', values: d.loss, colour: '#1f77b4' },
-      { label: 'validation, dropout', values: d.valLoss, colour: '#1f77b4', dashed: true },
-      { label: 'train, no dropout', values: p.loss, colour: '#d62728' },
-      { label: 'validation, no dropout', values: p.valLoss, colour: '#d62728', dashed: true },
-    ], 'epoch'));
+    const { withDropout, withoutDropout } = data.histories;
+    // The original report's two runs, each on the training and the validation photos.
+    const runs = (train: keyof History, val: keyof History) => [
+      { label: 'train, dropout', values: withDropout[train], colour: '#1f77b4' },
+      { label: 'validation, dropout', values: withDropout[val], colour: '#1f77b4', dashed: true },
+      { label: 'train, no dropout', values: withoutDropout[train], colour: '#d62728' },
+      { label: 'validation, no dropout', values: withoutDropout[val], colour: '#d62728', dashed: true },
+    ];
+    sections.push(chart('accuracy', 'Accuracy per epoch, with and without dropout', runs('accuracy', 'valAccuracy'), 'epoch'));
+    sections.push(chart('loss', 'Loss per epoch, with and without dropout', runs('loss', 'valLoss'), 'epoch'));
   }
   const lo = Math.min(...data.genuine, ...data.impostor, data.threshold) - 0.01;
   const hi = Math.max(...data.genuine, ...data.impostor, data.threshold) + 0.01;
