@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import t from 'tap';
 import { buildApp } from '../src/api/app.js';
 import { silentLogger } from '../src/logger.js';
-import { ModelHolder } from '../src/recognize/model-holder.js';
+import { FixedModel } from '../src/recognize/fixed-model.js';
 import { Recognizer } from '../src/recognize/recognizer.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { hugeBlankPng } from './helpers/images.js';
@@ -14,11 +14,7 @@ import { fiveCelebritiesModel, testPipeline } from './helpers/models.js';
 const missing = datasetsMissing();
 
 async function app(options: { apiKey?: string; withModel: boolean }) {
-  const models = new ModelHolder(silentLogger(), { threads: 1 });
-  if (options.withModel) {
-    const loaded = await models.loadFrom(await fiveCelebritiesModel());
-    if (!loaded.ok) throw loaded.error;
-  }
+  const models = await FixedModel.load(options.withModel ? await fiveCelebritiesModel() : undefined, { threads: 1 });
   const recognizer = new Recognizer(await testPipeline(), models, { maxPixels: 40_000_000 });
   const server = await buildApp(
     { recognizer, models, notReady: () => (models.current() ? [] : ['no actor model is loaded']) },

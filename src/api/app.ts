@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import type { Logger } from '../logger.js';
 import type { Recognizer } from '../recognize/recognizer.js';
-import type { ModelHolder } from '../recognize/model-holder.js';
+import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
 import { installErrorHandlers } from './errors.js';
@@ -13,7 +13,7 @@ import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeRe
 /** The slice of the daemon the API needs. */
 export interface ApiDeps {
   recognizer: Recognizer;
-  models: Pick<ModelHolder, 'current' | 'currentSource'>;
+  models: { current(): ActorModel | null; currentSource(): string | null };
   /** Reasons the daemon is not ready; empty when it is. */
   notReady(): string[];
   /** The model store's versions, rollback and reload (GET /v1/models, POST /v1/model/*). */

@@ -1,6 +1,7 @@
 // The model commands: train, eval and recognize (CONTRACTS.md, "Command line").
 import { readFile } from 'node:fs/promises';
 import { ActorModel } from '../recognize/actor-model.js';
+import { FixedModel } from '../recognize/fixed-model.js';
 import { Recognizer } from '../recognize/recognizer.js';
 import { evaluateModel } from '../train/evaluate.js';
 import { trainModel } from '../train/train.js';
@@ -35,9 +36,10 @@ export async function evalCommand(ctx: CommandContext, args: { model: string; da
 
 export async function recognizeCommand(ctx: CommandContext, args: { model?: string; files: string[]; faceCrops: boolean }): Promise<void> {
   if (args.files.length === 0) throw new RecognizerError('USAGE', 'recognize needs at least one image file');
-  const model = args.model ? await ActorModel.load(args.model, { threads: ctx.config.vision.threads }) : null;
+  const models = await FixedModel.load(args.model, { threads: ctx.config.vision.threads });
+  const model = models.current();
   const { pipeline } = await datasetFaces(ctx.config, { cache: false });
-  const recognizer = new Recognizer(pipeline, { current: () => model }, { maxPixels: ctx.config.vision.maxPixels });
+  const recognizer = new Recognizer(pipeline, models, { maxPixels: ctx.config.vision.maxPixels });
   const results = [];
   const lines = [];
   for (const file of args.files) {
@@ -54,5 +56,5 @@ export async function recognizeCommand(ctx: CommandContext, args: { model?: stri
     }
   }
   print(ctx.json, { results, model: model ? { version: model.version } : null }, lines.join('\n'));
-  await model?.release();
+  await models.stop();
 }

@@ -2,10 +2,9 @@
 import { existsSync } from 'node:fs';
 import { RecognizerError } from '../errors.js';
 import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
-import { ModelHolder } from '../recognize/model-holder.js';
+import { FixedModel } from '../recognize/fixed-model.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
-import { silentLogger } from '../logger.js';
 import { Progress } from '../util/progress.js';
 import { createFacePipeline } from '../vision/create-backend.js';
 import { print, type CommandContext } from './common.js';
@@ -30,11 +29,9 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export async function scanCommand(context: CommandContext, options: ScanOptions): Promise<void> {
   const { config } = context;
   if (!existsSync(options.video)) throw new RecognizerError('USAGE', `no such video: ${options.video}`);
+  const models = await FixedModel.load(options.model, { threads: config.vision.threads });
   const pipeline = await createFacePipeline(config.vision);
-  const models = new ModelHolder(silentLogger(), { threads: config.vision.threads });
   try {
-    await models.loadFrom(options.model);
-    if (!models.current()) throw new RecognizerError('MODEL_NOT_FOUND', `no actor model in ${options.model}`);
     const fps = options.fps ?? 5;
     const result = await scanVideo(new FrameAnalyzer(pipeline.backend, { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces }, models), {
       video: options.video,

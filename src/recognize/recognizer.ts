@@ -1,6 +1,6 @@
 // From image bytes to named faces: decode, run the face pipeline, classify with the running model.
 import { decodeImage } from '../vision/decode.js';
-import type { AnalyzeOptions, FacePipeline } from '../vision/pipeline.js';
+import type { AnalyzeOptions, FaceObservation, FacePipeline } from '../vision/pipeline.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { ActorModel, Classification } from './actor-model.js';
 
@@ -31,36 +31,58 @@ export interface ModelSource {
   acquire?(): ModelLease | null;
 }
 
+/** A face found and named: the pipeline's observation with the model's answer. */
+export type NamedFace = FaceObservation & Classification;
+
+export interface RecognizerOptions {
+  /** Largest decoded image accepted by recognizeBytes. */
+  maxPixels: number;
+  /** Told how long each classification took (a metrics histogram in the daemon). */
+  onClassify?: (seconds: number) => void;
+}
+
 export class Recognizer {
   private readonly pipeline: FacePipeline;
   private readonly models: ModelSource;
-  private readonly maxPixels: number;
+  private readonly options: RecognizerOptions;
 
-  constructor(pipeline: FacePipeline, models: ModelSource, options: { maxPixels: number }) {
+  constructor(pipeline: FacePipeline, models: ModelSource, options: RecognizerOptions) {
     this.pipeline = pipeline;
     this.models = models;
-    this.maxPixels = options.maxPixels;
+    this.options = options;
   }
 
   async recognizeBytes(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Recognition> {
-    const image = await decodeImage(bytes, { maxPixels: this.maxPixels });
+    const image = await decodeImage(bytes, { maxPixels: this.options.maxPixels });
     return this.recognizeImage(image, options);
   }
 
+  /** Every face of an image, as the API and the CLI report them. */
   async recognizeImage(image: RgbImage, options: AnalyzeOptions = {}): Promise<Recognition> {
+    const { faces, version } = await this.nameFaces(image, options);
+    return {
+      faces: faces.map((f) => ({ box: roundBox(f.box), actor: f.actor, confidence: f.confidence, candidates: f.candidates })),
+      model: version === null ? null : { version },
+    };
+  }
+
+  /** Every face of an image with its embedding and name; `version` is the model that named them. */
+  async nameFaces(image: RgbImage, options: AnalyzeOptions = {}): Promise<{ faces: NamedFace[]; version: string | null }> {
     // Take the model once, so that a swap in the middle cannot mix two versions in one answer; the
     // lease keeps its session alive until this answer is made, even if a swap retires it meanwhile.
     const lease = this.models.acquire ? this.models.acquire() : null;
     const model = this.models.acquire ? (lease?.model ?? null) : this.models.current();
     try {
       const observed = await this.pipeline.analyze(image, options);
-      const named: Classification[] = model
-        ? await model.classify(observed.map((o) => o.embedding))
-        : observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
-      return {
-        faces: observed.map((o, i) => ({ box: roundBox(o.box), ...named[i]! })),
-        model: model ? { version: model.version } : null,
-      };
+      let named: Classification[];
+      if (model && observed.length > 0) {
+        const start = performance.now();
+        named = await model.classify(observed.map((o) => o.embedding));
+        this.options.onClassify?.((performance.now() - start) / 1000);
+      } else {
+        named = observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
+      }
+      return { faces: observed.map((o, i) => ({ ...o, ...named[i]! })), version: model?.version ?? null };
     } finally {
       lease?.release();
     }

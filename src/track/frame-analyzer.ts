@@ -1,6 +1,6 @@
 // Faces of a video frame with their embeddings and names, timing every stage for the metrics.
 import type { Classification } from '../recognize/actor-model.js';
-import type { ModelSource } from '../recognize/recognizer.js';
+import { Recognizer, type ModelSource } from '../recognize/recognizer.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from '../vision/types.js';
 import type { TrackInput } from './tracker.js';
@@ -48,35 +48,20 @@ class TimedBackend implements FaceBackend {
 }
 
 export class FrameAnalyzer {
-  private readonly pipeline: FacePipeline;
+  private readonly recognizer: Recognizer;
 
-  constructor(
-    backend: FaceBackend,
-    detectOptions: DetectOptions,
-    private readonly models: ModelSource,
-    private readonly timer: StageTimer = () => undefined,
-  ) {
-    this.pipeline = new FacePipeline(new TimedBackend(backend, timer), detectOptions);
+  constructor(backend: FaceBackend, detectOptions: DetectOptions, models: ModelSource, timer: StageTimer = () => undefined) {
+    const pipeline = new FacePipeline(new TimedBackend(backend, timer), detectOptions);
+    // Frames are never decoded from bytes here, so the pixel limit does not apply.
+    this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
   }
 
   /** The faces of one frame; `version` is the model that named them (null without a model). */
   async analyze(image: RgbImage): Promise<{ faces: AnalyzedFace[]; version: string | null }> {
-    // Taken once, so that a hot swap in the middle cannot mix two models in one frame; the lease
-    // keeps the swapped-out model's session alive until this frame is done.
-    const lease = this.models.acquire ? this.models.acquire() : null;
-    const model = this.models.acquire ? (lease?.model ?? null) : this.models.current();
-    try {
-      const observed = await this.pipeline.analyze(image, { fallback: 'none' });
-      if (observed.length === 0) return { faces: [], version: model?.version ?? null };
-      const start = performance.now();
-      const named: Classification[] = model ? await model.classify(observed.map((o) => o.embedding)) : observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
-      if (model) this.timer('classify', (performance.now() - start) / 1000);
-      return {
-        faces: observed.map((o, i) => ({ box: o.box, embedding: o.embedding, actor: named[i]!.actor, confidence: named[i]!.confidence, candidates: named[i]!.candidates })),
-        version: model?.version ?? null,
-      };
-    } finally {
-      lease?.release();
-    }
+    const { faces, version } = await this.recognizer.nameFaces(image, { fallback: 'none' });
+    return {
+      faces: faces.map((f) => ({ box: f.box, embedding: f.embedding, actor: f.actor, confidence: f.confidence, candidates: f.candidates })),
+      version,
+    };
   }
 }
