@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'MODEL_NOT_FOUND'
   | 'DATASET_INVALID'
   | 'VISION_FAILED'
+  | 'GREENGRASS_IPC'
+  | 'ENROLL_INVALID'
+  | 'ENROLL_UNSUPPORTED'
+  | 'ENROLL_NOT_FOUND'
   | 'USAGE';
 
 export class RecognizerError extends Error {

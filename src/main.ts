@@ -4,12 +4,14 @@ import { parseArgs } from 'node:util';
 import { benchCommand } from './cli/bench.js';
 import { evalCommand, recognizeCommand, trainCommand } from './cli/commands.js';
 import { commandConfig } from './cli/common.js';
+import { cropsCommand } from './cli/crops.js';
 import { publishCommand } from './cli/publish.js';
 import { sagemakerTrainCommand } from './cli/sagemaker.js';
 import { scanCommand } from './cli/scan.js';
 import { describeConfig } from './config/env.js';
 import { redactConfig } from './config/schema.js';
 import { Daemon } from './daemon.js';
+import { GreengrassComponent, openGreengrass } from './publish/greengrass-component.js';
 import { isRecognizerError, RecognizerError } from './errors.js';
 import { createLogger } from './logger.js';
 import { SdNotify } from './util/sd-notify.js';
@@ -23,8 +25,12 @@ Commands:
   start                          run the daemon (the default command)
   train --dataset DIR --out DIR  build a model bundle from a folder of photos per actor
         [--max-per-actor N] [--seed N] [--no-cache] [--head ncm|mlp]
-        [--unknown DIR] [--reject-rate R]  calibrate: reject R of strangers' faces
+        [--unknown DIR] [--reject-rate R]  calibrate: reject R of each stranger's faces (default 0.85)
+        [--equal-error]          calibrate at the equal-error point instead
+        [--validation F] [--test F]  fractions of each actor's photos held back (default 0.2 each)
         (--dataset may repeat: the same person under two folders is one person)
+  crops --dataset DIR --out DIR  each actor's aligned face chips as PNG (out/<actor>/), chosen as
+        [--max-per-actor N] [--seed N] [--no-cache]  train chooses faces: data for training/resnet50
   sagemaker-train [train]        train inside a SageMaker job: SM_CHANNEL_TRAIN, SM_CHANNEL_UNKNOWN,
         SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_HPS (head, max-per-actor, seed, reject-rate)
   eval --model DIR --dataset DIR score a bundle: top-1 over enrolled actors' photos
@@ -68,6 +74,9 @@ const { values, positionals } = (() => {
         'face-crops': { type: 'boolean' },
         head: { type: 'string' },
         'reject-rate': { type: 'string' },
+        'equal-error': { type: 'boolean' },
+        validation: { type: 'string' },
+        test: { type: 'string' },
         iterations: { type: 'string' },
         photos: { type: 'string' },
         s3: { type: 'string' },
@@ -114,16 +123,29 @@ function fraction(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function splitFractions(validation: string | undefined, test: string | undefined): { validation: number; test: number } | undefined {
+  if (validation === undefined && test === undefined) return undefined;
+  const share = (name: string, value: string | undefined, fallback: number) => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!(n >= 0 && n < 0.5)) throw new RecognizerError('USAGE', `--${name} takes a fraction from 0 to 0.5`);
+    return n;
+  };
+  return { validation: share('validation', validation, 0.2), test: share('test', test, 0.2) };
+}
+
 function headKind(value: string | undefined): 'ncm' | 'mlp' | undefined {
   if (value === undefined || value === 'ncm' || value === 'mlp') return value;
   throw new RecognizerError('USAGE', '--head takes ncm or mlp');
 }
 
 async function runDaemon(configFile: string | undefined): Promise<void> {
-  const config = commandConfig(configFile);
+  // As a Greengrass component, its configuration (read over IPC) is a source too; outside, undefined.
+  const component = await openGreengrass({ file: configFile, env: process.env });
+  const config = component?.start.config ?? commandConfig(configFile);
   const log = createLogger({ level: config.log.level });
-  log.info({ version: packageVersion(), config: redactConfig(config) }, 'starting');
-  const daemon = new Daemon(config, log);
+  log.info({ version: packageVersion(), config: redactConfig(config), greengrass: Boolean(component) }, 'starting');
+  const greengrass = component && new GreengrassComponent(component.ipc, component.start, log.child({ component: 'greengrass' }));
+  const daemon = new Daemon(config, log, { greengrass });
   const systemd = new SdNotify({ log: log.child({ component: 'systemd' }) });
   let shuttingDown = false;
   const shutdown = (signal: string) => {
@@ -156,6 +178,7 @@ async function runDaemon(configFile: string | undefined): Promise<void> {
   } catch (err) {
     systemd.status(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     log.fatal({ err }, 'could not start');
+    await greengrass?.reportErrored();
     await daemon.stop().catch(() => undefined);
     throw err;
   }
@@ -183,7 +206,12 @@ async function main(): Promise<void> {
     case 'train':
       return trainCommand(
         { config: commandConfig(values.config), json },
-        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']) },
+        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']), equalError: Boolean(values['equal-error']), split: splitFractions(values.validation, values.test) },
+      );
+    case 'crops':
+      return cropsCommand(
+        { config: commandConfig(values.config), json },
+        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache },
       );
     case 'sagemaker-train':
       return sagemakerTrainCommand({ configFile: values.config, json, rest, cache });

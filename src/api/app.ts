@@ -9,6 +9,7 @@ import { installApiKey } from './auth.js';
 import { installErrorHandlers } from './errors.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
+import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
 
 /** The slice of the daemon the API needs. */
 export interface ApiDeps {
@@ -37,7 +38,9 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
   });
   installErrorHandlers(app);
-  installApiKey(app, options.apiKey);
+  const page = await loadWebPage();
+  if (page.files.length === 0) options.logger.warn({ dir: page.dir }, 'no web page files found: / is not served');
+  installApiKey(app, options.apiKey, pageUrls(page));
   await app.register(swagger, {
     openapi: {
       info: { title: 'actor-recognizer', version: options.version, description: 'Recognizes actors in photos and live video.' },
@@ -90,6 +93,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   });
 
   if (deps.modelControl) registerModelRoutes(app, deps.modelControl);
+  registerWebRoutes(app, page);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

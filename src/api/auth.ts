@@ -17,13 +17,15 @@ function presented(request: FastifyRequest): string | undefined {
 
 /**
  * Installs the check as the first hook, so it runs for unknown routes too: a caller without the key
- * learns nothing about which routes exist. Digests are compared in constant time.
+ * learns nothing about which routes exist. Digests are compared in constant time. `open`: more
+ * exact paths served without the key (the web page's files, which hold no data).
  */
-export function installApiKey(app: FastifyInstance, apiKey: string | undefined): void {
+export function installApiKey(app: FastifyInstance, apiKey: string | undefined, open: readonly string[] = []): void {
   if (!apiKey) return;
   const expected = digest(apiKey);
+  const unguarded = new Set([...OPEN, ...open]);
   app.addHook('onRequest', async (request, reply) => {
-    if (OPEN.has(request.url.split('?')[0]!)) return;
+    if (unguarded.has(request.url.split('?')[0]!)) return;
     const key = presented(request);
     if (key !== undefined && timingSafeEqual(digest(key), expected)) return;
     return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'a valid API key is required' } });

@@ -7,6 +7,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   IMAGE_UNSUPPORTED: 415,
   IMAGE_TOO_LARGE: 413,
   USAGE: 400,
+  ENROLL_INVALID: 400,
+  ENROLL_NOT_FOUND: 404,
+  ENROLL_UNSUPPORTED: 409,
 };
 
 /** Fastify's own codes, for requests refused before a handler runs. */

@@ -4,13 +4,14 @@ import { ActorModel } from '../recognize/actor-model.js';
 import { FixedModel } from '../recognize/fixed-model.js';
 import { Recognizer } from '../recognize/recognizer.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { trainModel } from '../train/train.js';
+import { trainModel, type TrainOptions } from '../train/train.js';
 import { RecognizerError, isRecognizerError } from '../errors.js';
 import { datasetFaces, percent, print, type CommandContext } from './common.js';
 
-export async function trainCommand(ctx: CommandContext, args: { datasets: string[]; out: string; maxPerActor?: number; seed?: number; cache: boolean; head?: 'ncm' | 'mlp'; unknown?: string; rejectRate?: number }): Promise<void> {
-  const { source, extractor } = await datasetFaces(ctx.config, { cache: args.cache });
-  const summary = await trainModel(source, { datasets: args.datasets, out: args.out, maxPerActor: args.maxPerActor, seed: args.seed, extractor, head: args.head, unknown: args.unknown, rejectRate: args.rejectRate });
+export async function trainCommand(ctx: CommandContext, args: Omit<TrainOptions, 'extractor'> & { cache: boolean }): Promise<void> {
+  const { cache, ...options } = args;
+  const { source, extractor } = await datasetFaces(ctx.config, { cache });
+  const summary = await trainModel(source, { ...options, extractor });
   const { skipped } = summary;
   print(
     ctx.json,
@@ -25,7 +26,7 @@ export async function evalCommand(ctx: CommandContext, args: { model: string; da
   const { source } = await datasetFaces(ctx.config, { cache: args.cache });
   const report = await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown });
   const lines = [
-    `top-1 ${percent(report.top1)} of ${report.n} photos of enrolled actors (misnamed ${report.errors.misnamed}, rejected as unknown ${report.errors.rejected})`,
+    `top-1 ${percent(report.top1)} of ${report.n} photos of enrolled actors (misnamed ${report.errors.misnamed}, rejected as unknown ${report.errors.rejected}; right actor whatever the threshold ${percent(report.closedSetTop1)})`,
     ...Object.entries(report.perActor).map(([actor, r]) => `  ${actor}: ${percent(r.top1)} of ${r.n}`),
   ];
   if (report.notEnrolled.length) lines.push(`not enrolled, not scored: ${report.notEnrolled.join(', ')}`);

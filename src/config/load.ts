@@ -15,6 +15,8 @@ export interface LoadConfigOptions {
   file?: string;
   /** The environment to take `ACTOR_RECOGNIZER_*` overrides from; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** A Greengrass component's configuration: over the file, under the environment; `source` names it in errors. */
+  component?: { values: Record<string, unknown>; source: string };
 }
 
 type Json = Record<string, unknown>;
@@ -53,6 +55,27 @@ function readConfigFile(file: string): Json {
   if (parsed === null || parsed === undefined) return {}; // an empty file: all defaults
   if (!isObject(parsed)) throw invalid(`${file}: the top level must be a mapping of keys`);
   return parsed;
+}
+
+/** `over` merged into `base`, key by key; arrays and scalars replace (a camera list is one value). */
+function mergeInto(base: Json, over: Json): Json {
+  for (const [key, value] of Object.entries(over)) {
+    const current = base[key];
+    base[key] = isObject(current) && isObject(value) ? mergeInto(current, value) : value;
+  }
+  return base;
+}
+
+/** Whether the component's values set the JSON pointer `pointer`, or a list or value above it. */
+function holds(root: Json, pointer: string): boolean {
+  if (pointer === '') return false;
+  let node: unknown = root;
+  for (const key of pointer.split('/').slice(1)) {
+    if (!isObject(node)) return true;
+    if (!(key in node)) return false;
+    node = node[key];
+  }
+  return true;
 }
 
 /** Sets `value` at `path`, creating objects on the way; false when a non-object is in the way. */
@@ -156,7 +179,8 @@ function format(issues: readonly ConfigIssue[]): string {
 
 /**
  * Builds the daemon's configuration from, in order: the schema's defaults, the file (YAML or JSON,
- * by extension), and `ACTOR_RECOGNIZER_<PATH>` variables. Validates once and returns a deeply
+ * by extension), the Greengrass component's configuration when there is one, and
+ * `ACTOR_RECOGNIZER_<PATH>` variables. Validates once and returns a deeply
  * frozen object. Throws `RecognizerError('CONFIG_INVALID')` naming every failing path and where its
  * value came from; secret values are never part of the message.
  */
@@ -165,6 +189,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const fromEnvFile = env[CONFIG_FILE_VARIABLE];
   const file = options.file ?? (fromEnvFile === '' ? undefined : fromEnvFile);
   const value = file === undefined ? {} : readConfigFile(file);
+  const component = options.component;
+  if (component) mergeInto(value, structuredClone(component.values));
 
   const { overrides, issues } = readEnv(env);
   const setBy = new Map<string, string>(); // JSON pointer -> variable name
@@ -177,7 +203,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     for (const [pointer, name] of setBy) {
       if ((path === pointer || path.startsWith(`${pointer}/`)) && pointer.length > (best?.[0].length ?? -1)) best = [pointer, name];
     }
-    return best?.[1] ?? file ?? 'defaults';
+    if (best) return best[1];
+    return component && holds(component.values, path) ? component.source : (file ?? 'defaults');
   };
 
   const candidate: unknown = Value.Default(ConfigSchema, value);

@@ -17,6 +17,9 @@ function oneOf<const T extends readonly string[]>(values: T, options: { default:
   return Type.Union(values.map((v) => Type.Literal(v)), options) as TUnion<TLiteral<T[number]>[]>;
 }
 
+/** A topic prefix: no MQTT wildcards, no whitespace, no leading or trailing slash. */
+const TOPIC_PREFIX = '^[^#+/\\s]([^#+\\s]*[^#+/\\s])?$';
+
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -76,7 +79,7 @@ const ModelSchema = Type.Object(
 const MqttSchema = Type.Object(
   {
     url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', maxLength: 2048, ...secret('url'), description: 'Broker to publish to; unset: run an embedded broker.' })),
-    topicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: '^[^#+/\\s]([^#+\\s]*[^#+/\\s])?$', description: 'First topic level of everything published; no wildcards, no leading or trailing slash.' }),
+    topicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: 'First topic level of everything published; no wildcards, no leading or trailing slash.' }),
     port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Port of the embedded broker (when url is unset); 0 picks a free port.' }),
     host: Type.String({ default: '127.0.0.1', minLength: 1, maxLength: 253, description: 'Address the embedded broker listens on (when url is unset).' }),
     protocolVersion: Type.Integer({ default: 4, minimum: 4, maximum: 5, description: "MQTT protocol: 4 is MQTT 3.1.1 (what Greengrass's Moquette speaks), 5 is MQTT 5." }),
@@ -126,6 +129,20 @@ const TrackSchema = Type.Object(
   { default: {}, additionalProperties: false, description: 'Following faces across frames.' },
 );
 
+const GreengrassSchema = Type.Object(
+  {
+    iotCoreTopicPrefix: Type.String({ default: 'actor-recognizer/{thingName}', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "First topic levels of what goes to AWS IoT Core; {thingName} becomes the core device's thing name." }),
+    localTopicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: 'First topic levels of what goes to local publish/subscribe, for other components on the device.' }),
+    publishToIoTCore: Type.Boolean({ default: true, description: 'Publish events, actors on screen and the model to AWS IoT Core.' }),
+    publishToLocal: Type.Boolean({ default: true, description: 'Publish the same to local publish/subscribe.' }),
+    qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of what goes to AWS IoT Core.' }),
+    queueSize: Type.Integer({ default: 500, minimum: 1, maximum: 100_000, description: 'Messages waiting for the nucleus; beyond this the oldest are dropped and counted, so the pipeline never waits.' }),
+    deferRecheckSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'While a model swap is in flight, an over-the-air update is deferred and the nucleus asks again after this long.' }),
+    maxDeferSeconds: Type.Integer({ default: 900, minimum: 0, maximum: 86_400, description: 'An update is never deferred for longer than this in total (0: never deferred), so a stuck swap cannot block deployments.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'AWS IoT Greengrass IPC, used only when the daemon runs as a Greengrass component.' },
+);
+
 /** The whole daemon configuration. Every key has a default, a description and bounds. */
 export const ConfigSchema = Type.Object(
   {
@@ -136,6 +153,7 @@ export const ConfigSchema = Type.Object(
     mqtt: MqttSchema,
     ingest: IngestSchema,
     track: TrackSchema,
+    greengrass: GreengrassSchema,
     cameras: Type.Array(CameraSchema, { default: [], maxItems: 64, description: 'Video sources to watch; ids must be unique.' }),
   },
   { default: {}, additionalProperties: false, description: 'actor-recognizer configuration.' },

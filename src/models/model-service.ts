@@ -42,7 +42,17 @@ export class ModelService {
   async start(): Promise<void> {
     await this.store.start();
     await this.watcher?.start();
-    const s3 = this.config.s3;
+    await this.startS3(this.config.s3);
+  }
+
+  /** Swaps the S3 source for another (a Greengrass configuration update); none stops polling. */
+  async setS3(s3: Config['model']['s3']): Promise<void> {
+    await this.s3?.stop();
+    this.s3 = undefined;
+    await this.startS3(s3);
+  }
+
+  private async startS3(s3: Config['model']['s3']): Promise<void> {
     if (!s3) return;
     if (!this.store.managesVersions) {
       this.log.warn({ dir: this.config.dir }, 'model.dir is one bundle, not a store of versions: S3 updates are off (point model.dir at an empty or store folder)');

@@ -47,6 +47,8 @@ export class ModelStore extends EventEmitter implements ModelSource {
   private readonly seen = new Set<string>();
   /** Every change runs after the previous one: two sources can never interleave a swap. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Changes queued or running; an over-the-air update of the component waits for none (see {@link busy}). */
+  private pending = 0;
   private bundleMtime: number | undefined;
 
   constructor(log: Logger, options: StoreOptions) {
@@ -84,6 +86,14 @@ export class ModelStore extends EventEmitter implements ModelSource {
       if (outcome.ok) return;
     }
     this.log.warn({ dir, held: held.length }, 'no actor model could be loaded: every face will be unknown');
+  }
+
+  /**
+   * Whether a verification, swap, rescan or rollback is queued or running. `idle` is emitted when the
+   * last one ends, so that a Greengrass update deferred for it can proceed.
+   */
+  get busy(): boolean {
+    return this.pending > 0;
   }
 
   current(): ActorModel | null {
@@ -200,8 +210,12 @@ export class ModelStore extends EventEmitter implements ModelSource {
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
+    this.pending++;
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);
+    void this.queue.then(() => {
+      if (--this.pending === 0) this.emit('idle');
+    });
     return next;
   }
 

@@ -22,7 +22,9 @@ export async function loadVerified(dir: string, options: { threads: number }): P
   const references = model.manifest.references ?? [];
   if (references.length === 0) return model;
   try {
-    const size = model.manifest.input.size;
+    const { input } = model.manifest;
+    if (input.type !== 'embedding') throw new RecognizerError('MODEL_INVALID', `bundle ${model.version}: references are embeddings, and this model classifies face chips`);
+    const size = input.size;
     const bad = references.findIndex((r) => r.embedding.length !== size);
     if (bad >= 0) throw new RecognizerError('MODEL_INVALID', `bundle ${model.version}: reference ${bad} has ${references[bad]!.embedding.length} values, the head takes ${size}`);
     const named = await model.classify(references.map((r) => Float32Array.from(r.embedding)));

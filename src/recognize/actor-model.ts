@@ -1,6 +1,8 @@
 // A loaded actor model: the verified bundle and its onnxruntime session, naming faces or refusing them.
 import * as ort from 'onnxruntime-node';
 import { RecognizerError } from '../errors.js';
+import type { RgbImage } from '../vision/types.js';
+import { checkImageInput, greyChip, imageTensor } from './image-classifier.js';
 import { readBundle, type Manifest } from './manifest.js';
 
 /** One face's answer: an actor, or null when the best score is under that actor's threshold. */
@@ -35,6 +37,11 @@ export class ActorModel {
     return this.manifest.actors;
   }
 
+  /** Whether faces are classified from their aligned chips (an image classifier), not their embeddings. */
+  get takesChips(): boolean {
+    return this.manifest.input.type === 'image';
+  }
+
   /**
    * Loads and verifies a bundle: manifest schema, every file's size and sha256, the graph loads, its
    * input and output match the manifest, and a warm-up inference gives one score per actor.
@@ -67,9 +74,10 @@ export class ActorModel {
     if (!this.session.inputNames.includes(input.name) || !this.session.outputNames.includes(head.output)) {
       throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`);
     }
+    if (input.type === 'image') checkImageInput(this.session, input, version);
     let scores: Float32Array[];
     try {
-      scores = await this.scores([new Float32Array(input.size).fill(1 / Math.sqrt(input.size))]);
+      scores = input.type === 'image' ? await this.chipScores([greyChip()]) : await this.scores([new Float32Array(input.size).fill(1 / Math.sqrt(input.size))]);
     } catch (err) {
       throw new RecognizerError('MODEL_INVALID', `bundle ${version}: warm-up inference failed`, { cause: err });
     }
@@ -80,25 +88,43 @@ export class ActorModel {
 
   /** The head's raw scores, one row per embedding. */
   async scores(embeddings: Float32Array[]): Promise<Float32Array[]> {
+    const { input, version } = this.manifest;
+    if (input.type !== 'embedding') throw new RecognizerError('MODEL_INVALID', `model ${version} classifies aligned face chips, not embeddings`);
     if (embeddings.length === 0) return [];
-    const size = this.manifest.input.size;
-    const batch = new Float32Array(embeddings.length * size);
+    const batch = new Float32Array(embeddings.length * input.size);
     embeddings.forEach((e, i) => {
-      if (e.length !== size) throw new RecognizerError('MODEL_INVALID', `embedding of ${e.length} values, the model takes ${size}`);
-      batch.set(e, i * size);
+      if (e.length !== input.size) throw new RecognizerError('MODEL_INVALID', `embedding of ${e.length} values, the model takes ${input.size}`);
+      batch.set(e, i * input.size);
     });
-    const feeds = { [this.manifest.input.name]: new ort.Tensor('float32', batch, [embeddings.length, size]) };
-    const out = await this.session.run(feeds);
-    const tensor = out[this.manifest.head.output];
-    if (!tensor) throw new RecognizerError('MODEL_INVALID', `the graph gave no ${this.manifest.head.output}`);
-    const data = tensor.data as Float32Array;
-    const k = data.length / embeddings.length;
-    return embeddings.map((_, i) => data.slice(i * k, (i + 1) * k));
+    return this.run(new ort.Tensor('float32', batch, [embeddings.length, input.size]), embeddings.length);
+  }
+
+  /** An image classifier's raw scores, one row per aligned face chip. */
+  async chipScores(chips: readonly RgbImage[]): Promise<Float32Array[]> {
+    const { input, version } = this.manifest;
+    if (input.type !== 'image') throw new RecognizerError('MODEL_INVALID', `model ${version} classifies embeddings, not face chips`);
+    return chips.length === 0 ? [] : this.run(imageTensor(chips, input), chips.length);
+  }
+
+  private async run(tensor: ort.Tensor, rows: number): Promise<Float32Array[]> {
+    const out = await this.session.run({ [this.manifest.input.name]: tensor });
+    const result = out[this.manifest.head.output];
+    if (!result) throw new RecognizerError('MODEL_INVALID', `the graph gave no ${this.manifest.head.output}`);
+    const data = result.data as Float32Array;
+    const k = data.length / rows;
+    return Array.from({ length: rows }, (_, i) => data.slice(i * k, (i + 1) * k));
   }
 
   async classify(embeddings: Float32Array[]): Promise<Classification[]> {
     const rows = await this.scores(embeddings);
     return rows.map((row) => this.decide(row));
+  }
+
+  /** Names faces from what this model takes: their chips (see `takesChips`) or their embeddings. */
+  async classifyFaces(faces: readonly { embedding: Float32Array; chip?: RgbImage }[]): Promise<Classification[]> {
+    if (!this.takesChips) return this.classify(faces.map((f) => f.embedding));
+    const chips = faces.map((f) => f.chip ?? missingChip(this.version));
+    return (await this.chipScores(chips)).map((row) => this.decide(row));
   }
 
   /** Names the best actor when its score reaches that actor's threshold, else unknown. */
@@ -114,4 +140,8 @@ export class ActorModel {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+function missingChip(version: string): never {
+  throw new RecognizerError('MODEL_INVALID', `model ${version} classifies face chips, and a face came without one (analyze with chips: true)`);
 }

@@ -20,13 +20,38 @@ const EmbeddingInput = Type.Object({
   extractor: Type.String({ minLength: 1 }),
 });
 
+/** The face chip that `image-classifier` bundles take: the aligner's 150×150 dlib chip. */
+export const CHIP_CROP = 'dlib-chip-150';
+
+/**
+ * The contract of an image classifier's input (an end-to-end model such as ResNet50 over face
+ * chips): the aligned chip is resized to width×height (bilinear, half-pixel centres, no
+ * antialiasing: PyTorch's `interpolate(mode='bilinear', align_corners=False)`), each value becomes
+ * (pixel / 255 - mean[c]) / std[c] with the channels in `colour` order, and is laid out as `layout`.
+ */
+export const ImageInput = Type.Object({
+  type: Type.Literal('image'),
+  name: Type.String({ minLength: 1 }),
+  width: Type.Integer({ minimum: 32, maximum: 1024 }),
+  height: Type.Integer({ minimum: 32, maximum: 1024 }),
+  layout: Type.Union([Type.Literal('NCHW'), Type.Literal('NHWC')]),
+  colour: Type.Union([Type.Literal('RGB'), Type.Literal('BGR')]),
+  mean: Type.Array(Type.Number(), { minItems: 3, maxItems: 3 }),
+  std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 3, maxItems: 3 }),
+  /** Which crop of the face the model was trained on; the daemon cuts only its own chip. */
+  crop: Type.Literal(CHIP_CROP),
+});
+
+export type ImageContract = Static<typeof ImageInput>;
+
 export const ManifestSchema = Type.Object({
   format: Type.Literal(BUNDLE_FORMAT),
   version: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
-  kind: Type.Literal('embedding-classifier'),
+  /** `embedding-classifier`: a head over the face descriptor; `image-classifier`: a network over the face chip. */
+  kind: Type.Union([Type.Literal('embedding-classifier'), Type.Literal('image-classifier')]),
   createdAt: Type.String(),
   actors: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-  input: EmbeddingInput,
+  input: Type.Union([EmbeddingInput, ImageInput]),
   head: Type.Object({
     /** `ncm-cosine`: cosine similarity to each actor's mean embedding. */
     type: Type.String({ minLength: 1 }),
@@ -61,6 +86,20 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /**
+ * The first schema error, as `path: message`. The input is checked against the contract its `kind`
+ * calls for first, since a union's own error ("Expected union value") would not say what is wrong.
+ */
+function schemaProblem(value: unknown): string | undefined {
+  const { kind, input } = (value ?? {}) as { kind?: unknown; input?: unknown };
+  if (input !== undefined) {
+    const wrong = Value.Errors(kind === 'image-classifier' ? ImageInput : EmbeddingInput, input).First();
+    if (wrong) return `/input${wrong.path}: ${wrong.message}`;
+  }
+  const first = Value.Errors(ManifestSchema, value).First();
+  return first && `${first.path || '/'}: ${first.message}`;
+}
+
+/**
  * Reads `dir/manifest.json`, checks it against the schema, and reads every file it lists, checking
  * size and sha256. Returns the manifest and the verified contents, so nothing is read twice and
  * nothing changes between the check and the use.
@@ -78,10 +117,8 @@ export async function readBundle(dir: string): Promise<{ manifest: Manifest; fil
   } catch (err) {
     throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir} is not JSON`, { cause: err });
   }
-  if (!Value.Check(ManifestSchema, parsed)) {
-    const first = Value.Errors(ManifestSchema, parsed).First();
-    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
-  }
+  const problem = schemaProblem(parsed);
+  if (problem || !Value.Check(ManifestSchema, parsed)) throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: ${problem ?? 'invalid'}`);
   const manifest = parsed;
   if (new Set(manifest.actors).size !== manifest.actors.length) {
     throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: actor names repeat`);

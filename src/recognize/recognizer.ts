@@ -73,11 +73,12 @@ export class Recognizer {
     const lease = this.models.acquire ? this.models.acquire() : null;
     const model = this.models.acquire ? (lease?.model ?? null) : this.models.current();
     try {
-      const observed = await this.pipeline.analyze(image, options);
+      // Chips are kept only for a model that classifies them, so the embedding path pays nothing.
+      const observed = await this.pipeline.analyze(image, { ...options, chips: options.chips || model?.takesChips });
       let named: Classification[];
       if (model && observed.length > 0) {
         const start = performance.now();
-        named = await model.classify(observed.map((o) => o.embedding));
+        named = await model.classifyFaces(observed);
         this.options.onClassify?.((performance.now() - start) / 1000);
       } else {
         named = observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));

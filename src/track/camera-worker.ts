@@ -42,6 +42,9 @@ export interface WorkerMetrics {
   ffmpegRestart(camera: string): void;
 }
 
+/** Told of every analysed frame: its faces with embeddings and their tracks (unknown faces, the web page). */
+export type FrameObserver = (frame: { camera: string; image: RgbImage; receivedAt: number; faces: AnalyzedFace[]; live: LiveFace[] }) => void;
+
 /** Frames per second over the last few seconds. */
 class Rate {
   private times: number[] = [];
@@ -74,6 +77,7 @@ export class CameraWorker {
     private readonly bus: EventBus,
     private readonly metrics: WorkerMetrics,
     private readonly log: Logger,
+    private readonly onFrame?: FrameObserver,
   ) {
     this.tracker = new Tracker(config.track);
     this.source = new CameraSource(
@@ -158,6 +162,8 @@ export class CameraWorker {
     this.rateProcessed.mark();
     this.publish(events, frame.receivedAt);
     this.metrics.frameProcessed(this.camera.id, (Date.now() - frame.receivedAt) / 1000);
+    // `live` is `faces` in the same order, with the track's id and voted name.
+    this.onFrame?.({ camera: this.camera.id, image: frame.image, receivedAt: frame.receivedAt, faces, live: this.latest.faces });
   }
 
   private liveFaces(faces: AnalyzedFace[]): LiveFace[] {

@@ -1,15 +1,22 @@
 // The training report: metrics.json and a self-contained report.html with inline SVG plots.
+import type { TestMetrics } from './heads.js';
 import type { History } from './mlp-head.js';
+import type { OperatingPoint } from './thresholds.js';
 
 export interface ReportData {
   version: string;
   head: string;
   actors: string[];
-  /** Confusion counts: rows are the true actor, columns the predicted one (leave-one-out). */
+  /** Confusion counts: rows are the true actor, columns the predicted one (test split, or validation). */
   confusion: number[][];
+  /** Validation faces' best scores, and impostors' (held-out actors and unknown people). */
   genuine: number[];
   impostor: number[];
   threshold: number;
+  /** Actors whose threshold is above the default. */
+  perActorThreshold?: Record<string, number>;
+  test?: TestMetrics | null;
+  operatingPoint?: OperatingPoint;
   histories?: { withDropout: History; withoutDropout: History };
 }
 
@@ -83,16 +90,38 @@ export function renderReport(data: ReportData): string {
     { label: 'genuine accepted', values: steps.map((t) => data.genuine.filter((s) => s >= t).length / Math.max(1, data.genuine.length)), colour: '#2ca02c' },
     { label: 'impostors rejected', values: steps.map((t) => data.impostor.filter((s) => s < t).length / Math.max(1, data.impostor.length)), colour: '#d62728' },
   ], 'threshold'));
+  sections.unshift(summary(data));
   const pr = precisionRecall(data.actors, data.confusion);
   const max = Math.max(1, ...data.confusion.flat());
   const cell = Math.max(6, Math.min(24, Math.floor(480 / data.actors.length)));
   const size = cell * data.actors.length;
   const rects = data.confusion.flatMap((row, i) => row.map((v, j) => (v ? `<rect x="${j * cell}" y="${i * cell}" width="${cell}" height="${cell}" fill="rgba(31,119,180,${(0.15 + 0.85 * v / max).toFixed(3)})"><title>${escape(data.actors[i]!)} → ${escape(data.actors[j]!)}: ${v}</title></rect>` : '')));
-  sections.push(`<figure id="confusion"><figcaption>Confusion matrix (rows: the actor, columns: the answer; leave-one-out on the training photos)</figcaption><svg role="img" aria-label="Confusion matrix" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}"><rect width="${size}" height="${size}" fill="#f4f4f4"/>${rects.join('')}</svg></figure>`);
-  const rows = Object.entries(pr).map(([a, r]) => `<tr><td>${escape(a)}</td><td>${r.n}</td><td>${(r.precision * 100).toFixed(1)}%</td><td>${(r.recall * 100).toFixed(1)}%</td></tr>`);
-  sections.push(`<table id="per-actor"><caption>Per-actor precision and recall</caption><thead><tr><th>actor</th><th>photos</th><th>precision</th><th>recall</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  sections.push(`<figure id="confusion"><figcaption>Confusion matrix (rows: the actor, columns: the answer, on the test split)</figcaption><svg role="img" aria-label="Confusion matrix" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}"><rect width="${size}" height="${size}" fill="#f4f4f4"/>${rects.join('')}</svg></figure>`);
+  const rows = Object.entries(pr).map(([a, r]) => `<tr><td>${escape(a)}</td><td>${r.n}</td><td>${(r.precision * 100).toFixed(1)}%</td><td>${(r.recall * 100).toFixed(1)}%</td><td>${(data.perActorThreshold?.[a] ?? data.threshold).toFixed(4)}</td></tr>`);
+  sections.push(`<table id="per-actor"><caption>Per-actor precision and recall</caption><thead><tr><th>actor</th><th>photos</th><th>precision</th><th>recall</th><th>threshold</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>actor model ${escape(data.version)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:64rem;color:#111}figure{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.5rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style></head>
 <body><h1>Actor model ${escape(data.version)}</h1><p>Head: ${escape(data.head)}; ${data.actors.length} actors; threshold ${data.threshold.toFixed(4)}.</p>
 ${sections.join('\n')}</body></html>\n`;
+}
+
+function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+/** The figures a reader looks for first: the test split, and the operating point on the calibration data. */
+function summary(data: ReportData): string {
+  const rows: [string, string][] = [];
+  if (data.test) {
+    rows.push(['test faces named correctly', `${percent(data.test.top1)} of ${data.test.faces}`]);
+    rows.push(['test faces, right actor whatever the threshold', percent(data.test.closedSetTop1)]);
+    rows.push(['test faces of held-out actors rejected', `${percent(data.test.impostorsRejected)} of ${data.test.impostorFaces}`]);
+  }
+  const p = data.operatingPoint;
+  if (p) {
+    rows.push(['operating point', p.method === 'target-rejection' ? `reject ${percent(p.targetRejection ?? 0)} of each impostor's faces` : 'equal error']);
+    rows.push(['calibration impostor faces rejected', `${percent(p.impostorsRejected)} of ${p.impostors} (${p.identities} people)`]);
+    rows.push(['validation faces named correctly', `${percent(p.genuineAccepted)} of ${p.genuine}`]);
+  }
+  return `<table id="summary"><caption>Summary</caption><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${escape(k)}</th><td>${escape(v)}</td></tr>`).join('')}</tbody></table>`;
 }

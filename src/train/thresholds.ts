@@ -1,42 +1,159 @@
-// A first-cut open-set threshold from the training embeddings themselves (leave-one-out scores).
+// Open-set calibration: per-actor thresholds that reject faces of people who are not enrolled.
 import { cosine } from '../recognize/ncm-head.js';
 
-/** Thresholds are kept inside this range, so a tiny class cannot accept everything or nothing. */
-const LOWEST = 0.55;
-const HIGHEST = 0.99;
-
 /**
- * One threshold for every class: the score that best separates all genuine leave-one-out scores
- * from all impostor scores, each error rate counted equally. With ten photos an actor, a threshold
- * per actor follows its one odd photo; pooled over actors it is steadier, and measured here it both
- * named more known faces and rejected more strangers.
+ * Per kind of score: the range thresholds are kept in, so a tiny class cannot accept everything or
+ * nothing, and the threshold used when there is nothing to calibrate on (one actor, no strangers):
+ * for cosines, the pooled figure measured on real photos.
  */
-export function pooledThreshold(byClass: Float32Array[][], means: Float32Array[]): number {
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  byClass.forEach((own, c) => {
-    const sum = unitSum(own);
-    if (own.length > 1) for (const e of own) genuine.push(cosine(e, minusUnit(sum, e)));
-    byClass.forEach((other, d) => {
-      if (d !== c) for (const e of other) impostor.push(cosine(e, means[c]!));
-    });
-  });
-  return bestSeparation(genuine.length ? genuine : [1], impostor);
+export const SCORE_SCALES = {
+  cosine: { range: [0.55, 0.99], prior: 0.93 },
+  probability: { range: [0.05, 0.999], prior: 0.5 },
+} as const satisfies Record<string, Scale>;
+
+interface Scale {
+  range: readonly [number, number];
+  prior: number;
 }
 
-/** Used when there is nothing to separate (one actor): the pooled figure measured on real photos. */
-export const PRIOR_THRESHOLD = 0.93;
+/** An actor's threshold is raised over the default only on at least this many impostor faces that came out as it. */
+const MIN_FOR_ACTOR = 10;
+
+/** A face of someone who is not (or, for calibration, is held out as not) enrolled: the actor it came out as. */
+export interface ImpostorScore {
+  /** Who the face really is: an actor held out, or an unknown person (their folder). */
+  identity: string;
+  /** The enrolled actor (index) with the best score, and that score. */
+  actor: number;
+  score: number;
+}
+
+/** A face of an enrolled actor on data the head did not fit: its actor, the head's best answer and score. */
+export interface GenuineScore {
+  actor: number;
+  predicted: number;
+  score: number;
+}
+
+/** What the thresholds do on the calibration data. */
+export interface OperatingPoint {
+  method: 'equal-error' | 'target-rejection';
+  /** The default threshold; actors may have a higher one. */
+  threshold: number;
+  /** Target fraction of each impostor's faces rejected, for that fraction of the impostors (target-rejection only). */
+  targetRejection?: number;
+  /** Fraction of impostor faces under their actor's threshold. */
+  impostorsRejected: number;
+  /** Fraction of impostor identities with at least the target fraction of their faces rejected. */
+  identitiesRejected: number;
+  /** Fraction of genuine faces named correctly (right actor, at or over its threshold). */
+  genuineAccepted: number;
+  impostors: number;
+  identities: number;
+  genuine: number;
+}
+
+export interface Calibration {
+  default: number;
+  /** One threshold per actor index (the default where the data says nothing more). */
+  perActor: number[];
+  point: OperatingPoint;
+}
+
+/**
+ * Chooses the thresholds. With a target rejection rate R, impostors are taken per identity: each
+ * held-out identity's faces give the score under which R of them fall, and the default threshold is
+ * the score that does so for R of the identities. An actor that many impostor faces came out as gets
+ * its own, higher threshold where R of those faces fall under it. Pooling all impostor faces instead
+ * let the many easy strangers hide the few look-alikes: on the pooled photos (10 per person, five
+ * people held out as strangers, five draws) R = 0.9 over pooled faces rejected 81% of the strangers,
+ * per identity 93%. Without a target: the equal-error point of genuine against impostor scores.
+ */
+export function calibrate(genuine: GenuineScore[], impostors: ImpostorScore[], actorCount: number, rejectRate?: number, scale: Scale = SCORE_SCALES.cosine): Calibration {
+  const clamp = (t: number) => Math.min(scale.range[1], Math.max(scale.range[0], t));
+  let threshold: number;
+  let perActor: number[];
+  if (rejectRate === undefined || impostors.length === 0) {
+    threshold = impostors.length ? equalError(genuine.filter((g) => g.predicted === g.actor).map((g) => g.score), impostors.map((i) => i.score), scale) : scale.prior;
+    perActor = new Array<number>(actorCount).fill(threshold);
+  } else {
+    const byIdentity = groupBy(impostors, (i) => i.identity);
+    threshold = clamp(quantile([...byIdentity.values()].map((faces) => quantile(faces.map((f) => f.score), rejectRate)), rejectRate));
+    perActor = Array.from({ length: actorCount }, (_, a) => {
+      const came = impostors.filter((i) => i.actor === a).map((i) => i.score);
+      return came.length >= MIN_FOR_ACTOR ? clamp(Math.max(threshold, quantile(came, rejectRate))) : threshold;
+    });
+  }
+  return { default: threshold, perActor, point: operatingPoint(genuine, impostors, perActor, threshold, rejectRate) };
+}
+
+/** What given thresholds do to genuine and impostor faces. */
+export function operatingPoint(genuine: GenuineScore[], impostors: ImpostorScore[], perActor: number[], threshold: number, rejectRate?: number): OperatingPoint {
+  const rejected = (i: ImpostorScore) => i.score < (perActor[i.actor] ?? threshold);
+  const byIdentity = groupBy(impostors, (i) => i.identity);
+  const target = rejectRate ?? 0.5;
+  return {
+    method: rejectRate === undefined ? 'equal-error' : 'target-rejection',
+    threshold,
+    ...(rejectRate === undefined ? {} : { targetRejection: rejectRate }),
+    impostorsRejected: fraction(impostors, rejected),
+    identitiesRejected: fraction([...byIdentity.values()], (faces) => fraction(faces, rejected) >= target),
+    genuineAccepted: fraction(genuine, (g) => g.predicted === g.actor && g.score >= (perActor[g.actor] ?? threshold)),
+    impostors: impostors.length,
+    identities: byIdentity.size,
+    genuine: genuine.length,
+  };
+}
+
+/** The best-scoring mean (optionally leaving one out) and its cosine. */
+export function nearestMean(embedding: Float32Array, means: readonly Float32Array[], exclude = -1): { actor: number; score: number } {
+  let actor = -1;
+  let score = -Infinity;
+  means.forEach((m, d) => {
+    if (d === exclude) return;
+    const s = cosine(embedding, m);
+    if (s > score) {
+      score = s;
+      actor = d;
+    }
+  });
+  return { actor, score };
+}
+
+/** Every face of each actor held out in turn as an impostor: its best score against the other actors' means. */
+export function heldOutImpostors(actors: readonly string[], byClass: readonly (readonly Float32Array[])[], means: readonly Float32Array[]): ImpostorScore[] {
+  if (means.length < 2) return [];
+  return byClass.flatMap((own, c) => own.map((e) => ({ identity: actors[c]!, ...nearestMean(e, means, c) })));
+}
+
+/** Faces of people who are not enrolled, against every mean. */
+export function unknownImpostors(unknown: readonly { identity: string; embedding: Float32Array }[], means: readonly Float32Array[]): ImpostorScore[] {
+  return unknown.map((u) => ({ identity: `unknown:${u.identity}`, ...nearestMean(u.embedding, means) }));
+}
+
+/** Genuine scores of held-back faces (validation or test) against the means fitted without them. */
+export function ncmGenuine(byClass: readonly (readonly Float32Array[])[], means: readonly Float32Array[]): GenuineScore[] {
+  return byClass.flatMap((own, c) => own.map((e) => {
+    const best = nearestMean(e, means);
+    return { actor: c, predicted: best.actor, score: best.score };
+  }));
+}
+
+/** Confusion counts: rows the true actor, columns the answer. */
+export function confusion(actorCount: number, genuine: readonly GenuineScore[]): number[][] {
+  const counts = Array.from({ length: actorCount }, () => new Array<number>(actorCount).fill(0));
+  for (const g of genuine) counts[g.actor]![g.predicted]!++;
+  return counts;
+}
 
 /** The middle of the range of scores where false rejects plus false accepts is smallest. */
-function bestSeparation(genuine: number[], impostor: number[]): number {
-  if (impostor.length === 0) return PRIOR_THRESHOLD;
+function equalError(genuine: number[], impostor: number[], { range: [lowest, highest], prior }: Scale): number {
+  if (genuine.length === 0) return prior;
   let bestError = Infinity;
-  let from = LOWEST;
-  let to = LOWEST;
-  for (let t = LOWEST; t <= HIGHEST + 1e-9; t += 0.0025) {
-    const falseReject = genuine.filter((s) => s < t).length / genuine.length;
-    const falseAccept = impostor.filter((s) => s >= t).length / impostor.length;
-    const error = falseReject + falseAccept;
+  let from = lowest;
+  let to = lowest;
+  for (let t = lowest; t <= highest + 1e-9; t += 0.0025) {
+    const error = genuine.filter((s) => s < t).length / genuine.length + impostor.filter((s) => s >= t).length / impostor.length;
     if (error < bestError - 1e-12) {
       bestError = error;
       from = to = t;
@@ -47,111 +164,24 @@ function bestSeparation(genuine: number[], impostor: number[]): number {
   return Math.round(((from + to) / 2) * 10000) / 10000;
 }
 
-function unitSum(list: Float32Array[]): Float32Array {
-  const sum = new Float32Array(list[0]?.length ?? 0);
-  for (const e of list) {
-    const n = length(e);
-    for (let i = 0; i < sum.length; i++) sum[i]! += e[i]! / n;
-  }
-  return sum;
-}
-
-/** The sum of a class's unit embeddings without one of them: that class's mean, leaving it out. */
-function minusUnit(sum: Float32Array, member: Float32Array): Float32Array {
-  const n = length(member);
-  return sum.map((x, i) => x - member[i]! / n);
-}
-
-function length(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s) || 1;
-}
-
-/** What a threshold does on the calibration data. */
-export interface OperatingPoint {
-  method: 'equal-error' | 'target-rejection';
-  threshold: number;
-  /** Target fraction of impostor faces rejected (target-rejection only). */
-  targetRejection?: number;
-  /** Fraction of impostor faces (best score against the actors they are not) under the threshold. */
-  impostorsRejected: number;
-  /** Fraction of genuine leave-one-out scores at or over it. */
-  genuineAccepted: number;
-  impostors: number;
-  genuine: number;
-}
-
-/**
- * Open-set calibration of a cosine nearest-class-mean head. Every enrolled identity is held out in
- * turn as an impostor (its photos' best score against the other actors' means), joined by faces of
- * people who are not enrolled (`unknown`, best score against every mean). The threshold rejects
- * `targetRejection` of them. Without a target it is {@link pooledThreshold}'s equal-error point,
- * which names more known faces (measured on the pooled photos: 95.6% named and 78% of five held-out
- * strangers rejected, against 90.7% and 98% at a 0.9 target); the operating point reports what it
- * does to the held-out identities either way.
- */
-export function calibrateNcm(byClass: Float32Array[][], means: Float32Array[], unknown: Float32Array[], targetRejection?: number): OperatingPoint & { scores: { genuine: number[]; impostor: number[] } } {
-  const { genuine, impostor } = ncmScores(byClass, means, unknown);
-  const threshold =
-    targetRejection === undefined || impostor.length === 0
-      ? pooledThreshold(byClass, means)
-      : quantile(impostor, targetRejection);
-  return {
-    method: targetRejection === undefined ? 'equal-error' : 'target-rejection',
-    threshold,
-    ...(targetRejection === undefined ? {} : { targetRejection }),
-    impostorsRejected: impostor.length ? impostor.filter((s) => s < threshold).length / impostor.length : 0,
-    genuineAccepted: genuine.length ? genuine.filter((s) => s >= threshold).length / genuine.length : 1,
-    impostors: impostor.length,
-    genuine: genuine.length,
-    scores: { genuine, impostor },
-  };
-}
-
-/** Genuine leave-one-out scores, and impostor best scores with each identity held out in turn. */
-function ncmScores(byClass: Float32Array[][], means: Float32Array[], unknown: Float32Array[]): { genuine: number[]; impostor: number[] } {
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  byClass.forEach((own, c) => {
-    const sum = unitSum(own);
-    for (const e of own) {
-      if (own.length > 1) genuine.push(cosine(e, minusUnit(sum, e)));
-      let best = -1;
-      means.forEach((m, d) => {
-        if (d !== c) best = Math.max(best, cosine(e, m));
-      });
-      if (means.length > 1) impostor.push(best);
-    }
-  });
-  for (const e of unknown) impostor.push(Math.max(...means.map((m) => cosine(e, m))));
-  return { genuine, impostor };
-}
-
-/** Leave-one-out confusion counts of the nearest-class-mean head: rows true, columns predicted. */
-export function ncmConfusion(byClass: Float32Array[][], means: Float32Array[]): number[][] {
-  const confusion = byClass.map(() => new Array<number>(byClass.length).fill(0));
-  byClass.forEach((own, c) => {
-    const sum = unitSum(own);
-    for (const e of own) {
-      let best = c;
-      let bestScore = own.length > 1 ? cosine(e, minusUnit(sum, e)) : -Infinity;
-      means.forEach((m, d) => {
-        const s = d === c ? -Infinity : cosine(e, m);
-        if (s > bestScore) {
-          bestScore = s;
-          best = d;
-        }
-      });
-      confusion[c]![best]!++;
-    }
-  });
-  return confusion;
-}
-
 /** The smallest score that at least `q` of `values` fall under (ties stay rejected). */
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
   return Math.round((sorted[Math.max(0, index)]! + 1e-6) * 1e6) / 1e6;
+}
+
+function fraction<T>(items: readonly T[], test: (item: T) => boolean): number {
+  return items.length ? items.filter(test).length / items.length : 0;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
 }

@@ -1,17 +1,18 @@
 // Builds an actor model bundle from a folder of photos per actor: embed, fit the head, write it.
 import { createHash } from 'node:crypto';
-import { classMeans, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
+import path from 'node:path';
+import { HEAD_INPUT, HEAD_OUTPUT } from '../recognize/ncm-head.js';
+import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { EMBEDDING_SIZE } from '../vision/types.js';
 import { writeBundle } from './bundle-writer.js';
 import { imagesBelow, scanDataset, seededShuffle } from './dataset.js';
 import { FaceSource, largestFace } from './face-source.js';
 import { chooseFaces, differenceHash, hammingDistance, NEAR_DUPLICATE_BITS, type Photo } from './select.js';
-import { calibrateNcm, ncmConfusion, type OperatingPoint } from './thresholds.js';
+import { fitMlp, fitNcm, type HeadInput } from './heads.js';
+import { splitAll, SPLIT_DEFAULTS, type SplitFractions } from './split.js';
 import { precisionRecall, renderReport, type ReportData } from './report.js';
 import { Progress } from '../util/progress.js';
-import * as ort from 'onnxruntime-node';
-import { MLP_DEFAULTS, mlpForward, mlpHeadGraph, trainMlp, type Samples } from './mlp-head.js';
 
 export interface TrainOptions {
   datasets: string[];
@@ -26,9 +27,21 @@ export interface TrainOptions {
   head?: 'ncm' | 'mlp';
   /** Faces of people who are not enrolled (any layout), used as extra impostors in calibration. */
   unknown?: string;
-  /** Calibrate the threshold to reject this fraction of impostor faces; unset: the equal-error point. */
+  /** Reject this fraction of each impostor's faces, for this fraction of impostors (default 0.85). */
   rejectRate?: number;
+  /** Calibrate at the equal-error point of genuine and impostor scores instead of a rejection rate. */
+  equalError?: boolean;
+  /** Fractions of each actor's faces held back for validation and test (defaults 0.2 and 0.2). */
+  split?: SplitFractions;
 }
+
+/**
+ * Measured on the pooled photos (10 per person, five people held out as strangers, twelve draws):
+ * 0.85 named 94.2% of the enrolled faces (at least 92% in every draw) and rejected 94.9% of the
+ * strangers' (at least 90% in 11 draws of 12); 0.9 named 92.4% and rejected 97.3%; the equal-error
+ * point 92.7% and 96.4%.
+ */
+export const DEFAULT_REJECT_RATE = 0.85;
 
 export interface TrainSummary {
   version: string;
@@ -83,22 +96,33 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
   progress.finish();
   if (actors.length === 0) throw new Error('no actor has a usable photo');
 
-  const strangers: Float32Array[] = [];
-  for (const file of options.unknown ? await imagesBelow(options.unknown) : []) {
+  const unknownDir = options.unknown;
+  const strangers: HeadInput['unknown'] = [];
+  for (const file of unknownDir ? await imagesBelow(unknownDir) : []) {
     const result = await source.faces(file);
-    if (result.status === 'ok') strangers.push(largestFace(result.faces).embedding);
+    // Each folder of the unknown faces is taken as one person; a flat folder, as one person per photo.
+    const folder = path.relative(unknownDir!, path.dirname(file));
+    if (result.status === 'ok') strangers.push({ identity: folder || path.basename(file), embedding: largestFace(result.faces).embedding });
   }
-  const fitted = options.head === 'mlp' ? await fitMlp(embeddings, seed) : fitNcm(embeddings, strangers, options.rejectRate);
-  const threshold = fitted.threshold;
+  const rejectRate = options.equalError ? undefined : (options.rejectRate ?? DEFAULT_REJECT_RATE);
+  const split = splitAll(actors, embeddings, seed, options.split ?? SPLIT_DEFAULTS);
+  const input: HeadInput = { actors, split, unknown: strangers, rejectRate, seed };
+  const fitted = options.head === 'mlp' ? await fitMlp(input) : await fitNcm(input);
+  const { calibration } = fitted;
+  const threshold = calibration.default;
+  const perActorThreshold = Object.fromEntries(actors.flatMap((a, k) => (calibration.perActor[k]! > threshold ? [[a, calibration.perActor[k]!]] : [])));
   const version = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${hashes.digest('hex').slice(0, 8)}`;
-  const report: ReportData = { version, head: fitted.type, actors, threshold, ...fitted.report };
+  const report: ReportData = { version, head: fitted.type, actors, threshold, perActorThreshold, test: fitted.test, operatingPoint: calibration.point, ...fitted.report };
   const perActor = precisionRecall(actors, report.confusion);
+  const splitCounts = { train: count(split.train), validation: count(split.validation), test: count(split.test) };
   const metrics = {
     trainImages: images,
+    split: splitCounts,
     threshold,
-    operatingPoint: fitted.operatingPoint ?? null,
+    operatingPoint: calibration.point,
+    test: fitted.test,
     head: fitted.metrics,
-    perActor: Object.fromEntries(actors.map((a, i) => [a, { images: embeddings[i]!.length, ...perActor[a] }])),
+    perActor: Object.fromEntries(actors.map((a, i) => [a, { images: embeddings[i]!.length, threshold: calibration.perActor[i]!, ...perActor[a] }])),
     confusion: report.confusion,
   };
   const body: Omit<Manifest, 'format' | 'files'> = {
@@ -108,99 +132,26 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     actors,
     input: { type: 'embedding', name: HEAD_INPUT, size: EMBEDDING_SIZE, extractor: options.extractor },
     head: { type: fitted.type, graph: 'head.onnx', output: HEAD_OUTPUT, score: fitted.score },
-    thresholds: { default: threshold, perActor: {}, ...(fitted.operatingPoint ? { operatingPoint: { ...fitted.operatingPoint } } : {}) },
+    thresholds: { default: threshold, perActor: perActorThreshold, operatingPoint: { ...calibration.point } },
     metrics,
-    training: { head: fitted.type, hyperparameters: fitted.hyperparameters, datasets: options.datasets, maxPerActor: options.maxPerActor ?? null, seed, images, skipped },
+    training: {
+      head: fitted.type,
+      hyperparameters: fitted.hyperparameters,
+      datasets: options.datasets,
+      maxPerActor: options.maxPerActor ?? null,
+      seed,
+      images,
+      split: splitCounts,
+      unknownFaces: strangers.length,
+      skipped,
+    },
   };
-  await writeBundle(options.out, body, { 'head.onnx': fitted.graph, 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) });
+  // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
+  const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, EMBEDDING_SIZE) } : {};
+  await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) });
   return { version, actors, images, metrics, skipped };
 }
 
-interface FittedHead {
-  type: string;
-  score: 'cosine' | 'probability';
-  graph: Uint8Array;
-  threshold: number;
-  operatingPoint?: OperatingPoint;
-  hyperparameters: Record<string, unknown>;
-  /** What the report plots: confusion, score distributions, curves. */
-  report: Pick<ReportData, 'confusion' | 'genuine' | 'impostor' | 'histories'>;
-  metrics: Record<string, unknown>;
-}
-
-function fitNcm(embeddings: Float32Array[][], strangers: Float32Array[], rejectRate: number | undefined): FittedHead {
-  const means = classMeans(embeddings, EMBEDDING_SIZE);
-  const { scores, ...operatingPoint } = calibrateNcm(embeddings, means, strangers, rejectRate);
-  return {
-    report: { confusion: ncmConfusion(embeddings, means), genuine: scores.genuine, impostor: scores.impostor },
-    type: 'ncm-cosine',
-    score: 'cosine',
-    graph: ncmHeadGraph(means, EMBEDDING_SIZE),
-    threshold: operatingPoint.threshold,
-    operatingPoint,
-    hyperparameters: { rejectRate: rejectRate ?? null, unknownFaces: strangers.length },
-    metrics: {},
-  };
-}
-
-/** Until the open-set calibration lands, a softmax head names its best actor above this probability. */
-const MLP_PRIOR_THRESHOLD = 0.5;
-
-/**
- * Trains the dense head twice, as the original report did: without dropout (for its curves) and
- * with it (the head that ships), on a seeded 80/20 split of each actor's photos; then checks that
- * the exported graph gives the in-memory model's answers within 1e-5.
- */
-async function fitMlp(embeddings: Float32Array[][], seed: number): Promise<FittedHead> {
-  const train: Samples = { x: [], y: [] };
-  const val: Samples = { x: [], y: [] };
-  embeddings.forEach((list, k) => {
-    const shuffled = seededShuffle(list, seed + k);
-    const held = list.length >= 5 ? Math.max(1, Math.round(list.length * 0.2)) : 0;
-    shuffled.forEach((e, i) => {
-      const into = i < held ? val : train;
-      into.x.push(e);
-      into.y.push(k);
-    });
-  });
-  const hyperparameters = { ...MLP_DEFAULTS, seed };
-  const plain = await trainMlp(train, val, embeddings.length, { ...hyperparameters, dropout: 0 });
-  const probe = [...val.x, ...train.x];
-  const shipped = await trainMlp(train, val, embeddings.length, hyperparameters, probe);
-  const graph = mlpHeadGraph(shipped.weights);
-  const maxAbsDiff = await exportDifference(graph, probe, shipped.probed);
-  if (!(maxAbsDiff <= 1e-5)) throw new Error(`the exported head differs from the trained one by ${maxAbsDiff}`);
-  // Report on the validation photos: what the shipped head answers, and how sure it is.
-  const confusion = embeddings.map(() => new Array<number>(embeddings.length).fill(0));
-  const genuine: number[] = [];
-  const impostor: number[] = [];
-  val.x.forEach((e, i) => {
-    const p = mlpForward(shipped.weights, e);
-    const best = p.indexOf(Math.max(...p));
-    confusion[val.y[i]!]![best]!++;
-    (best === val.y[i] ? genuine : impostor).push(p[best]!);
-  });
-  return {
-    report: { confusion, genuine, impostor, histories: { withDropout: shipped.history, withoutDropout: plain.history } },
-    type: 'mlp-softmax',
-    score: 'probability',
-    graph,
-    threshold: MLP_PRIOR_THRESHOLD,
-    hyperparameters,
-    metrics: { history: { withDropout: shipped.history, withoutDropout: plain.history }, exportMaxAbsDiff: maxAbsDiff, trainSamples: train.x.length, valSamples: val.x.length },
-  };
-}
-
-async function exportDifference(graph: Uint8Array, probe: Float32Array[], expected: Float32Array[]): Promise<number> {
-  const session = await ort.InferenceSession.create(graph);
-  try {
-    const batch = new Float32Array(probe.length * EMBEDDING_SIZE);
-    probe.forEach((e, i) => batch.set(e, i * EMBEDDING_SIZE));
-    const out = (await session.run({ [HEAD_INPUT]: new ort.Tensor('float32', batch, [probe.length, EMBEDDING_SIZE]) }))[HEAD_OUTPUT]!.data as Float32Array;
-    let worst = 0;
-    expected.forEach((row, i) => row.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - out[i * row.length + k]!)))));
-    return worst;
-  } finally {
-    await session.release();
-  }
+function count(byActor: readonly (readonly unknown[])[]): number {
+  return byActor.reduce((n, list) => n + list.length, 0);
 }

@@ -11,6 +11,8 @@ export interface FaceObservation {
   embedding: Float32Array;
   /** How the face was found: by the detector, by the detector after adding a border, or assumed. */
   via: 'detector' | 'border' | 'aligned-crop';
+  /** The aligned chip the embedding was made from; kept only when asked (`AnalyzeOptions.chips`). */
+  chip?: RgbImage;
 }
 
 /**
@@ -24,6 +26,8 @@ export type FallbackMode = 'none' | 'retry' | 'face-crop';
 
 export interface AnalyzeOptions {
   fallback?: FallbackMode;
+  /** Keep each face's aligned chip, for image classifiers; off by default so live video pays nothing. */
+  chips?: boolean;
 }
 
 /**
@@ -34,11 +38,19 @@ export interface AnalyzeOptions {
 const BORDER_FRACTION = 0.5;
 
 /** Changes whenever the faces found for an image may change: caches of faces are keyed by it. */
-export const PIPELINE_REVISION = 3;
+export const PIPELINE_REVISION = 6;
 const RETRY_MIN_SCORE = 0.3;
 
 /** How far (in fractions of the image's width) detected eyes may lie from the ArcFace template's. */
 const ALIGNED_EYE_TOLERANCE = 0.12;
+
+/**
+ * How far the detected eyes' distance may be from the template's, as a ratio, for a face the plain
+ * detector found. Measured: aligned crops (glint) 0.93–1.07; LFW's face-centred photos pass the
+ * position check at half the scale (0.41–0.57). Landmarks found only after adding a border are too
+ * rough on a face that fills the image for this check: there the position decides, as measured before.
+ */
+const ALIGNED_SCALE_RANGE = [0.8, 1.25] as const;
 
 export class FacePipeline {
   readonly backend: FaceBackend;
@@ -59,23 +71,26 @@ export class FacePipeline {
       found = await this.detectAndLocate(bordered.image, bordered.offset, image, lenient);
       via = 'border';
     }
-    if (fallback === 'face-crop' && via === 'border' && (found.length === 0 || (found.length === 1 && looksAligned(image, found[0]!.landmarks)))) {
+    if (fallback === 'face-crop' && (found.length === 0 || (found.length === 1 && looksAligned(image, found[0]!.landmarks, via === 'detector')))) {
       // An aligned crop: the template says exactly where the eyes are, better than landmarks
-      // found on a face that fills the frame (measured: 96% against 93% named correctly).
-      const eyes = eyesOfAlignedCrop(image.width, image.height);
-      const [embedding] = await this.backend.embed([cutChip(image, chipGeometry(eyes))]);
-      return [{ box: { x: 0, y: 0, width: image.width, height: image.height }, score: 0, landmarks: found[0]?.landmarks ?? [], embedding: embedding!, via: 'aligned-crop' }];
+      // found on a face that fills the frame (measured: 96% against 93% named correctly), whether
+      // the plain detector found it or only the retry did (taking the template for both lifted
+      // the pooled photos' closed-set top-1 from 97.4% to 97.8%).
+      const face = { box: { x: 0, y: 0, width: image.width, height: image.height }, score: 0, landmarks: found[0]?.landmarks ?? [], via: 'aligned-crop' as const };
+      const chip = faceChip(image, face);
+      const [embedding] = await this.backend.embed([chip]);
+      return [{ ...face, embedding: embedding!, ...(options.chips ? { chip } : {}) }];
     }
     if (found.length === 0) return [];
     // Cutting a chip takes about 13 ms of JavaScript; yield between faces so that a crowded frame
     // does not hold the event loop (and the API) for the whole crowd.
     const chips: RgbImage[] = [];
     for (const f of found) {
-      chips.push(cutChip(image, chipGeometry(eyesFromLandmarks(f.landmarks))));
+      chips.push(faceChip(image, { landmarks: f.landmarks, via }));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const embeddings = await this.backend.embed(chips);
-    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via }));
+    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via, ...(options.chips ? { chip: chips[i]! } : {}) }));
   }
 
   /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
@@ -97,13 +112,23 @@ export class FacePipeline {
   }
 }
 
+/**
+ * The aligned chip of a face that `analyze` found in `image`: the very pixels its embedding was made
+ * from. Cut again from a cached observation, it gives the same chip, so training crops match serving.
+ */
+export function faceChip(image: RgbImage, face: Pick<FaceObservation, 'landmarks' | 'via'>): RgbImage {
+  const eyes = face.via === 'aligned-crop' ? eyesOfAlignedCrop(image.width, image.height) : eyesFromLandmarks(face.landmarks);
+  return cutChip(image, chipGeometry(eyes));
+}
+
 /** Whether a square image's eyes sit where the ArcFace template puts them. */
-function looksAligned(image: RgbImage, landmarks: Point[]): boolean {
+function looksAligned(image: RgbImage, landmarks: Point[], checkScale: boolean): boolean {
   if (Math.abs(image.width - image.height) > 2 || landmarks.length !== 68) return false;
   const want = eyesOfAlignedCrop(image.width, image.height);
   const got = eyesFromLandmarks(landmarks);
   const off = Math.max(Math.hypot(got.left.x - want.left.x, got.left.y - want.left.y), Math.hypot(got.right.x - want.right.x, got.right.y - want.right.y));
-  return off <= ALIGNED_EYE_TOLERANCE * image.width;
+  const scale = Math.hypot(got.right.x - got.left.x, got.right.y - got.left.y) / Math.hypot(want.right.x - want.left.x, want.right.y - want.left.y);
+  return off <= ALIGNED_EYE_TOLERANCE * image.width && (!checkScale || (scale >= ALIGNED_SCALE_RANGE[0] && scale <= ALIGNED_SCALE_RANGE[1]));
 }
 
 function clipBox(box: Box, image: RgbImage): Box {

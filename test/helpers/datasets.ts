@@ -34,19 +34,33 @@ export async function pooledPeople(folders: string[]): Promise<Map<string, strin
  * Writes a train and a test folder of symbolic links (one folder per person): `trainPer` photos per
  * person to train, up to `testCap` of the rest to test, people with fewer than `minPhotos` left out.
  */
-export async function linkSplit(people: Map<string, string[]>, options: { trainPer: number; testCap: number; minPhotos: number; seed: number }): Promise<{ train: string; test: string; people: string[] }> {
+/**
+ * Links a seeded split of `people` into temporary folders: `trainPer` photos each to train, up to
+ * `testCap` others to test; with `strangers`, that many people are left out of both and up to
+ * `strangerCap` of their photos go to a strangers folder instead.
+ */
+export async function linkSplit(
+  people: Map<string, string[]>,
+  options: { trainPer: number; testCap: number; minPhotos: number; seed: number; strangers?: number; strangerCap?: number },
+): Promise<{ train: string; test: string; strangers: string; people: string[]; strangerNames: string[] }> {
   const base = await mkdtemp(path.join(os.tmpdir(), 'ar-split-'));
+  const eligible = [...people.keys()].filter((p) => people.get(p)!.length >= options.minPhotos).sort();
+  const strangerNames = seededShuffle(eligible, options.seed * 31).slice(0, options.strangers ?? 0);
   const chosen: string[] = [];
-  for (const [person, files] of people) {
-    if (files.length < options.minPhotos) continue;
-    chosen.push(person);
-    const shuffled = seededShuffle(files, options.seed);
-    const parts = { train: shuffled.slice(0, options.trainPer), test: shuffled.slice(options.trainPer, options.trainPer + options.testCap) };
-    for (const [split, list] of Object.entries(parts)) {
-      const dir = path.join(base, split, person);
-      await mkdir(dir, { recursive: true });
-      for (const [i, file] of list.entries()) await symlink(file, path.join(dir, `${i}-${path.basename(file)}`));
+  const link = async (split: string, person: string, list: string[]) => {
+    const dir = path.join(base, split, person);
+    await mkdir(dir, { recursive: true });
+    for (const [i, file] of list.entries()) await symlink(file, path.join(dir, `${i}-${path.basename(file)}`));
+  };
+  for (const person of eligible) {
+    const shuffled = seededShuffle(people.get(person)!, options.seed);
+    if (strangerNames.includes(person)) {
+      await link('strangers', person, shuffled.slice(0, options.strangerCap ?? shuffled.length));
+      continue;
     }
+    chosen.push(person);
+    await link('train', person, shuffled.slice(0, options.trainPer));
+    await link('test', person, shuffled.slice(options.trainPer, options.trainPer + options.testCap));
   }
-  return { train: path.join(base, 'train'), test: path.join(base, 'test'), people: chosen };
+  return { train: path.join(base, 'train'), test: path.join(base, 'test'), strangers: path.join(base, 'strangers'), people: chosen, strangerNames };
 }

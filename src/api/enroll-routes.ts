@@ -1,0 +1,157 @@
+// Enrollment on the device: find faces (in photos or a camera's frame), name them, add them to the model.
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RecognizerError } from '../errors.js';
+import { validateName, type Enroller, type EnrollOutcome } from '../recognize/enroll.js';
+import type { PendingFaces } from '../recognize/pending-faces.js';
+import type { Recognizer } from '../recognize/recognizer.js';
+import type { UnknownFaces } from '../track/unknown-faces.js';
+import { decodeImage, SUPPORTED_TYPES } from '../vision/decode.js';
+import type { RgbImage } from '../vision/types.js';
+import { BoxSchema, ErrorBody } from './schemas.js';
+
+/** The slice of the daemon these routes need. */
+export interface EnrollDeps {
+  recognizer: Recognizer;
+  pending: PendingFaces;
+  enroller: Enroller;
+  unknowns: Pick<UnknownFaces, 'list' | 'embeddings' | 'remove'>;
+  cameras(): { id: string; snapshot(): { image: RgbImage } | undefined }[];
+  maxPixels: number;
+  /** How long unknown faces are kept, for the answer of GET /v1/unknowns. */
+  unknownWindowSeconds: number;
+}
+
+const FoundFace = Type.Object({
+  id: Type.String({ description: 'Names this face in POST /v1/enroll until expiresAt' }),
+  box: BoxSchema,
+  thumbnail: Type.String({ description: 'A JPEG data URL of the face' }),
+  actor: Type.Union([Type.String(), Type.Null()], { description: 'Who the running model says it is (null: unknown)' }),
+  confidence: Type.Number(),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+const FacesReply = Type.Object({ faces: Type.Array(FoundFace), width: Type.Integer(), height: Type.Integer() });
+const Name = Type.String({ minLength: 1, maxLength: 64, description: "The person's name as the model will say it: letters, digits, spaces, . ' _ -" });
+const EnrollReply = Type.Object({
+  actor: Type.String(),
+  version: Type.String({ description: 'The new model version, now running' }),
+  previous: Type.String({ description: 'The version it was built on; POST /v1/model/activate with it rolls back' }),
+  faces: Type.Integer(),
+  updated: Type.Boolean({ description: 'True when the actor existed and the faces were added to theirs' }),
+  nearest: Type.Union([Type.Object({ actor: Type.String(), score: Type.Number() }), Type.Null()], { description: 'The most similar other actor (cosine of the means): a high score means the two may be confused' }),
+});
+const UnknownGroup = Type.Object({
+  id: Type.String(),
+  faces: Type.Integer({ description: 'Faces kept, one a second per appearance at most' }),
+  appearances: Type.Integer(),
+  firstSeen: Type.String({ format: 'date-time' }),
+  lastSeen: Type.String({ format: 'date-time' }),
+  cameras: Type.Array(Type.String()),
+  thumbnails: Type.Array(Type.String(), { description: 'JPEG data URLs' }),
+});
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+
+export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): void {
+  const findFaces = async (image: RgbImage, fallback: 'retry' | 'none') => {
+    const { faces } = await deps.recognizer.nameFaces(image, { fallback });
+    return { faces: await deps.pending.add(image, faces), width: image.width, height: image.height };
+  };
+
+  app.post(
+    '/v1/enroll/faces',
+    {
+      schema: {
+        summary: 'Finds the faces in a photo, to enroll; each is kept 30 minutes by its id',
+        description: 'The body is the image itself: Content-Type image/jpeg, image/png or image/webp.',
+        consumes: [...SUPPORTED_TYPES],
+        response: { 200: FacesReply, 413: ErrorBody, 415: ErrorBody, 400: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      if (!isImage(request)) return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
+      const image = await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels });
+      return findFaces(image, 'retry');
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/enroll/cameras/:id/faces',
+    { schema: { summary: "Finds the faces in a camera's latest frame, to enroll", params: Id, response: { 200: FacesReply, 404: ErrorBody, 503: ErrorBody } } },
+    async (request, reply) => {
+      const camera = deps.cameras().find((c) => c.id === request.params.id);
+      if (!camera) return reply.status(404).send({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(request.params.id)}` } });
+      const shot = camera.snapshot();
+      if (!shot) return reply.status(503).header('retry-after', '1').send({ error: { code: 'NO_FRAME_YET', message: 'no frame analysed yet on this camera' } });
+      return findFaces(shot.image, 'none');
+    },
+  );
+
+  app.post<{ Body: { name: string; faces: string[] } }>(
+    '/v1/enroll',
+    {
+      schema: {
+        summary: 'Adds a person to the running model from faces found before; the new model is verified and swapped in, the old one kept for rollback',
+        body: Type.Object({ name: Name, faces: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 200 }) }, { additionalProperties: false }),
+        response: { 200: EnrollReply, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const ids = request.body.faces;
+      validateName(request.body.name);
+      const outcome = await deps.enroller.enroll(request.body.name, deps.pending.embeddings(ids), 'photos');
+      if (outcome.ok) deps.pending.remove(ids);
+      return answer(outcome, reply);
+    },
+  );
+
+  app.get(
+    '/v1/unknowns',
+    { schema: { summary: 'Strangers seen recently, grouped so that one person is one group, newest first', response: { 200: Type.Object({ windowSeconds: Type.Integer(), groups: Type.Array(UnknownGroup) }) } } },
+    async () => ({ windowSeconds: deps.unknownWindowSeconds, groups: deps.unknowns.list() }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { name: string } }>(
+    '/v1/unknowns/:id/enroll',
+    {
+      schema: {
+        summary: "Enrolls a group of unknown faces under a name (as POST /v1/enroll does with the group's faces)",
+        params: Id,
+        body: Type.Object({ name: Name }, { additionalProperties: false }),
+        response: { 200: EnrollReply, ...errors },
+      },
+    },
+    async (request, reply) => {
+      validateName(request.body.name);
+      const faces = deps.unknowns.embeddings(request.params.id);
+      if (!faces) throw new RecognizerError('ENROLL_NOT_FOUND', `no group ${JSON.stringify(request.params.id)}: it may have expired`);
+      const outcome = await deps.enroller.enroll(request.body.name, faces, 'unknown-faces');
+      if (outcome.ok) deps.unknowns.remove(request.params.id);
+      return answer(outcome, reply);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/unknowns/:id',
+    { schema: { summary: 'Forgets a group of unknown faces', params: Id, response: { 204: Type.Null(), 404: ErrorBody } } },
+    async (request, reply) => {
+      if (!deps.unknowns.remove(request.params.id)) throw new RecognizerError('ENROLL_NOT_FOUND', `no group ${JSON.stringify(request.params.id)}`);
+      return reply.status(204).send();
+    },
+  );
+}
+
+function isImage(request: FastifyRequest): boolean {
+  // fastify also parses JSON and text/plain for every route; these take images only.
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return (SUPPORTED_TYPES as readonly string[]).includes(type);
+}
+
+/** A refused bundle is 422 with its reason, as POST /v1/model/activate answers. */
+function answer(outcome: EnrollOutcome, reply: FastifyReply) {
+  if (outcome.ok) {
+    const { ok: _ok, ...body } = outcome;
+    return body;
+  }
+  return reply.status(422).send({ error: { code: outcome.refusal.code, message: outcome.refusal.reason } });
+}

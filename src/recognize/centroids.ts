@@ -1,0 +1,60 @@
+// The class means of a nearest-class-mean bundle (`centroids.json`), so a device can add an actor.
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { RecognizerError } from '../errors.js';
+import type { Manifest } from './manifest.js';
+import { classMeans } from './ncm-head.js';
+
+export const CENTROIDS_FILE = 'centroids.json';
+export const CENTROIDS_FORMAT = 'actor-recognizer/centroids@1';
+
+const CentroidsSchema = Type.Object({
+  format: Type.Literal(CENTROIDS_FORMAT),
+  size: Type.Integer({ minimum: 1 }),
+  /** In the manifest's actor order; `mean` is the unit mean the head's MatMul holds for that actor. */
+  classes: Type.Array(
+    Type.Object({
+      actor: Type.String({ minLength: 1 }),
+      /** Faces behind the mean, so that more faces of the same person can be folded in with their weight. */
+      count: Type.Integer({ minimum: 1 }),
+      mean: Type.Array(Type.Number()),
+    }),
+    { minItems: 1 },
+  ),
+});
+
+export type Centroids = Static<typeof CentroidsSchema>;
+
+/**
+ * The file train.ts writes next to an ncm head. Float32 values survive a JSON round trip exactly,
+ * so a head rebuilt from this file is the same graph.
+ */
+export function centroidsFile(actors: readonly string[], embeddingsByClass: Float32Array[][], size: number): string {
+  const means = classMeans(embeddingsByClass, size);
+  const centroids: Centroids = {
+    format: CENTROIDS_FORMAT,
+    size,
+    classes: actors.map((actor, i) => ({ actor, count: embeddingsByClass[i]!.length, mean: Array.from(means[i]!) })),
+  };
+  return JSON.stringify(centroids) + '\n';
+}
+
+/** Parses the bundle's centroids and checks them against its manifest (same actors, same order, same size). */
+export function parseCentroids(bytes: Buffer, manifest: Manifest): Centroids {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} is not JSON`, { cause: err });
+  }
+  if (!Value.Check(CentroidsSchema, parsed)) {
+    const first = Value.Errors(CentroidsSchema, parsed).First();
+    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
+  }
+  const size = manifest.input.type === 'embedding' ? manifest.input.size : -1;
+  const sameActors = parsed.classes.length === manifest.actors.length && parsed.classes.every((c, i) => c.actor === manifest.actors[i]);
+  if (!sameActors || parsed.size !== size || parsed.classes.some((c) => c.mean.length !== size)) {
+    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} does not match the manifest's actors or embedding size`);
+  }
+  return parsed;
+}

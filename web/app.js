@@ -1,0 +1,71 @@
+// The page's entry: one section shown at a time (by the URL's #hash), the live event stream, the sections.
+import { readEvents, say } from './api.js';
+import { Live } from './live.js';
+import { ModelView } from './model.js';
+import { Enroll } from './enroll.js';
+import { Unknowns } from './unknowns.js';
+import { Health } from './health.js';
+
+/** Page-wide news: `appearance` and `actors` from the daemon, `model` when this page changed the model. */
+const news = new EventTarget();
+const views = {
+  live: new Live(news),
+  model: new ModelView(news),
+  enroll: new Enroll(news),
+  unknown: new Unknowns(news),
+  health: new Health(),
+};
+let current = null;
+
+function show() {
+  const name = location.hash.slice(1) in views ? location.hash.slice(1) : 'live';
+  for (const section of document.querySelectorAll('[data-view]')) section.hidden = section.id !== name;
+  for (const link of document.querySelectorAll('nav a')) {
+    if (link.getAttribute('href') === `#${name}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (current && current !== views[name]) current.hide?.();
+  current = views[name];
+  current.show?.();
+}
+
+/** Reads /v1/events for as long as the page is open, reconnecting with a growing pause. */
+async function stream() {
+  const conn = document.getElementById('conn');
+  let pause = 1000;
+  for (;;) {
+    try {
+      await readEvents(
+        (name, data) => news.dispatchEvent(new CustomEvent(name, { detail: data })),
+        undefined,
+        () => {
+          conn.dataset.state = 'live';
+          say(conn, 'Live');
+          pause = 1000;
+          news.dispatchEvent(new Event('connected'));
+        },
+      );
+    } catch {
+      // Refused or cut: shown below, tried again.
+    }
+    conn.dataset.state = 'down';
+    say(conn, 'Reconnecting…');
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 30_000);
+  }
+}
+
+addEventListener('hashchange', () => {
+  show();
+  // Each section is a page of its own: it starts at its top, not where the browser put the anchor.
+  scrollTo(0, 0);
+  document.getElementById('main').focus({ preventScroll: true });
+});
+document.addEventListener('visibilitychange', () => (document.hidden ? current?.hide?.() : current?.show?.()));
+
+await views.live.start();
+views.enroll.start();
+views.model.start();
+show();
+scrollTo(0, 0);
+void stream();

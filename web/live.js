@@ -1,0 +1,205 @@
+// Live: per camera, the latest analysed frame, who is on screen now, and the last hour as a timeline.
+import { api, clock, fill, h, request } from './api.js';
+
+const HOUR = 3_600_000;
+/** The fastest a frame is fetched per camera: annotating a JPEG costs the device a little each time. */
+const MIN_FRAME_GAP_MS = 1000;
+
+export class Live {
+  constructor(news) {
+    this.news = news;
+    this.cards = new Map();
+    this.appearances = new Map();
+    this.running = false;
+    this.timers = [];
+    news.addEventListener('actors', (e) => this.cards.get(e.detail.camera)?.setActors(e.detail.actors));
+    news.addEventListener('appearance', (e) => this.record(e.detail));
+    // After a reconnection the events missed are lost: catch up from the API.
+    news.addEventListener('connected', () => void this.refresh());
+  }
+
+  async start() {
+    await this.refresh();
+  }
+
+  async refresh() {
+    const [{ cameras }, { appearances }] = await Promise.all([api('/v1/cameras'), api('/v1/appearances')]);
+    document.getElementById('live-empty').hidden = cameras.length > 0;
+    const container = document.getElementById('cameras');
+    for (const camera of cameras) {
+      let card = this.cards.get(camera.id);
+      if (!card) {
+        card = new CameraCard(camera.id);
+        this.cards.set(camera.id, card);
+        container.append(card.el);
+        if (this.running) card.follow();
+      }
+      card.update(camera);
+    }
+    this.appearances = new Map(appearances.map((a) => [`${a.camera}#${a.trackId}`, a]));
+    this.drawTimelines();
+  }
+
+  show() {
+    if (this.running) return;
+    this.running = true;
+    for (const card of this.cards.values()) card.follow();
+    // Camera states change rarely; frames and names come by themselves.
+    this.timers.push(setInterval(() => void this.refreshStates(), 10_000));
+    this.timers.push(setInterval(() => this.drawTimelines(), 30_000));
+  }
+
+  hide() {
+    this.running = false;
+    for (const card of this.cards.values()) card.stop();
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+  }
+
+  async refreshStates() {
+    const { cameras } = await api('/v1/cameras').catch(() => ({ cameras: [] }));
+    for (const camera of cameras) this.cards.get(camera.id)?.update(camera);
+  }
+
+  record(e) {
+    const key = `${e.camera}#${e.trackId}`;
+    const entry = this.appearances.get(key) ?? { camera: e.camera, trackId: e.trackId, start: e.at, end: null };
+    entry.actor = e.actor;
+    entry.confidence = e.type === 'left' ? (e.bestConfidence ?? e.confidence) : e.confidence;
+    if (e.type === 'left') entry.end = e.at;
+    this.appearances.set(key, entry);
+    this.cards.get(e.camera)?.drawTimeline([...this.appearances.values()].filter((a) => a.camera === e.camera));
+  }
+
+  drawTimelines() {
+    const limit = Date.now() - HOUR;
+    for (const [key, a] of this.appearances) if (a.end && Date.parse(a.end) < limit) this.appearances.delete(key);
+    for (const [id, card] of this.cards) card.drawTimeline([...this.appearances.values()].filter((a) => a.camera === id));
+  }
+}
+
+class CameraCard {
+  constructor(id) {
+    this.id = id;
+    const slug = id.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.state = h('span', { class: 'badge' });
+    this.img = h('img', { alt: `Latest analysed frame of camera ${id}, with boxes and names`, class: 'snapshot' });
+    this.placeholder = h('p', { class: 'placeholder' }, 'Waiting for the first frame…');
+    this.caption = h('figcaption', {}, '');
+    this.actors = h('ul', { class: 'chips onscreen', 'aria-live': 'polite', 'aria-atomic': 'true', 'aria-label': `On screen now on ${id}` });
+    this.lanes = h('ul', { class: 'lanes' });
+    this.el = h(
+      'article',
+      { class: 'camera', 'aria-labelledby': `cam-${slug}`, 'data-camera': id },
+      h('header', { class: 'camera-head' }, h('h3', { id: `cam-${slug}` }, id), this.state),
+      h('figure', {}, h('div', { class: 'frame' }, this.placeholder, this.img), this.caption),
+      h('h4', {}, 'On screen now'),
+      this.actors,
+      h('h4', {}, 'Last hour'),
+      this.lanes,
+      h('div', { class: 'axis', 'aria-hidden': 'true' }, h('div', { class: 'axis-marks' }, h('span', {}, '60 min ago'), h('span', {}, '30'), h('span', {}, 'now'))),
+    );
+    this.img.hidden = true;
+    this.setActors([]);
+    this.loop = null;
+    this.url = null;
+  }
+
+  update(camera) {
+    this.state.textContent = camera.state;
+    this.state.dataset.state = camera.state;
+    this.state.title = camera.reason ?? '';
+    if (camera.width && camera.height) {
+      this.img.width = camera.width;
+      this.img.height = camera.height;
+    }
+    this.setActors(camera.actors);
+  }
+
+  setActors(actors) {
+    // Same names, same list: a live region re-filled with the same text would be read out again.
+    const key = actors.join('\n');
+    if (key === this.shown) return;
+    this.shown = key;
+    fill(this.actors, actors.length ? actors.map((a) => h('li', { class: 'chip' }, a)) : [h('li', { class: 'none' }, 'Nobody the model knows')]);
+  }
+
+  /** Fetches each next frame as the camera analyses it (the server holds the request until then). */
+  follow() {
+    if (this.loop) return;
+    const abort = new AbortController();
+    this.loop = abort;
+    void (async () => {
+      let after = 0;
+      while (!abort.signal.aborted) {
+        const started = Date.now();
+        try {
+          const res = await request(`/v1/cameras/${encodeURIComponent(this.id)}/frame.jpg?after=${after}`, { signal: abort.signal });
+          after = Number(res.headers.get('x-frame') ?? after);
+          if (res.status === 200) this.showFrame(await res.blob());
+          else await res.body?.cancel();
+        } catch {
+          if (abort.signal.aborted) return;
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+        const wait = MIN_FRAME_GAP_MS - (Date.now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    })();
+  }
+
+  stop() {
+    this.loop?.abort();
+    this.loop = null;
+  }
+
+  showFrame(blob) {
+    const url = URL.createObjectURL(blob);
+    this.img.src = url;
+    this.img.hidden = false;
+    this.placeholder.hidden = true;
+    if (this.url) URL.revokeObjectURL(this.url);
+    this.url = url;
+    this.caption.textContent = `Updated ${clock(new Date().toISOString())}`;
+  }
+
+  /** One lane per person (unknown people share one), bars placed on the last hour. */
+  drawTimeline(appearances) {
+    const now = Date.now();
+    const lanes = new Map();
+    for (const a of appearances) {
+      const name = a.actor ?? 'Unknown';
+      lanes.set(name, [...(lanes.get(name) ?? []), a]);
+    }
+    if (lanes.size === 0) {
+      fill(this.lanes, h('li', { class: 'none' }, 'Nobody in the last hour'));
+      return;
+    }
+    const order = [...lanes.keys()].sort((a, b) => (a === 'Unknown') - (b === 'Unknown') || a.localeCompare(b));
+    fill(
+      this.lanes,
+      order.map((name) => {
+        const list = lanes.get(name);
+        const track = h('div', { class: 'track', 'aria-hidden': 'true' });
+        let seconds = 0;
+        for (const a of list) {
+          const start = Math.max(Date.parse(a.start), now - HOUR);
+          const end = a.end ? Date.parse(a.end) : now;
+          seconds += Math.max(0, end - start) / 1000;
+          const bar = h('span', { class: a.end ? 'bar' : 'bar open', title: `${name}: ${clock(a.start, false)}–${a.end ? clock(a.end, false) : 'now'}` });
+          bar.style.left = `${((start - (now - HOUR)) / HOUR) * 100}%`;
+          bar.style.width = `${Math.max(0.6, ((end - start) / HOUR) * 100)}%`;
+          track.append(bar);
+        }
+        const last = list.at(-1);
+        const summary = `${list.length} appearance${list.length === 1 ? '' : 's'}, ${formatDuration(seconds)}, last ${last.end ? `at ${clock(last.end, false)}` : 'on screen now'}`;
+        return h('li', { class: name === 'Unknown' ? 'lane unknown' : 'lane' }, h('span', { class: 'lane-name' }, name), track, h('span', { class: 'visually-hidden' }, summary));
+      }),
+    );
+  }
+}
+
+function formatDuration(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  return `${Math.round(seconds / 60)} min`;
+}
