@@ -27,12 +27,13 @@ interface Answer {
   actor: string | null | undefined;
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 30_000, state?: () => Promise<unknown>): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    // Say where things stood, so that a timeout on a loaded machine can be told from a real hang.
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${state ? `: ${JSON.stringify(await state())}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -150,7 +151,15 @@ t.test('bundles published to S3 are verified and swapped in without failing a re
     const dir = await bundle(`bad-${broken}`, broken === 'manifest' ? undefined : broken);
     if (broken === 'manifest') await writeFile(path.join(dir, 'manifest.json'), '{"version": "bad-manifest", oops');
     await uploadRaw(s3.endpoint, dir, `bad-${broken}`);
-    const refusal = await until(`bad-${broken} to be refused`, async () => ((await get('/v1/models')).refusals as { version: string; code: string; reason: string }[]).find((r) => r.version === `bad-${broken}`));
+    const refusal = await until(
+      `bad-${broken} to be refused`,
+      async () => ((await get('/v1/models')).refusals as { version: string; code: string; reason: string }[]).find((r) => r.version === `bad-${broken}`),
+      30_000,
+      async () => {
+        const models = await get('/v1/models');
+        return { s3: models.s3, refusals: models.refusals, running: models.running };
+      },
+    );
     t.comment(`${broken}: ${refusal.code}: ${refusal.reason}`);
     t.equal((await get('/v1/model')).version, 'v2', `${broken}: refused, v2 keeps serving`);
     t.match(await recognize(), { status: 200, version: 'v2' });
