@@ -69,6 +69,10 @@ export class CameraWorker {
   private actors: string[] = [];
   private loop: Promise<void> | undefined;
   private expiry: NodeJS.Timeout | undefined;
+  /** A frame is being analysed: its faces, not the clock, say who is still there. */
+  private analysing = false;
+  /** The arrival time of the last analysed frame, and when its analysis ended (epoch ms). */
+  private analysed: { frameAt: number; doneAt: number } | undefined;
 
   constructor(
     private readonly camera: CameraConfig,
@@ -103,7 +107,7 @@ export class CameraWorker {
     this.source.start();
     this.loop = this.run();
     // Without frames (a dead camera) tracks must still end, so expiry also runs on the clock.
-    this.expiry = setInterval(() => this.publish(this.tracker.expire(Date.now() / 1000), undefined), 500);
+    this.expiry = setInterval(() => this.expireOnClock(), 500);
   }
 
   async stop(): Promise<void> {
@@ -152,9 +156,30 @@ export class CameraWorker {
     }
   }
 
+  /**
+   * Ends tracks when frames stop coming. Track time is the arrival time of the frames analysed, so
+   * the clock may only move it on by the time the worker has waited idle since its last analysis:
+   * on a machine that takes longer than `absentSeconds` to analyse a frame, the wall clock would end
+   * every track between two frames that both show the face (seen on the web page as "nobody" while
+   * the snapshot showed her, and as a new appearance every frame).
+   */
+  private expireOnClock(): void {
+    if (this.analysing) return;
+    const now = Date.now();
+    const time = this.analysed ? this.analysed.frameAt + (now - this.analysed.doneAt) : now;
+    this.publish(this.tracker.expire(time / 1000), undefined);
+  }
+
   private async process(frame: Frame): Promise<void> {
     this.rateIn.mark(frame.receivedAt);
-    const { faces } = await this.analyzer.analyze(frame.image);
+    this.analysing = true;
+    let faces: AnalyzedFace[];
+    try {
+      ({ faces } = await this.analyzer.analyze(frame.image));
+    } finally {
+      this.analysing = false;
+    }
+    this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
     // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
     const events = this.tracker.update(faces, frame.receivedAt / 1000);
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
