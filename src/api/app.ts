@@ -6,7 +6,7 @@ import type { Recognizer } from '../recognize/recognizer.js';
 import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
-import { installErrorHandlers } from './errors.js';
+import { installErrorHandlers, refuseNonImage } from './errors.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
 import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
@@ -71,11 +71,8 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
       },
     },
     async (request, reply) => {
-      // fastify also parses JSON and text/plain for every route; this one takes images only.
-      const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) {
-        return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
-      }
+      const refused = refuseNonImage(request, reply);
+      if (refused) return refused;
       const body = request.body as Buffer | undefined;
       const result = await deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' });
       return { faces: result.faces, model: { version: result.model?.version ?? null } };

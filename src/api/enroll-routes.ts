@@ -1,6 +1,6 @@
 // Enrollment on the device: find faces (in photos or a camera's frame), name them, add them to the model.
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RecognizerError } from '../errors.js';
 import { validateName, type Enroller, type EnrollOutcome } from '../recognize/enroll.js';
 import type { PendingFaces } from '../recognize/pending-faces.js';
@@ -8,6 +8,7 @@ import type { Recognizer } from '../recognize/recognizer.js';
 import type { UnknownFaces } from '../track/unknown-faces.js';
 import { decodeImage, SUPPORTED_TYPES } from '../vision/decode.js';
 import type { RgbImage } from '../vision/types.js';
+import { refuseNonImage } from './errors.js';
 import { BoxSchema, ErrorBody } from './schemas.js';
 
 /** The slice of the daemon these routes need. */
@@ -69,7 +70,8 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
       },
     },
     async (request, reply) => {
-      if (!isImage(request)) return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
+      const refused = refuseNonImage(request, reply);
+      if (refused) return refused;
       const image = await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels });
       return findFaces(image, 'retry');
     },
@@ -141,11 +143,6 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
   );
 }
 
-function isImage(request: FastifyRequest): boolean {
-  // fastify also parses JSON and text/plain for every route; these take images only.
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  return (SUPPORTED_TYPES as readonly string[]).includes(type);
-}
 
 /** A refused bundle is 422 with its reason, as POST /v1/model/activate answers. */
 function answer(outcome: EnrollOutcome, reply: FastifyReply) {

@@ -1,6 +1,7 @@
 // Maps every error to `{"error": {"code", "message"}}` with the right status; 5xx hide internals.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRecognizerError, type ErrorCode } from '../errors.js';
+import { SUPPORTED_TYPES } from '../vision/decode.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   IMAGE_INVALID: 400,
@@ -34,4 +35,14 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.status(status).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+}
+
+/**
+ * The 415 answer for a body that is not an image the decoder takes, or undefined when it is one.
+ * fastify also parses JSON and text/plain for every route; the image routes take images only.
+ */
+export function refuseNonImage(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if ((SUPPORTED_TYPES as readonly string[]).includes(type)) return undefined;
+  return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
 }

@@ -8,6 +8,10 @@ import type { EventBus } from './event-bus.js';
 import { describeIpcError, GreengrassIpc, greengrassEnv } from './greengrass-ipc.js';
 import { GreengrassPublisher } from './greengrass-publisher.js';
 import { UpdateGate, type BusySource } from './greengrass-updates.js';
+import { bounded } from './mqtt-publisher.js';
+
+/** How long stop() waits for a configuration refresh in flight. */
+const STOP_WAIT_MS = 3000;
 
 /** Where the daemon applies a new configuration's live keys; returns the keys it could not apply. */
 export interface LiveConfigTarget {
@@ -101,8 +105,10 @@ export class GreengrassComponent extends EventEmitter {
 
   /** Once the daemon serves: follows configuration updates and update announcements, and reports RUNNING. */
   async ready(): Promise<void> {
-    await this.ipc.onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath));
-    await this.ipc.onPreUpdate((event) => void this.gate?.onPreUpdate(event));
+    // Following updates is optional: a recipe whose access control lacks them must not stop a daemon
+    // that already serves; only reporting the state is required of a component.
+    await this.ipc.onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath)).catch((err: unknown) => this.log.warn({ err: describeIpcError(err) }, 'cannot follow configuration updates: changes need a restart'));
+    await this.ipc.onPreUpdate((event) => void this.gate?.onPreUpdate(event)).catch((err: unknown) => this.log.warn({ err: describeIpcError(err) }, 'cannot follow component updates: they will not wait for a model swap'));
     await this.ipc.updateState('RUNNING');
     this.publisher?.publish(['status'], { status: 'online', at: new Date().toISOString() });
     this.log.info({ thingName: this.ipc.env.thingName ?? null, iotCore: this.running.greengrass.publishToIoTCore, local: this.running.greengrass.publishToLocal }, 'Greengrass IPC ready: component RUNNING');
@@ -118,7 +124,8 @@ export class GreengrassComponent extends EventEmitter {
     if (this.stopped) return;
     this.stopped = true;
     this.gate?.stop();
-    await this.refreshing;
+    // A nucleus that stopped answering GetConfiguration must not keep the cameras' ffmpeg running.
+    if (this.refreshing) await bounded(this.refreshing, STOP_WAIT_MS);
     this.publisher?.publish(['status'], { status: 'offline', at: new Date().toISOString() });
     await this.publisher?.stop();
     await this.ipc.close();

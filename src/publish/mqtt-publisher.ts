@@ -155,7 +155,8 @@ function eventPayload(e: AppearanceEvent): string {
 }
 
 /** Waits for `work`, at most `ms`; the timer is not unref'd, since stop() must finish before the process may exit. */
-async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `work`, but no longer than `ms`: a peer that stops answering must not hold up a shutdown. */
+export async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);

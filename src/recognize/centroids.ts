@@ -31,11 +31,12 @@ export type Centroids = Static<typeof CentroidsSchema>;
  */
 export function centroidsFile(actors: readonly string[], embeddingsByClass: Float32Array[][], size: number): string {
   const means = classMeans(embeddingsByClass, size);
-  const centroids: Centroids = {
-    format: CENTROIDS_FORMAT,
-    size,
-    classes: actors.map((actor, i) => ({ actor, count: embeddingsByClass[i]!.length, mean: Array.from(means[i]!) })),
-  };
+  return serializeCentroids(size, actors.map((actor, i) => ({ actor, count: embeddingsByClass[i]!.length, mean: Array.from(means[i]!) })));
+}
+
+/** The file's text for these classes (training writes it, and so does an enrollment on the device). */
+export function serializeCentroids(size: number, classes: Centroids['classes']): string {
+  const centroids: Centroids = { format: CENTROIDS_FORMAT, size, classes };
   return JSON.stringify(centroids) + '\n';
 }
 

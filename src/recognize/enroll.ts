@@ -6,7 +6,7 @@ import { incomingFolder, listHeld } from '../models/disk.js';
 import type { Outcome } from '../models/model-store.js';
 import { writeBundle, type ManifestBody } from '../train/bundle-writer.js';
 import type { ActorModel } from './actor-model.js';
-import { CENTROIDS_FILE, CENTROIDS_FORMAT, parseCentroids, type Centroids } from './centroids.js';
+import { CENTROIDS_FILE, parseCentroids, serializeCentroids, type Centroids } from './centroids.js';
 import { readBundle, type Manifest } from './manifest.js';
 import { cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph, norm } from './ncm-head.js';
 
@@ -96,10 +96,9 @@ export class Enroller {
       // Each mean must come out as its own actor: catches a head whose columns and labels disagree.
       references: [index, ...means.keys()].filter((i, k, all) => all.indexOf(i) === k).slice(0, MAX_REFERENCES).map((i) => ({ embedding: Array.from(means[i]!), actor: actors[i]! })),
     };
-    const file: Centroids = { format: CENTROIDS_FORMAT, size: centroids.size, classes };
     const folder = await incomingFolder(this.store.dir, version);
     try {
-      await writeBundle(folder, body, { 'head.onnx': ncmHeadGraph(means, centroids.size), [CENTROIDS_FILE]: JSON.stringify(file) + '\n' });
+      await writeBundle(folder, body, { 'head.onnx': ncmHeadGraph(means, centroids.size), [CENTROIDS_FILE]: serializeCentroids(centroids.size, classes) });
     } catch (err) {
       await rm(folder, { recursive: true, force: true });
       throw err;
@@ -151,14 +150,14 @@ export class Enroller {
 /** The classes with `actor`'s faces folded in (count-weighted) or appended as a new class. */
 function foldIn(centroids: Centroids, actor: string, embeddings: Float32Array[]): Centroids['classes'] {
   const size = centroids.size;
-  const sum = new Float64Array(size);
+  const sum = new Float32Array(size);
   for (const e of embeddings) {
     const n = norm(e);
     for (let i = 0; i < size; i++) sum[i]! += e[i]! / n;
   }
-  const unit = (v: Float64Array) => {
-    const n = Math.hypot(...v) || 1;
-    return Array.from(Float32Array.from(v, (x) => x / n));
+  const unit = (v: Float32Array) => {
+    const n = norm(v);
+    return Array.from(v, (x) => x / n);
   };
   const at = centroids.classes.findIndex((c) => c.actor === actor);
   if (at < 0) return [...centroids.classes, { actor, count: embeddings.length, mean: unit(sum) }];

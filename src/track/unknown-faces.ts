@@ -1,6 +1,7 @@
 // Strangers seen recently, grouped online so that one person is one group, ready to be named.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { norm } from '../recognize/ncm-head.js';
 import { faceThumbnail } from '../vision/thumbnail.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { FrameObserver } from './camera-worker.js';
@@ -120,7 +121,11 @@ export class UnknownFaces {
     const sightings: UnknownSighting[] = [];
     frame.faces.forEach((f, i) => {
       const live = frame.live[i];
-      if (live?.trackId != null) sightings.push({ box: f.box, embedding: f.embedding, actor: live.actor, track: String(live.trackId) });
+      if (live?.trackId == null) return;
+      const track = String(live.trackId);
+      // Most faces of a watched room are named and were never strangers: nothing to do for them on each frame.
+      if (live.actor !== null && !this.trackGroup.has(`${frame.camera}#${track}`)) return;
+      sightings.push({ box: f.box, embedding: f.embedding, actor: live.actor, track });
     });
     if (sightings.length) this.observe(frame.camera, frame.image, sightings);
   }
@@ -228,7 +233,7 @@ export class UnknownFaces {
 }
 
 function unitOf(v: Float32Array): Float32Array {
-  const n = Math.hypot(...v) || 1;
+  const n = norm(v);
   return v.map((x) => x / n);
 }
 

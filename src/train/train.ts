@@ -6,13 +6,12 @@ import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { EMBEDDING_SIZE } from '../vision/types.js';
 import { writeBundle } from './bundle-writer.js';
-import { imagesBelow, scanDataset, seededShuffle } from './dataset.js';
+import { chooseActorFaces, noSkips, type SkipCounts } from './choose-faces.js';
+import { imagesBelow, scanDataset } from './dataset.js';
 import { FaceSource, largestFace } from './face-source.js';
-import { chooseFaces, differenceHash, hammingDistance, NEAR_DUPLICATE_BITS, type Photo } from './select.js';
 import { fitMlp, fitNcm, type HeadInput } from './heads.js';
 import { splitAll, SPLIT_DEFAULTS, type SplitFractions } from './split.js';
 import { precisionRecall, renderReport, type ReportData } from './report.js';
-import { Progress } from '../util/progress.js';
 
 export interface TrainOptions {
   datasets: string[];
@@ -48,42 +47,18 @@ export interface TrainSummary {
   actors: string[];
   images: number;
   metrics: Record<string, unknown>;
-  skipped: { noFace: number; unreadable: number; duplicates: number; nearDuplicates: number; disagreeing: number; tooFewPhotos: string[] };
+  skipped: SkipCounts & { tooFewPhotos: string[] };
 }
 
 export async function trainModel(source: FaceSource, options: TrainOptions): Promise<TrainSummary> {
   const dataset = await scanDataset(options.datasets);
   const seed = options.seed ?? 1;
-  const chosen = [...dataset].map(([actor, files]) => [actor, options.maxPerActor ? seededShuffle(files, seed).slice(0, options.maxPerActor) : files] as const);
-  const progress = new Progress('embedding', chosen.reduce((n, [, f]) => n + f.length, 0));
-  const skipped = { noFace: 0, unreadable: 0, duplicates: 0, nearDuplicates: 0, disagreeing: 0, tooFewPhotos: [] as string[] };
+  const skipped = { ...noSkips(), tooFewPhotos: [] as string[] };
   const actors: string[] = [];
   const embeddings: Float32Array[][] = [];
   const hashes = createHash('sha256');
-  const seen = new Set<string>();
-  const looks: bigint[] = [];
   let images = 0;
-  for (const [actor, files] of chosen) {
-    const photos: Photo[] = [];
-    for (const file of files) {
-      const result = await source.faces(file);
-      progress.tick();
-      if (result.status === 'unreadable') skipped.unreadable++;
-      else if (result.status === 'no-face') skipped.noFace++;
-      else if (seen.has(result.hash)) skipped.duplicates++;
-      else {
-        seen.add(result.hash);
-        const look = await differenceHash(result.bytes);
-        if (looks.some((other) => hammingDistance(other, look) <= NEAR_DUPLICATE_BITS)) {
-          skipped.nearDuplicates++;
-          continue;
-        }
-        looks.push(look);
-        photos.push({ id: result.hash, faces: result.faces });
-      }
-    }
-    const { chosen: faces, disagreeing } = chooseFaces(photos);
-    skipped.disagreeing += disagreeing.length;
+  for await (const { actor, faces } of chooseActorFaces(source, dataset, { maxPerActor: options.maxPerActor, seed, label: 'embedding' }, skipped)) {
     if (faces.length < (options.minPerActor ?? 1)) {
       skipped.tooFewPhotos.push(actor);
       continue;
@@ -93,7 +68,6 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     embeddings.push(faces.map((f) => f.face.embedding));
     images += faces.length;
   }
-  progress.finish();
   if (actors.length === 0) throw new Error('no actor has a usable photo');
 
   const unknownDir = options.unknown;
