@@ -28,6 +28,7 @@ Commands:
         [--unknown DIR] [--reject-rate R]  calibrate: reject R of each stranger's faces (default 0.85)
         [--equal-error]          calibrate at the equal-error point instead
         [--validation F] [--test F]  fractions of each actor's photos held back (default 0.2 each)
+        [--verbose]              list the photos left out (copies, no face, …) per actor
         (--dataset may repeat: the same person under two folders is one person)
   crops --dataset DIR --out DIR  each actor's aligned face chips as PNG (out/<actor>/), chosen as
         [--max-per-actor N] [--seed N] [--no-cache]  train chooses faces: data for training/resnet50
@@ -84,6 +85,7 @@ const { values, positionals } = (() => {
         region: { type: 'string' },
         fps: { type: 'string' },
         vtt: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
       },
     });
   } catch (err) {
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
     case 'train':
       return trainCommand(
         { config: commandConfig(values.config), json },
-        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']), equalError: Boolean(values['equal-error']), split: splitFractions(values.validation, values.test) },
+        { datasets: values.dataset ?? [required('dataset', undefined)], out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache, head: headKind(values.head), unknown: values.unknown, rejectRate: fraction('reject-rate', values['reject-rate']), equalError: Boolean(values['equal-error']), split: splitFractions(values.validation, values.test), verbose: Boolean(values.verbose) },
       );
     case 'crops':
       return cropsCommand(

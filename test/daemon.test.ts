@@ -5,28 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import t from 'tap';
-import { MAIN } from './helpers/cli.js';
-
-/** Starts the daemon on a free port and resolves with its URL, read from its log. */
-async function startDaemon(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'REST API listening' && entry.url) resolve(entry.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`daemon exited with ${code} before listening: ${lines.join('\n')}`)));
-  });
-  return { child, url, lines };
-}
+import { MAIN, spawnDaemon as startDaemon } from './helpers/cli.js';
 
 t.test('SIGTERM and SIGINT stop the daemon with exit code 0', async (t) => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

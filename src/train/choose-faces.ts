@@ -23,6 +23,14 @@ export interface ChosenFace {
   face: FaceObservation;
 }
 
+/** A photo left out, and why; `copyOf` names the photo it repeats (train --verbose lists them per actor). */
+export interface DroppedPhoto {
+  actor: string;
+  file: string;
+  reason: 'duplicate' | 'near-duplicate' | 'disagreeing' | 'no-face' | 'unreadable';
+  copyOf?: string;
+}
+
 interface KeptPhoto extends Photo {
   file: string;
   bytes: Uint8Array;
@@ -36,41 +44,54 @@ export function noSkips(): SkipCounts {
  * Yields each actor's chosen faces, one actor at a time (so only that actor's photo bytes are held):
  * up to `maxPerActor` photos drawn with `seed`; unreadable photos, photos without a face, exact
  * copies (sha256) and near copies (difference hash) anywhere in the dataset skipped and counted in
- * `skipped`; in each photo the face that agrees with the actor's other photos (see chooseFaces).
+ * `skipped` (and each listed in `dropped`, when given); in each photo the face that agrees with the
+ * actor's other photos (see chooseFaces).
  */
 export async function* chooseActorFaces(
   source: FaceSource,
   dataset: Dataset,
   options: { maxPerActor?: number; seed: number; label: string },
   skipped: SkipCounts,
+  dropped: DroppedPhoto[] = [],
 ): AsyncGenerator<{ actor: string; faces: ChosenFace[] }> {
   const chosen = [...dataset].map(([actor, files]) => [actor, options.maxPerActor ? seededShuffle(files, options.seed).slice(0, options.maxPerActor) : files] as const);
   const progress = new Progress(options.label, chosen.reduce((n, [, f]) => n + f.length, 0));
-  const seen = new Set<string>();
-  const looks: bigint[] = [];
+  // The first file of each content hash and of each look, to say what a dropped copy repeats.
+  const seen = new Map<string, string>();
+  const looks: { look: bigint; file: string }[] = [];
   try {
     for (const [actor, files] of chosen) {
       const photos: KeptPhoto[] = [];
+      const drop = (file: string, reason: DroppedPhoto['reason'], copyOf?: string) => dropped.push({ actor, file, reason, ...(copyOf ? { copyOf } : {}) });
       for (const file of files) {
         const result = await source.faces(file);
         progress.tick();
-        if (result.status === 'unreadable') skipped.unreadable++;
-        else if (result.status === 'no-face') skipped.noFace++;
-        else if (seen.has(result.hash)) skipped.duplicates++;
-        else {
-          seen.add(result.hash);
+        if (result.status === 'unreadable') {
+          skipped.unreadable++;
+          drop(file, 'unreadable');
+        } else if (result.status === 'no-face') {
+          skipped.noFace++;
+          drop(file, 'no-face');
+        } else if (seen.has(result.hash)) {
+          skipped.duplicates++;
+          drop(file, 'duplicate', seen.get(result.hash));
+        } else {
+          seen.set(result.hash, file);
           const look = await differenceHash(result.bytes);
-          if (looks.some((other) => hammingDistance(other, look) <= NEAR_DUPLICATE_BITS)) {
+          const like = looks.find((other) => hammingDistance(other.look, look) <= NEAR_DUPLICATE_BITS);
+          if (like) {
             skipped.nearDuplicates++;
+            drop(file, 'near-duplicate', like.file);
             continue;
           }
-          looks.push(look);
+          looks.push({ look, file });
           photos.push({ id: result.hash, faces: result.faces, file, bytes: result.bytes });
         }
       }
       const { chosen: faces, disagreeing } = chooseFaces(photos);
       skipped.disagreeing += disagreeing.length;
       const byId = new Map(photos.map((p) => [p.id, p]));
+      for (const id of disagreeing) drop(byId.get(id)!.file, 'disagreeing');
       yield { actor, faces: faces.map(({ id, face }) => ({ id, face, file: byId.get(id)!.file, bytes: byId.get(id)!.bytes })) };
     }
   } finally {

@@ -18,32 +18,79 @@ export interface ReportData {
   test?: TestMetrics | null;
   operatingPoint?: OperatingPoint;
   histories?: { withDropout: History; withoutDropout: History };
+  /** Each actor's photos in the train, validation and test splits, in `actors` order. */
+  split?: { train: number[]; validation: number[]; test: number[] };
 }
 
-const W = 560;
-const H = 260;
-const PAD = 40;
+const W = 640;
+const H = 280;
+/** Room for the axes' tick labels: left, right, top, bottom. */
+const PAD = { left: 52, right: 20, top: 34, bottom: 46 };
 
 function escape(text: string): string {
   return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
-function polyline(values: number[], min: number, max: number, colour: string, dashed = false): string {
-  if (values.length === 0) return '';
-  const points = values.map((v, i) => `${PAD + (i / Math.max(1, values.length - 1)) * (W - 2 * PAD)},${H - PAD - ((v - min) / (max - min || 1)) * (H - 2 * PAD)}`);
-  return `<polyline fill="none" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="6 4"' : ''} points="${points.join(' ')}"/>`;
+/** About `count` round values from `lo` to `hi` (steps of 1, 2 or 5 times a power of ten). */
+export function ticks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
 }
 
-function chart(id: string, title: string, series: { label: string; values: number[]; colour: string; dashed?: boolean }[], xLabel: string): string {
+function label(v: number, step: number): string {
+  const decimals = Math.max(0, Math.min(4, -Math.floor(Math.log10(step || 1))));
+  return v.toFixed(decimals);
+}
+
+/** A line chart: `values[i]` sits at x = from + (to - from) · i / (n - 1); ticks on both axes, and an optional vertical marker. */
+function chart(
+  id: string,
+  title: string,
+  series: { label: string; values: number[]; colour: string; dashed?: boolean }[],
+  axes: { x: { from: number; to: number; label: string }; y: string; marker?: { at: number; label: string } },
+): string {
   const all = series.flatMap((s) => s.values);
   const min = Math.min(0, ...all);
   const max = Math.max(...all, 1e-9);
-  const legend = series.map((s, i) => `<text x="${W - PAD - 150}" y="${H - PAD - 10 - 14 * (series.length - 1 - i)}" fill="${s.colour}" font-size="12">${escape(s.label)}</text>`).join('');
+  const { from, to } = axes.x;
+  const px = (x: number) => PAD.left + ((x - from) / (to - from || 1)) * (W - PAD.left - PAD.right);
+  const py = (y: number) => H - PAD.bottom - ((y - min) / (max - min || 1)) * (H - PAD.top - PAD.bottom);
+  const line = (s: (typeof series)[number]) =>
+    s.values.length === 0
+      ? ''
+      : `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${s.values.map((v, i) => `${px(from + ((to - from) * i) / Math.max(1, s.values.length - 1)).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`;
+  const xt = ticks(from, to, 6);
+  const yt = ticks(min, max, 5);
+  const xStep = (xt[1] ?? xt[0]! + 1) - xt[0]!;
+  const yStep = (yt[1] ?? yt[0]! + 1) - yt[0]!;
+  const xTicks = xt
+    .map((v) => `<line class="tick" x1="${px(v)}" y1="${H - PAD.bottom}" x2="${px(v)}" y2="${H - PAD.bottom + 5}" stroke="#444"/><text class="tick-label" x="${px(v)}" y="${H - PAD.bottom + 17}" font-size="11" text-anchor="middle">${label(v, xStep)}</text>`)
+    .join('');
+  const yTicks = yt
+    .map((v) => `<line class="grid" x1="${PAD.left}" y1="${py(v)}" x2="${W - PAD.right}" y2="${py(v)}" stroke="#e4e4e4"/><line class="tick" x1="${PAD.left - 5}" y1="${py(v)}" x2="${PAD.left}" y2="${py(v)}" stroke="#444"/><text class="tick-label" x="${PAD.left - 8}" y="${py(v) + 4}" font-size="11" text-anchor="end">${label(v, yStep)}</text>`)
+    .join('');
+  const marker = axes.marker
+    ? `<g class="threshold"><line x1="${px(axes.marker.at)}" y1="${PAD.top}" x2="${px(axes.marker.at)}" y2="${H - PAD.bottom}" stroke="#111" stroke-width="1.5" stroke-dasharray="3 3"/><text x="${px(axes.marker.at) + 4}" y="${PAD.top + 10}" font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">${escape(axes.marker.label)}</text></g>`
+    : '';
+  // The legend runs along the top, above the plot, so it never hides a line.
+  let lx = 8;
+  const legend = series
+    .map((s) => {
+      const item = `<line x1="${lx}" y1="12" x2="${lx + 18}" y2="12" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${lx + 22}" y="16" font-size="12">${escape(s.label)}</text>`;
+      lx += 34 + s.label.length * 6.6;
+      return item;
+    })
+    .join('');
   return `<figure id="${id}"><figcaption>${escape(title)}</figcaption><svg role="img" aria-label="${escape(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">
-<line x1="${PAD}" y1="${H - PAD}" x2="${W - PAD}" y2="${H - PAD}" stroke="#444"/><line x1="${PAD}" y1="${PAD / 2}" x2="${PAD}" y2="${H - PAD}" stroke="#444"/>
-<text x="${W / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escape(xLabel)}</text>
-<text x="4" y="${PAD + 4}" font-size="11">${max.toFixed(2)}</text><text x="4" y="${H - PAD}" font-size="11">${min.toFixed(2)}</text>
-${series.map((s) => polyline(s.values, min, max, s.colour, s.dashed)).join('\n')}${legend}</svg></figure>`;
+${yTicks}<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#444"/><line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#444"/>${xTicks}
+<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" font-size="12" text-anchor="middle">${escape(axes.x.label)}</text>
+<text x="12" y="${(PAD.top + H - PAD.bottom) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 12 ${(PAD.top + H - PAD.bottom) / 2})">${escape(axes.y)}</text>
+${series.map(line).join('\n')}${marker}${legend}</svg></figure>`;
 }
 
 /** Histogram counts of `values` over [lo, hi] in `bins` bins, as fractions. */
@@ -76,33 +123,87 @@ export function renderReport(data: ReportData): string {
       { label: 'train, no dropout', values: withoutDropout[train], colour: '#d62728' },
       { label: 'validation, no dropout', values: withoutDropout[val], colour: '#d62728', dashed: true },
     ];
-    sections.push(chart('accuracy', 'Accuracy per epoch, with and without dropout', runs('accuracy', 'valAccuracy'), 'epoch'));
-    sections.push(chart('loss', 'Loss per epoch, with and without dropout', runs('loss', 'valLoss'), 'epoch'));
+    const epochs = { from: 1, to: withDropout.accuracy.length, label: 'epoch' };
+    sections.push(chart('accuracy', 'Accuracy per epoch, with and without dropout', runs('accuracy', 'valAccuracy'), { x: epochs, y: 'accuracy' }));
+    sections.push(chart('loss', 'Loss per epoch, with and without dropout', runs('loss', 'valLoss'), { x: epochs, y: 'loss' }));
   }
   const lo = Math.min(...data.genuine, ...data.impostor, data.threshold) - 0.01;
   const hi = Math.max(...data.genuine, ...data.impostor, data.threshold) + 0.01;
-  sections.push(chart('scores', `Genuine and impostor scores (threshold ${data.threshold.toFixed(4)})`, [
-    { label: 'genuine', values: histogram(data.genuine, lo, hi, 40), colour: '#2ca02c' },
-    { label: 'impostor', values: histogram(data.impostor, lo, hi, 40), colour: '#d62728' },
-  ], `score, ${lo.toFixed(2)} to ${hi.toFixed(2)}`));
+  const bins = 40;
+  const bin = (hi - lo) / bins;
+  const threshold = { at: data.threshold, label: `threshold ${data.threshold.toFixed(4)}` };
+  sections.push(
+    chart(
+      'scores',
+      `Genuine and impostor scores (threshold ${data.threshold.toFixed(4)})`,
+      [
+        { label: 'genuine', values: histogram(data.genuine, lo, hi, bins), colour: '#2ca02c' },
+        { label: 'impostor', values: histogram(data.impostor, lo, hi, bins), colour: '#d62728' },
+      ],
+      // Each bin's value at its centre.
+      { x: { from: lo + bin / 2, to: hi - bin / 2, label: 'best score' }, y: 'fraction of faces', marker: threshold },
+    ),
+  );
   const steps = Array.from({ length: 50 }, (_, i) => lo + ((hi - lo) * i) / 49);
-  sections.push(chart('acceptance', 'Accepted genuine against rejected impostor faces, as the threshold rises', [
-    { label: 'genuine accepted', values: steps.map((t) => data.genuine.filter((s) => s >= t).length / Math.max(1, data.genuine.length)), colour: '#2ca02c' },
-    { label: 'impostors rejected', values: steps.map((t) => data.impostor.filter((s) => s < t).length / Math.max(1, data.impostor.length)), colour: '#d62728' },
-  ], 'threshold'));
+  sections.push(
+    chart(
+      'acceptance',
+      'Accepted genuine against rejected impostor faces, as the threshold rises',
+      [
+        { label: 'genuine accepted', values: steps.map((t) => data.genuine.filter((s) => s >= t).length / Math.max(1, data.genuine.length)), colour: '#2ca02c' },
+        { label: 'impostors rejected', values: steps.map((t) => data.impostor.filter((s) => s < t).length / Math.max(1, data.impostor.length)), colour: '#d62728' },
+      ],
+      { x: { from: lo, to: hi, label: 'threshold' }, y: 'fraction of faces', marker: threshold },
+    ),
+  );
   sections.unshift(summary(data));
+  sections.push(confusionFigure(data.actors, data.confusion));
   const pr = precisionRecall(data.actors, data.confusion);
-  const max = Math.max(1, ...data.confusion.flat());
-  const cell = Math.max(6, Math.min(24, Math.floor(480 / data.actors.length)));
-  const size = cell * data.actors.length;
-  const rects = data.confusion.flatMap((row, i) => row.map((v, j) => (v ? `<rect x="${j * cell}" y="${i * cell}" width="${cell}" height="${cell}" fill="rgba(31,119,180,${(0.15 + 0.85 * v / max).toFixed(3)})"><title>${escape(data.actors[i]!)} → ${escape(data.actors[j]!)}: ${v}</title></rect>` : '')));
-  sections.push(`<figure id="confusion"><figcaption>Confusion matrix (rows: the actor, columns: the answer, on the test split)</figcaption><svg role="img" aria-label="Confusion matrix" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}"><rect width="${size}" height="${size}" fill="#f4f4f4"/>${rects.join('')}</svg></figure>`);
-  const rows = Object.entries(pr).map(([a, r]) => `<tr><td>${escape(a)}</td><td>${r.n}</td><td>${(r.precision * 100).toFixed(1)}%</td><td>${(r.recall * 100).toFixed(1)}%</td><td>${(data.perActorThreshold?.[a] ?? data.threshold).toFixed(4)}</td></tr>`);
-  sections.push(`<table id="per-actor"><caption>Per-actor precision and recall</caption><thead><tr><th>actor</th><th>photos</th><th>precision</th><th>recall</th><th>threshold</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  const count = (part: 'train' | 'validation' | 'test', i: number) => String(data.split?.[part][i] ?? '—');
+  const rows = data.actors.map((a, i) => {
+    const r = pr[a]!;
+    return `<tr><td>${escape(a)}</td><td>${count('train', i)}</td><td>${count('validation', i)}</td><td>${count('test', i)}</td><td>${(r.precision * 100).toFixed(1)}%</td><td>${(r.recall * 100).toFixed(1)}%</td><td>${(data.perActorThreshold?.[a] ?? data.threshold).toFixed(4)}</td></tr>`;
+  });
+  sections.push(
+    `<table id="per-actor"><caption>Per actor: photos in each split, and precision and recall on the test split</caption><thead><tr><th>actor</th><th>train</th><th>validation</th><th>test</th><th>precision</th><th>recall</th><th>threshold</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
+  );
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>actor model ${escape(data.version)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:64rem;color:#111}figure{margin:1.5rem 0}figcaption{font-weight:600;margin-bottom:.5rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style></head>
+<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:64rem;color:#111}figure{margin:1.5rem 0;overflow-x:auto}figcaption{font-weight:600;margin-bottom:.5rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style></head>
 <body><h1>Actor model ${escape(data.version)}</h1><p>Head: ${escape(data.head)}; ${data.actors.length} actors; threshold ${data.threshold.toFixed(4)}.</p>
 ${sections.join('\n')}</body></html>\n`;
+}
+
+/**
+ * The confusion matrix as a grid with the actors' names on both axes and each count in its cell:
+ * the diagonal (right) in blue, mistakes in red, darker for more.
+ */
+function confusionFigure(actors: string[], confusion: number[][]): string {
+  const n = actors.length;
+  const cell = Math.max(18, Math.min(32, Math.floor(560 / n)));
+  const font = Math.min(12, cell - 6);
+  // Names are measured roughly: 0.6 em a character.
+  const margin = Math.ceil(Math.max(...actors.map((a) => a.length)) * font * 0.6) + 12;
+  const size = cell * n;
+  const width = margin + size + 8;
+  const height = margin + size + 8;
+  const max = Math.max(1, ...confusion.flat());
+  const cells = confusion.flatMap((row, i) =>
+    row.map((v, j) => {
+      const x = margin + j * cell;
+      const y = margin + i * cell;
+      const colour = i === j ? '31,119,180' : '214,39,40';
+      const fill = v ? `rgba(${colour},${(0.15 + (0.85 * v) / max).toFixed(3)})` : '#f4f4f4';
+      const text = v ? `<text class="count" x="${x + cell / 2}" y="${y + cell / 2 + font / 3}" font-size="${font}" text-anchor="middle" fill="${v / max > 0.5 ? '#fff' : '#111'}">${v}</text>` : '';
+      return `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" fill="${fill}"><title>${escape(actors[i]!)} → ${escape(actors[j]!)}: ${v}</title></rect>${text}`;
+    }),
+  );
+  const rowNames = actors.map((a, i) => `<text class="row-name" x="${margin - 6}" y="${margin + i * cell + cell / 2 + font / 3}" font-size="${font}" text-anchor="end">${escape(a)}</text>`);
+  // Column names run upwards from above each column.
+  const columnNames = actors.map((a, j) => {
+    const x = margin + j * cell + cell / 2 + font / 3;
+    return `<text class="column-name" x="${x}" y="${margin - 6}" font-size="${font}" transform="rotate(-90 ${x} ${margin - 6})">${escape(a)}</text>`;
+  });
+  return `<figure id="confusion"><figcaption>Confusion matrix on the test split: rows are the actor, columns the best candidate (whatever the threshold), each cell the number of photos</figcaption><svg role="img" aria-label="Confusion matrix" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${rowNames.join('')}${columnNames.join('')}${cells.join('')}</svg></figure>`;
 }
 
 function percent(x: number): string {

@@ -6,10 +6,10 @@ import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { EMBEDDING_SIZE } from '../vision/types.js';
 import { writeBundle } from './bundle-writer.js';
-import { chooseActorFaces, noSkips, type SkipCounts } from './choose-faces.js';
+import { chooseActorFaces, noSkips, type DroppedPhoto, type SkipCounts } from './choose-faces.js';
 import { imagesBelow, scanDataset } from './dataset.js';
 import { FaceSource, largestFace } from './face-source.js';
-import { fitMlp, fitNcm, type HeadInput } from './heads.js';
+import { fitMlp, fitNcm, type HeadInput, type TestMetrics } from './heads.js';
 import { splitAll, SPLIT_DEFAULTS, type SplitFractions } from './split.js';
 import { precisionRecall, renderReport, type ReportData } from './report.js';
 
@@ -32,6 +32,17 @@ export interface TrainOptions {
   equalError?: boolean;
   /** Fractions of each actor's faces held back for validation and test (defaults 0.2 and 0.2). */
   split?: SplitFractions;
+  /**
+   * For a bundle that must come out byte for byte the same from the same photos (the starter model):
+   * the version's first part instead of the time (`<stamp>-<hash of the photos>`), the manifest's
+   * `createdAt`, and how the manifest names the datasets instead of their paths on this machine.
+   */
+  reproducible?: { stamp: string; createdAt: string; datasets: string[]; extra?: Record<string, unknown> };
+  /**
+   * A bundle to ship inside the package (the starter model): no metrics.json, report.html or
+   * confusion matrix (128 actors make it a 100 KB table of zeros), only the head and its class means.
+   */
+  compact?: boolean;
 }
 
 /**
@@ -48,17 +59,22 @@ export interface TrainSummary {
   images: number;
   metrics: Record<string, unknown>;
   skipped: SkipCounts & { tooFewPhotos: string[] };
+  /** Each photo left out, with the reason (train --verbose prints them per actor). */
+  dropped: DroppedPhoto[];
+  /** The head on the held-back test split (null when no actor had enough photos to hold any back). */
+  test: TestMetrics | null;
 }
 
 export async function trainModel(source: FaceSource, options: TrainOptions): Promise<TrainSummary> {
   const dataset = await scanDataset(options.datasets);
   const seed = options.seed ?? 1;
   const skipped = { ...noSkips(), tooFewPhotos: [] as string[] };
+  const dropped: DroppedPhoto[] = [];
   const actors: string[] = [];
   const embeddings: Float32Array[][] = [];
   const hashes = createHash('sha256');
   let images = 0;
-  for await (const { actor, faces } of chooseActorFaces(source, dataset, { maxPerActor: options.maxPerActor, seed, label: 'embedding' }, skipped)) {
+  for await (const { actor, faces } of chooseActorFaces(source, dataset, { maxPerActor: options.maxPerActor, seed, label: 'embedding' }, skipped, dropped)) {
     if (faces.length < (options.minPerActor ?? 1)) {
       skipped.tooFewPhotos.push(actor);
       continue;
@@ -85,8 +101,11 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
   const { calibration } = fitted;
   const threshold = calibration.default;
   const perActorThreshold = Object.fromEntries(actors.flatMap((a, k) => (calibration.perActor[k]! > threshold ? [[a, calibration.perActor[k]!]] : [])));
-  const version = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${hashes.digest('hex').slice(0, 8)}`;
-  const report: ReportData = { version, head: fitted.type, actors, threshold, perActorThreshold, test: fitted.test, operatingPoint: calibration.point, ...fitted.report };
+  const { reproducible } = options;
+  const stamp = reproducible?.stamp ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const version = `${stamp}-${hashes.digest('hex').slice(0, 8)}`;
+  const perActorSplit = { train: split.train.map((l) => l.length), validation: split.validation.map((l) => l.length), test: split.test.map((l) => l.length) };
+  const report: ReportData = { version, head: fitted.type, actors, threshold, perActorThreshold, test: fitted.test, operatingPoint: calibration.point, split: perActorSplit, ...fitted.report };
   const perActor = precisionRecall(actors, report.confusion);
   const splitCounts = { train: count(split.train), validation: count(split.validation), test: count(split.test) };
   const metrics = {
@@ -96,13 +115,13 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     operatingPoint: calibration.point,
     test: fitted.test,
     head: fitted.metrics,
-    perActor: Object.fromEntries(actors.map((a, i) => [a, { images: embeddings[i]!.length, threshold: calibration.perActor[i]!, ...perActor[a] }])),
-    confusion: report.confusion,
+    perActor: Object.fromEntries(actors.map((a, i) => [a, { images: embeddings[i]!.length, train: perActorSplit.train[i]!, validation: perActorSplit.validation[i]!, test: perActorSplit.test[i]!, threshold: calibration.perActor[i]!, ...perActor[a] }])),
+    ...(options.compact ? {} : { confusion: report.confusion }),
   };
   const body: Omit<Manifest, 'format' | 'files'> = {
     version,
     kind: 'embedding-classifier',
-    createdAt: new Date().toISOString(),
+    createdAt: reproducible?.createdAt ?? new Date().toISOString(),
     actors,
     input: { type: 'embedding', name: HEAD_INPUT, size: EMBEDDING_SIZE, extractor: options.extractor },
     head: { type: fitted.type, graph: 'head.onnx', output: HEAD_OUTPUT, score: fitted.score },
@@ -111,19 +130,21 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     training: {
       head: fitted.type,
       hyperparameters: fitted.hyperparameters,
-      datasets: options.datasets,
+      datasets: reproducible?.datasets ?? options.datasets,
       maxPerActor: options.maxPerActor ?? null,
       seed,
       images,
       split: splitCounts,
       unknownFaces: strangers.length,
       skipped,
+      ...reproducible?.extra,
     },
   };
   // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
   const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, EMBEDDING_SIZE) } : {};
-  await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) });
-  return { version, actors, images, metrics, skipped };
+  const reports: Record<string, string> = options.compact ? {} : { 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) };
+  await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, ...reports });
+  return { version, actors, images, metrics, skipped, dropped, test: fitted.test };
 }
 
 function count(byActor: readonly (readonly unknown[])[]): number {
