@@ -7,6 +7,7 @@ import { registerStatusRoutes } from './api/status-routes.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
 import { ModelService } from './models/model-service.js';
+import { usableStarter } from './models/starter.js';
 import { liveTarget, type GreengrassComponent } from './publish/greengrass-component.js';
 import { Enroller } from './recognize/enroll.js';
 import { PendingFaces } from './recognize/pending-faces.js';
@@ -46,7 +47,7 @@ export class Daemon {
     const { config, log } = this;
     this.pipeline = await createFacePipeline(config.vision);
     log.info({ backend: this.pipeline.backend.name, detector: config.vision.detector }, 'face pipeline ready');
-    this.models = new ModelService(config.model, { threads: config.vision.threads, log: log.child({ component: 'model' }) });
+    this.models = new ModelService(config.model, { threads: config.vision.threads, log: log.child({ component: 'model' }), starter: await usableStarter(config) });
     await this.models.start();
     const models = this.models.store;
     const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels });

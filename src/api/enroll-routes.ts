@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RecognizerError } from '../errors.js';
-import { validateName, type Enroller, type EnrollOutcome } from '../recognize/enroll.js';
+import { validateName, type Enroller, type EnrollOutcome, type RemoveOutcome } from '../recognize/enroll.js';
 import type { PendingFaces } from '../recognize/pending-faces.js';
 import type { Recognizer } from '../recognize/recognizer.js';
 import type { UnknownFaces } from '../track/unknown-faces.js';
@@ -49,6 +49,11 @@ const UnknownGroup = Type.Object({
   lastSeen: Type.String({ format: 'date-time' }),
   cameras: Type.Array(Type.String()),
   thumbnails: Type.Array(Type.String(), { description: 'JPEG data URLs' }),
+});
+const RemoveReply = Type.Object({
+  actor: Type.String(),
+  version: Type.String({ description: 'The new model version, without them, now running' }),
+  previous: Type.String({ description: 'The version it was built on; POST /v1/model/activate with it brings them back' }),
 });
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
@@ -133,6 +138,18 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
     },
   );
 
+  app.delete<{ Params: { name: string } }>(
+    '/v1/model/actors/:name',
+    {
+      schema: {
+        summary: 'Removes a person from the running model: a new version without them is verified and swapped in, the old one kept for rollback',
+        params: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: RemoveReply, ...errors },
+      },
+    },
+    async (request, reply) => answer(await deps.enroller.remove(request.params.name, 'api'), reply),
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/v1/unknowns/:id',
     { schema: { summary: 'Forgets a group of unknown faces', params: Id, response: { 204: Type.Null(), 404: ErrorBody } } },
@@ -145,7 +162,7 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
 
 
 /** A refused bundle is 422 with its reason, as POST /v1/model/activate answers. */
-function answer(outcome: EnrollOutcome, reply: FastifyReply) {
+function answer(outcome: EnrollOutcome | RemoveOutcome, reply: FastifyReply) {
   if (outcome.ok) {
     const { ok: _ok, ...body } = outcome;
     return body;

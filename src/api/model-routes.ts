@@ -39,6 +39,9 @@ export const ModelsReply = Type.Object({
   held: Type.Array(Type.Object({ version: Type.String(), createdAt: Type.String(), installedAt: Type.String(), running: Type.Boolean() }), { description: 'Versions on disk, newest arrival first; any can be activated.' }),
   refusals: Type.Array(RefusalSchema, { description: 'Bundles refused since the daemon started, newest first, with the reason.' }),
   s3: Type.Union([SourceStatus, Type.Null()]),
+  starter: Type.Union([Type.Object({ version: Type.String(), running: Type.Boolean() }), Type.Null()], {
+    description: 'The starter model of well-known actors, once it has run (while model.dir held no model); it can be activated like a held version.',
+  }),
 });
 
 const SwapReply = Type.Object({ version: Type.Union([Type.String(), Type.Null()]), changed: Type.Boolean() });

@@ -69,6 +69,7 @@ const S3Schema = Type.Object(
 const ModelSchema = Type.Object(
   {
     dir: Type.String({ default: './models/actors', minLength: 1, maxLength: 4096, description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.' }),
+    starter: Type.Boolean({ default: true, description: 'While model.dir is a store holding no bundle, run the starter model of well-known actors that ships in the package (models/starter); the first model trained or enrolled replaces it.' }),
     s3: Type.Optional(S3Schema),
     keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Versions kept in the store for rollback, the running one included (default 3).' })),
     minFreeMiB: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_048_576, description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (default 64).' })),

@@ -25,22 +25,30 @@ export class ModelService {
   private s3: S3Source | undefined;
   private readonly pollMs: number | undefined;
 
-  /** `pollMs` overrides model.s3.pollSeconds (tests). */
-  constructor(config: Config['model'], options: { threads: number; log: Logger; pollMs?: number; watch?: boolean }) {
+  private readonly starterMissing: string | undefined;
+
+  /**
+   * `pollMs` overrides model.s3.pollSeconds (tests); `starter`: the starter model's folder, or why it
+   * cannot run (see usableStarter in starter.ts).
+   */
+  constructor(config: Config['model'], options: { threads: number; log: Logger; pollMs?: number; watch?: boolean; starter?: { dir: string } | { reason: string } }) {
     this.config = config;
     this.log = options.log;
     this.pollMs = options.pollMs;
+    this.starterMissing = options.starter && 'reason' in options.starter ? options.starter.reason : undefined;
     this.store = new ModelStore(options.log, {
       dir: config.dir,
       threads: options.threads,
       keep: config.keep ?? MODEL_DEFAULTS.keep,
       reserveBytes: (config.minFreeMiB ?? MODEL_DEFAULTS.minFreeMiB) * MiB,
+      starter: options.starter && 'dir' in options.starter ? options.starter.dir : undefined,
     });
     if (options.watch !== false) this.watcher = new FolderWatcher(this.store, options.log.child({ source: 'folder' }));
   }
 
   async start(): Promise<void> {
     await this.store.start();
+    if (!this.store.current() && this.starterMissing && this.config.starter) this.log.warn({ reason: this.starterMissing }, 'the starter model cannot run either');
     await this.watcher?.start();
     await this.startS3(this.config.s3);
   }

@@ -1,11 +1,12 @@
 // The model store: the bundles held on disk, the one that runs, verified swaps, rollback and refusals.
 import { EventEmitter } from 'node:events';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { ActorModel } from '../recognize/actor-model.js';
 import type { ModelLease, ModelSource } from '../recognize/recognizer.js';
 import { clearIncoming, copyToIncoming, ensureFreeSpace, INCOMING, isBundle, listHeld, moveIntoPlace, prune, readActive, writeActive } from './disk.js';
+import { STARTER_SOURCE } from './starter.js';
 import { CountedModel, loadVerified, refusalOf, type Refusal } from './verified-model.js';
 
 /** A swap or a refusal; MQTT (`P/model`, retained) and `/v1/events` publish these. */
@@ -31,6 +32,11 @@ export interface StoreOptions {
   keep: number;
   /** Bytes that must stay free on the disk after a download. */
   reserveBytes: number;
+  /**
+   * The starter model's folder (outside the store), when it may run: it runs while the store holds
+   * no bundle, and can be activated like a held version (a rollback to it survives a restart).
+   */
+  starter?: string;
 }
 
 const MAX_REFUSALS = 20;
@@ -50,6 +56,8 @@ export class ModelStore extends EventEmitter implements ModelSource {
   /** Changes queued or running; an over-the-air update of the component waits for none (see {@link busy}). */
   private pending = 0;
   private bundleMtime: number | undefined;
+  /** The starter model (outside the store) and its version, read at start. */
+  private starter: { dir: string; version: string } | undefined;
 
   constructor(log: Logger, options: StoreOptions) {
     super();
@@ -80,6 +88,16 @@ export class ModelStore extends EventEmitter implements ModelSource {
     const held = await listHeld(dir);
     const active = await readActive(dir);
     held.forEach((b) => this.seen.add(b.version));
+    const starterVersion = this.options.starter ? await manifestVersion(this.options.starter) : null;
+    if (this.options.starter && starterVersion) {
+      this.starter = { dir: this.options.starter, version: starterVersion };
+      // An empty store runs the starter, so that a fresh install names well-known actors; so does a
+      // store whose pointer names it (a rollback to the starter).
+      if (held.length === 0 || active === starterVersion) {
+        const outcome = await this.serial(() => this.verifyAndSwap(this.starter!.dir, STARTER_SOURCE, undefined, false));
+        if (outcome.ok) return void this.log.info({ version: starterVersion, dir }, 'running the starter model of well-known actors until a model is trained or enrolled into model.dir');
+      }
+    }
     const order = [...held.filter((b) => b.version === active), ...held.filter((b) => b.version !== active)];
     for (const bundle of order) {
       const outcome = await this.serial(() => this.verifyAndSwap(bundle.path, bundle.path));
@@ -126,6 +144,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
       running: model ? { version: model.version, actors: [...model.actors], loadedAt: model.loadedAt.toISOString(), source: this.runningSource, inFlight: this.running?.inFlight ?? 0 } : null,
       held: held.map((b) => ({ version: b.version, createdAt: b.createdAt, installedAt: new Date(b.installedAt).toISOString(), running: b.version === model?.version })),
       refusals: [...this.refusals].reverse(),
+      starter: this.starter ? { version: this.starter.version, running: this.runningSource === STARTER_SOURCE } : null,
     };
   }
 
@@ -151,6 +170,12 @@ export class ModelStore extends EventEmitter implements ModelSource {
   activate(version: string): Promise<Outcome> {
     return this.serial(async () => {
       if (this.current()?.version === version) return { ok: true, version, changed: false };
+      if (this.starter?.version === version) {
+        const outcome = await this.verifyAndSwap(this.starter.dir, STARTER_SOURCE, undefined, false);
+        // The pointer names it, so that a restart comes back on the starter too.
+        if (outcome.ok && this.layout === 'store') await mkdir(this.options.dir, { recursive: true }).then(() => writeActive(this.options.dir, version));
+        return outcome;
+      }
       const bundle = (await listHeld(this.options.dir)).find((b) => b.version === version);
       if (!bundle || this.layout !== 'store') {
         return { ok: false, refusal: { version, code: 'MODEL_NOT_FOUND', reason: `version ${version} is not held in ${this.options.dir}`, source: 'activate', at: new Date().toISOString() } };
@@ -219,7 +244,8 @@ export class ModelStore extends EventEmitter implements ModelSource {
     return next;
   }
 
-  private async verifyAndSwap(folder: string, source: string, place?: (version: string) => Promise<string>): Promise<Outcome> {
+  /** `inStore`: the bundle is one of the store's versions (the starter is not: no pointer, no pruning for it). */
+  private async verifyAndSwap(folder: string, source: string, place?: (version: string) => Promise<string>, inStore = this.layout === 'store'): Promise<Outcome> {
     const previous = this.current()?.version ?? null;
     let model: ActorModel;
     try {
@@ -230,7 +256,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
     try {
       if (place) await place(model.version);
       this.seen.add(model.version);
-      if (this.layout === 'store') await writeActive(this.options.dir, model.version);
+      if (inStore) await writeActive(this.options.dir, model.version);
     } catch (err) {
       await model.release();
       throw err;
@@ -242,7 +268,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
     this.log.info({ version: model.version, previous, actors: model.actors.length, source, inFlightOnOld: old?.inFlight ?? 0 }, 'actor model swapped in');
     this.publish({ type: 'swapped', version: model.version, actors: [...model.actors], loadedAt: model.loadedAt.toISOString(), previous, source, at: new Date().toISOString() });
     if (old) void old.retire().then(() => this.log.debug({ version: old.model.version }, 'previous model drained and released'));
-    if (this.layout === 'store') {
+    if (inStore) {
       const removed = await prune(this.options.dir, this.options.keep, new Set([model.version]));
       if (removed.length) this.log.info({ removed }, 'old versions removed from the store');
     }

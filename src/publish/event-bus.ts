@@ -29,6 +29,8 @@ export interface ModelChanged {
   version: string | null;
   actors: string[];
   loadedAt: string | null;
+  /** Where it came from, as GET /v1/model says: `starter` while the built-in starter model runs. */
+  source?: string | null;
 }
 
 export interface CameraStateChanged {

@@ -23,6 +23,9 @@ export type EnrollOutcome =
   | { ok: true; actor: string; version: string; previous: string; faces: number; updated: boolean; nearest: { actor: string; score: number } | null }
   | Extract<Outcome, { ok: false }>;
 
+/** Who was removed, and which version now runs (or why the new bundle was refused). */
+export type RemoveOutcome = { ok: true; actor: string; version: string; previous: string } | Extract<Outcome, { ok: false }>;
+
 /** One enrollment as the manifest records it (`training.enrolled`, oldest first). */
 export interface EnrollmentRecord {
   actor: string;
@@ -67,6 +70,13 @@ export class Enroller {
     return run;
   }
 
+  /** Takes `name` out of the running model: a new version without them, installed like an enrollment (and rolled back alike). */
+  remove(rawName: unknown, origin: string): Promise<RemoveOutcome> {
+    const run = this.queue.then(() => this.without(rawName, origin));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private async build(rawName: unknown, embeddings: Float32Array[], origin: string): Promise<EnrollOutcome> {
     const requested = validateName(rawName);
     if (embeddings.length === 0) throw new RecognizerError('ENROLL_INVALID', 'at least one face is needed');
@@ -81,32 +91,57 @@ export class Enroller {
     const index = classes.findIndex((c) => c.actor === actor);
     const nearest = nearestOther(means, index, classes.map((c) => c.actor));
     const enrolled = [...previousEnrollments(manifest), { actor, faces: embeddings.length, updated: existing >= 0, base: manifest.version, origin, at: new Date().toISOString() }];
-    const version = await this.nextVersion(manifest.version, enrolled.length, actor);
+    const version = await this.nextVersion(manifest.version, 'e', enrolled.length + previousRemovals(manifest).length, actor);
+    const outcome = await this.install(manifest, centroids.size, classes, version, { enrolled }, index, `enroll:${origin}`);
+    if (!outcome.ok) return outcome;
+    this.log.info({ actor, faces: embeddings.length, version, previous: manifest.version, origin, nearest }, 'person enrolled on the device');
+    return { ok: true, actor, version, previous: manifest.version, faces: embeddings.length, updated: existing >= 0, nearest };
+  }
+
+  private async without(rawName: unknown, origin: string): Promise<RemoveOutcome> {
+    const requested = typeof rawName === 'string' ? rawName.normalize('NFC').trim().replace(/\s+/g, ' ') : '';
+    const { manifest, centroids } = await this.runningBundle();
+    const at = centroids.classes.findIndex((c) => c.actor.toLowerCase() === requested.toLowerCase());
+    if (at < 0) throw new RecognizerError('ENROLL_NOT_FOUND', `model ${manifest.version} has no actor ${JSON.stringify(requested)}`);
+    if (centroids.classes.length === 1) throw new RecognizerError('ENROLL_INVALID', `${requested} is the model's only actor: a model needs at least one`);
+    const actor = centroids.classes[at]!.actor;
+    const classes = centroids.classes.filter((_, i) => i !== at);
+    const removed = [...previousRemovals(manifest), { actor, base: manifest.version, origin, at: new Date().toISOString() }];
+    const version = await this.nextVersion(manifest.version, 'r', previousEnrollments(manifest).length + removed.length, actor);
+    const outcome = await this.install(manifest, centroids.size, classes, version, { removed }, undefined, `remove:${origin}`);
+    if (!outcome.ok) return outcome;
+    this.log.info({ actor, version, previous: manifest.version, origin }, 'person removed from the model on the device');
+    return { ok: true, actor, version, previous: manifest.version };
+  }
+
+  /**
+   * Writes the bundle of `classes` (the running one's manifest, with `training` extended) into the
+   * incoming area and installs it. Each mean must come out as its own actor, `focus` first: catches
+   * a head whose columns and labels disagree.
+   */
+  private async install(manifest: Manifest, size: number, classes: Centroids['classes'], version: string, training: Record<string, unknown>, focus: number | undefined, source: string): Promise<Outcome> {
+    const means = classes.map((c) => Float32Array.from(c.mean));
     const actors = classes.map((c) => c.actor);
     const body: ManifestBody = {
       version,
       kind: 'embedding-classifier',
       createdAt: new Date().toISOString(),
       actors,
-      input: { type: 'embedding', name: HEAD_INPUT, size: centroids.size, extractor: manifest.input.type === 'embedding' ? manifest.input.extractor : 'unknown' },
+      input: { type: 'embedding', name: HEAD_INPUT, size, extractor: manifest.input.type === 'embedding' ? manifest.input.extractor : 'unknown' },
       head: { type: 'ncm-cosine', graph: 'head.onnx', output: HEAD_OUTPUT, score: 'cosine' },
       // A new actor takes the pooled threshold; actors that had their own keep it.
       thresholds: { ...manifest.thresholds, perActor: Object.fromEntries(Object.entries(manifest.thresholds.perActor).filter(([a]) => actors.includes(a))) },
-      training: { ...(manifest.training ?? {}), enrolled },
-      // Each mean must come out as its own actor: catches a head whose columns and labels disagree.
-      references: [index, ...means.keys()].filter((i, k, all) => all.indexOf(i) === k).slice(0, MAX_REFERENCES).map((i) => ({ embedding: Array.from(means[i]!), actor: actors[i]! })),
+      training: { ...(manifest.training ?? {}), ...training },
+      references: [...(focus === undefined ? [] : [focus]), ...means.keys()].filter((i, k, all) => all.indexOf(i) === k).slice(0, MAX_REFERENCES).map((i) => ({ embedding: Array.from(means[i]!), actor: actors[i]! })),
     };
     const folder = await incomingFolder(this.store.dir, version);
     try {
-      await writeBundle(folder, body, { 'head.onnx': ncmHeadGraph(means, centroids.size), [CENTROIDS_FILE]: serializeCentroids(centroids.size, classes) });
+      await writeBundle(folder, body, { 'head.onnx': ncmHeadGraph(means, size), [CENTROIDS_FILE]: serializeCentroids(size, classes) });
     } catch (err) {
       await rm(folder, { recursive: true, force: true });
       throw err;
     }
-    const outcome = await this.store.install(folder, `enroll:${origin}`);
-    if (!outcome.ok) return outcome;
-    this.log.info({ actor, faces: embeddings.length, version, previous: manifest.version, origin, nearest }, 'person enrolled on the device');
-    return { ok: true, actor, version, previous: manifest.version, faces: embeddings.length, updated: existing >= 0, nearest };
+    return this.store.install(folder, source);
   }
 
   /** The running bundle's manifest and class means, read again from the store and checked. */
@@ -123,15 +158,19 @@ export class Enroller {
     if (!(CENTROIDS_FILE in manifest.files)) {
       throw new RecognizerError('ENROLL_UNSUPPORTED', `model ${manifest.version} carries no class means (${CENTROIDS_FILE}); retrain it with this version of train to enroll on the device`);
     }
+    // A held version is read from the store (a model installed from the incoming area has moved); the
+    // starter model, which runs from its own folder outside the store, from where it was loaded.
     const held = (await listHeld(this.store.dir)).find((b) => b.version === manifest.version);
-    if (!held) throw new RecognizerError('ENROLL_UNSUPPORTED', `model ${manifest.version} is not held in ${this.store.dir}`);
-    const bundle = await readBundle(held.path);
+    const bundle = await readBundle(held?.path ?? model.dir);
     return { manifest: bundle.manifest, centroids: parseCentroids(bundle.files.get(CENTROIDS_FILE)!, bundle.manifest) };
   }
 
-  /** `<base>.e<n>-<name>`, the enrolled suffix of the base replaced; bumped past versions already held. */
-  private async nextVersion(base: string, n: number, actor: string): Promise<string> {
-    const root = base.replace(/\.e\d+-[a-z0-9-]*$/, '').slice(0, 80);
+  /**
+   * `<base>.e<n>-<name>` (enrolled) or `<base>.r<n>-<name>` (removed), n counting the changes made on
+   * the device, the suffix of the base replaced; bumped past versions already held.
+   */
+  private async nextVersion(base: string, kind: 'e' | 'r', n: number, actor: string): Promise<string> {
+    const root = base.replace(/\.[er]\d+-[a-z0-9-]*$/, '').slice(0, 80);
     const slug =
       actor
         .normalize('NFKD')
@@ -142,8 +181,8 @@ export class Enroller {
         .replace(/-+$/, '') || 'person';
     const held = new Set((await listHeld(this.store.dir)).map((b) => b.version));
     let k = n;
-    while (held.has(`${root}.e${k}-${slug}`)) k++;
-    return `${root}.e${k}-${slug}`;
+    while (held.has(`${root}.${kind}${k}-${slug}`)) k++;
+    return `${root}.${kind}${k}-${slug}`;
   }
 }
 
@@ -182,4 +221,10 @@ function nearestOther(means: Float32Array[], index: number, actors: string[]): {
 function previousEnrollments(manifest: Manifest): EnrollmentRecord[] {
   const list = manifest.training?.['enrolled'];
   return Array.isArray(list) ? (list as EnrollmentRecord[]) : [];
+}
+
+/** People removed on the device (`training.removed`, oldest first). */
+function previousRemovals(manifest: Manifest): { actor: string; base: string; origin: string; at: string }[] {
+  const list = manifest.training?.['removed'];
+  return Array.isArray(list) ? (list as ReturnType<typeof previousRemovals>) : [];
 }

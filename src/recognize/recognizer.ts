@@ -29,6 +29,8 @@ export interface ModelSource {
   current(): ActorModel | null;
   /** A lease on the running model; sources that never swap (the CLI) may leave it out. */
   acquire?(): ModelLease | null;
+  /** Where the running model came from (a folder, S3, `starter`), for P/model. */
+  currentSource?(): string | null;
 }
 
 /** A face found and named: the pipeline's observation with the model's answer. */

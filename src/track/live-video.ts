@@ -158,7 +158,7 @@ export class LiveVideo {
       const model = this.models.current();
       if ((model?.version ?? null) === version) return;
       version = model?.version ?? null;
-      this.bus.emit('model', { version, actors: model ? [...model.actors] : [], loadedAt: model?.loadedAt.toISOString() ?? null });
+      this.bus.emit('model', { version, actors: model ? [...model.actors] : [], loadedAt: model?.loadedAt.toISOString() ?? null, source: this.models.currentSource?.() ?? null });
     };
     check();
     this.modelWatch = setInterval(check, 2000);
