@@ -34,12 +34,14 @@ Commands:
         [--max-per-actor N] [--seed N] [--no-cache]  train chooses faces: data for training/resnet50
   sagemaker-train [train]        train inside a SageMaker job: SM_CHANNEL_TRAIN, SM_CHANNEL_UNKNOWN,
         SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_HPS (head, max-per-actor, seed, reject-rate)
-  eval --model DIR --dataset DIR score a bundle: top-1 over enrolled actors' photos
+  eval [--model DIR] --dataset DIR  score a model: top-1 over enrolled actors' photos
         [--unknown DIR]          and the fraction of unknown people's faces rejected
-  recognize [--model DIR] FILE…  name the faces in images (no model: every face unknown)
+  recognize [--model DIR] FILE…  name the faces in images; exit 1 when a file cannot be read
         [--face-crops]           the images are tight face crops: assume a face if none is found
-  scan --model DIR VIDEO         who is on screen when in a video, as fast as the machine allows
+  scan [--model DIR] VIDEO       who is on screen when in a video, as fast as the machine allows
         [--fps N] [--vtt]        frames analysed per second of video (default 5); --vtt: WebVTT
+        --model DIR (eval, recognize, scan): a bundle, or a model store (its active version);
+        by default model.dir, the daemon's own model (the starter model while it holds none)
   bench [--iterations N] [--photos N]  time every stage on both backends (needs the face datasets)
   publish --model DIR --s3 s3://BUCKET/PREFIX  upload a bundle so that devices pick it up
         [--endpoint URL] [--region R]  (an S3-compatible server: path-style addressing)
@@ -220,14 +222,14 @@ async function main(): Promise<void> {
     case 'eval':
       return evalCommand(
         { config: commandConfig(values.config), json },
-        { model: required('model', values.model), datasets: values.dataset ?? [required('dataset', undefined)], unknown: values.unknown, cache },
+        { model: values.model, datasets: values.dataset ?? [required('dataset', undefined)], unknown: values.unknown, cache },
       );
     case 'recognize':
       return recognizeCommand({ config: commandConfig(values.config), json }, { model: values.model, files: rest, faceCrops: Boolean(values['face-crops']) });
     case 'bench':
       return benchCommand({ config: commandConfig(values.config), json }, { iterations: integer('iterations', values.iterations), photos: integer('photos', values.photos) });
     case 'scan':
-      return scanCommand({ config: commandConfig(values.config), json }, { model: required('model', values.model), video: required('VIDEO', rest[0]), fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) });
+      return scanCommand({ config: commandConfig(values.config), json }, { model: values.model, video: required('VIDEO', rest[0]), fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) });
     case 'publish':
       return publishCommand({ config: commandConfig(values.config), json }, { model: required('model', values.model), s3: required('s3', values.s3), endpoint: values.endpoint, region: values.region });
     default:

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { cliJson } from './helpers/cli.js';
+import { cliJson, cliRun } from './helpers/cli.js';
 import { datasetsMissing, faces, linkSplit, pooledPeople } from './helpers/datasets.js';
 
 interface Eval {
@@ -31,10 +31,13 @@ if (missing) {
     t.ok(Math.abs(reference.top1 - report.top1) <= 0.005, `the same top-1 on the tfjs reference backend (${reference.top1}) as on onnx (${report.top1})`);
 
     const photo = faces('five-celebrities', 'val', 'Mindy Kaling', readdirSync(faces('five-celebrities', 'val', 'Mindy Kaling')).sort()[0]!);
-    const named = await cliJson<{ results: { file: string; faces: { actor: string | null; box: { width: number } }[] }[] }>(['recognize', '--model', out, photo, '/nonexistent.jpg']);
-    t.equal(named.results.length, 2);
+    const run = await cliRun(['recognize', '--model', out, photo, '/nonexistent.jpg', '--json']);
+    const named = run.json as { results: { file: string; faces: { actor: string | null }[]; error?: { code: string } }[] };
+    t.equal(named.results.length, 2, 'every file is reported on stdout');
     t.equal(named.results[0]!.faces[0]?.actor, 'Mindy Kaling', 'recognize names her');
-    t.same(named.results[1]!.faces, [], 'a missing file is reported, not fatal');
+    t.match(named.results[1], { file: '/nonexistent.jpg', faces: [], error: { code: 'FILE_UNREADABLE' } }, 'the missing file is reported in its place');
+    t.equal(run.code, 1, 'and the command fails, as the contract says');
+    t.match(run.stderr, /^actor-recognizer: FILE_UNREADABLE: 1 of 2 files could not be read: \/nonexistent\.jpg\n$/, 'with a one-line error on stderr');
   });
 
   t.test('five-celebrities with the dense softmax head: the export matches, the curves are recorded', async (t) => {

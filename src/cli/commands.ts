@@ -1,13 +1,11 @@
 // The model commands: train, eval and recognize (CONTRACTS.md, "Command line").
 import { readFile } from 'node:fs/promises';
-import { ActorModel } from '../recognize/actor-model.js';
-import { FixedModel } from '../recognize/fixed-model.js';
 import { Recognizer } from '../recognize/recognizer.js';
 import { evaluateModel } from '../train/evaluate.js';
 import type { DroppedPhoto } from '../train/choose-faces.js';
 import { trainModel, type TrainOptions } from '../train/train.js';
-import { RecognizerError, isRecognizerError } from '../errors.js';
-import { datasetFaces, percent, print, type CommandContext } from './common.js';
+import { RecognizerError, isRecognizerError, type ErrorCode } from '../errors.js';
+import { commandModel, datasetFaces, percent, print, type CommandContext } from './common.js';
 
 export async function trainCommand(ctx: CommandContext, args: Omit<TrainOptions, 'extractor'> & { cache: boolean; verbose: boolean }): Promise<void> {
   const { cache, verbose, ...options } = args;
@@ -45,8 +43,9 @@ function droppedLines(dropped: DroppedPhoto[]): string[] {
   ];
 }
 
-export async function evalCommand(ctx: CommandContext, args: { model: string; datasets: string[]; unknown?: string; cache: boolean }): Promise<void> {
-  const model = await ActorModel.load(args.model, { threads: ctx.config.vision.threads });
+export async function evalCommand(ctx: CommandContext, args: { model?: string; datasets: string[]; unknown?: string; cache: boolean }): Promise<void> {
+  const models = await commandModel(ctx.config, args.model);
+  const model = models.current()!;
   const { source } = await datasetFaces(ctx.config, { cache: args.cache });
   const report = await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown });
   const lines = [
@@ -56,17 +55,18 @@ export async function evalCommand(ctx: CommandContext, args: { model: string; da
   if (report.notEnrolled.length) lines.push(`not enrolled, not scored: ${report.notEnrolled.join(', ')}`);
   if (report.unknown) lines.push(`unknown people: ${percent(report.unknown.rejected)} of ${report.unknown.n} faces rejected`);
   print(ctx.json, report, lines.join('\n'));
-  await model.release();
+  await models.stop();
 }
 
 export async function recognizeCommand(ctx: CommandContext, args: { model?: string; files: string[]; faceCrops: boolean }): Promise<void> {
   if (args.files.length === 0) throw new RecognizerError('USAGE', 'recognize needs at least one image file');
-  const models = await FixedModel.load(args.model, { threads: ctx.config.vision.threads });
+  const models = await commandModel(ctx.config, args.model, { optional: true });
   const model = models.current();
   const { pipeline } = await datasetFaces(ctx.config, { cache: false });
   const recognizer = new Recognizer(pipeline, models, { maxPixels: ctx.config.vision.maxPixels });
   const results = [];
   const lines = [];
+  const failed: { file: string; code: ErrorCode; message: string }[] = [];
   for (const file of args.files) {
     try {
       const { faces } = await recognizer.recognizeBytes(await readFile(file), { fallback: args.faceCrops ? 'face-crop' : 'retry' });
@@ -76,10 +76,17 @@ export async function recognizeCommand(ctx: CommandContext, args: { model?: stri
       // One bad file is reported in its place and the others are still named.
       const unreadable = typeof (err as NodeJS.ErrnoException).errno === 'number';
       if (!isRecognizerError(err) && !unreadable) throw err;
-      results.push({ file, faces: [], error: { code: isRecognizerError(err) ? err.code : 'FILE_UNREADABLE', message: (err as Error).message } });
-      lines.push(`${file}: ${(err as Error).message}`);
+      const error = { code: isRecognizerError(err) ? err.code : ('FILE_UNREADABLE' as const), message: (err as Error).message };
+      results.push({ file, faces: [], error });
+      failed.push({ file, ...error });
+      lines.push(`${file}: ${error.message}`);
     }
   }
   print(ctx.json, { results, model: model ? { version: model.version } : null }, lines.join('\n'));
   await models.stop();
+  // Every file is reported above; a file that could not be read still fails the command (CONTRACTS.md).
+  const first = failed[0];
+  if (first) {
+    throw new RecognizerError(first.code, `${failed.length} of ${args.files.length} file${args.files.length === 1 ? '' : 's'} could not be read: ${failed.map((f) => f.file).join(', ')}`);
+  }
 }

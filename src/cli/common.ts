@@ -1,5 +1,10 @@
 // What every command shares: the config, the face pipeline, and printing results.
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
+import { RecognizerError } from '../errors.js';
+import { activeBundle } from '../models/disk.js';
+import { usableStarter } from '../models/starter.js';
+import { FixedModel } from '../recognize/fixed-model.js';
 import type { Config } from '../config/schema.js';
 import { createFacePipeline, extractorId } from '../vision/create-backend.js';
 import { faceApiVersion } from '../vision/face-api.js';
@@ -23,6 +28,30 @@ export async function datasetFaces(config: Config, options: { cache: boolean }):
   const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), key) : undefined;
   const source = new FaceSource(pipeline, { cache, maxPixels: config.vision.maxPixels });
   return { pipeline, source, extractor: extractorId() };
+}
+
+/**
+ * The model a command answers with, the one the daemon would run: `--model` (a bundle, or a store:
+ * its active version), by default the configured model.dir; a store holding no bundle gives the
+ * starter model, as the daemon runs it. Nothing at all: MODEL_NOT_FOUND, or with `optional` (for
+ * recognize, which still finds faces) no model and a note on stderr that every face is unknown.
+ */
+export async function commandModel(config: Config, arg: string | undefined, options: { optional?: boolean } = {}): Promise<FixedModel> {
+  const dir = arg ?? config.model.dir;
+  if (arg !== undefined && !existsSync(arg)) throw new RecognizerError('MODEL_NOT_FOUND', `--model ${arg}: no such bundle or model store`);
+  const bundle = (await activeBundle(dir)) ?? (await starterOf(config, dir));
+  if (bundle) return FixedModel.load(bundle, { threads: config.vision.threads });
+  const why = `no actor model in ${dir}: train one (actor-recognizer train --dataset DIR --out ${dir}/first) or pass --model`;
+  if (!options.optional) throw new RecognizerError('MODEL_NOT_FOUND', why);
+  process.stderr.write(`actor-recognizer: ${why}; every face is unknown\n`);
+  return FixedModel.load(undefined);
+}
+
+async function starterOf(config: Config, dir: string): Promise<string | undefined> {
+  const starter = await usableStarter(config);
+  if (!('dir' in starter)) return undefined;
+  process.stderr.write(`actor-recognizer: ${dir} holds no model: answering with the starter model of well-known actors, as the daemon would\n`);
+  return starter.dir;
 }
 
 /** With --json, the last line of stdout is one JSON object; otherwise a readable summary. */

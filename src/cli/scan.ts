@@ -2,15 +2,15 @@
 import { existsSync } from 'node:fs';
 import { RecognizerError } from '../errors.js';
 import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
-import { FixedModel } from '../recognize/fixed-model.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
 import { Progress } from '../util/progress.js';
 import { createFacePipeline } from '../vision/create-backend.js';
-import { print, type CommandContext } from './common.js';
+import { commandModel, print, type CommandContext } from './common.js';
 
 export interface ScanOptions {
-  model: string;
+  /** A bundle or a model store; by default the configured model.dir (see commandModel). */
+  model?: string;
   video: string;
   fps?: number;
   vtt: boolean;
@@ -29,7 +29,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export async function scanCommand(context: CommandContext, options: ScanOptions): Promise<void> {
   const { config } = context;
   if (!existsSync(options.video)) throw new RecognizerError('USAGE', `no such video: ${options.video}`);
-  const models = await FixedModel.load(options.model, { threads: config.vision.threads });
+  const models = await commandModel(config, options.model);
   const pipeline = await createFacePipeline(config.vision);
   try {
     const fps = options.fps ?? 5;

@@ -116,3 +116,14 @@ export async function prune(dir: string, keep: number, protect: Set<string>): Pr
 export async function clearIncoming(dir: string): Promise<void> {
   await rm(path.join(dir, INCOMING), { recursive: true, force: true }).catch(() => undefined);
 }
+
+/**
+ * The bundle that `dir` runs when the daemon starts on it: `dir` itself when it is one bundle, else
+ * the store's active version, else its newest; undefined for a store holding none (or no folder).
+ */
+export async function activeBundle(dir: string): Promise<string | undefined> {
+  if (await isBundle(dir)) return dir;
+  const held = await listHeld(dir);
+  const active = await readActive(dir);
+  return (held.find((b) => b.version === active) ?? held[0])?.path;
+}
