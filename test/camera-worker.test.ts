@@ -1,7 +1,7 @@
 // A camera worker whose analysis is slower than `track.absentSeconds`: a face in every frame stays one track.
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { EventBus, type AppearanceEvent } from '../src/publish/event-bus.js';
+import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/publish/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
 import type { AnalyzedFace, FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
@@ -47,5 +47,37 @@ if (ffmpegMissing) {
     t.equal(kinds.filter((k) => k === 'appeared').length, 1, `one appearance (${kinds.join(', ')})`);
     t.equal(kinds.filter((k) => k === 'left').length, 0, 'the face never left');
     t.same(worker.status().actors, ['Someone'], 'on screen now');
+  });
+
+  t.test("who is on screen is said at once, with confidences and since; an unknown face's confidence is one number on MQTT and REST", async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const bus = new EventBus(log);
+    const events: AppearanceEvent[] = [];
+    const onScreen: ActorsOnScreen[] = [];
+    bus.on('appearance', (e) => events.push(e));
+    bus.on('actors', (a) => onScreen.push(a));
+    const named: AnalyzedFace = { box: { x: 20, y: 30, width: 80, height: 90 }, embedding: new Float32Array(128).fill(0.1), actor: 'Someone', confidence: 0.987, candidates: [{ actor: 'Someone', score: 0.987 }] };
+    const stranger: AnalyzedFace = { box: { x: 200, y: 30, width: 80, height: 90 }, embedding: new Float32Array(128).map((_, i) => (i % 2 ? 0.2 : -0.2)), actor: null, confidence: 0.6123, candidates: [{ actor: 'Someone', score: 0.6123 }] };
+    const analyzer = { analyze: async () => ({ faces: [named, stranger] }) } as unknown as FrameAnalyzer;
+    const worker = new CameraWorker(
+      { id: 'room', url: video, fps: 5, maxWidth: 1280, loop: true },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2 } },
+      analyzer,
+      bus,
+      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+      log,
+    );
+    worker.start();
+    t.teardown(() => worker.stop());
+    t.match(onScreen[0], { camera: 'room', actors: [], unknown: 0 }, 'an empty list as soon as the camera starts, before any frame');
+    t.ok(await until(() => onScreen.some((a) => a.actors.length > 0) && events.some((e) => e.actor === null), 30_000), 'then the named face and the stranger');
+    const now = onScreen.find((a) => a.actors.length > 0)!;
+    t.match(now, { actors: ['Someone'], confidences: { Someone: 0.987 }, unknown: 1 }, 'names, confidences and the strangers on screen');
+    t.ok(Date.parse(now.since!['Someone']!) <= Date.parse(now.at), 'since when');
+    const unknown = events.find((e) => e.actor === null)!;
+    const rest = worker.status().faces.find((f) => f.actor === null)!;
+    t.equal(unknown.confidence, 0.612, 'the event carries the face\'s score');
+    t.equal(rest.confidence, unknown.confidence, 'the same number as GET /v1/cameras');
   });
 }

@@ -94,6 +94,8 @@ const MqttSchema = Type.Object(
     qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of everything published.' }),
     bufferSize: Type.Integer({ default: 1000, minimum: 0, maximum: 100_000, description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.' }),
     reconnectMaxSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this).' }),
+    homeAssistant: Type.Boolean({ default: false, description: 'Announce each camera to Home Assistant by MQTT discovery: a sensor of who is on screen (one device for the daemon), available while P/status is online, removed when the camera goes.' }),
+    discoveryPrefix: Type.String({ default: 'homeassistant', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "Home Assistant's MQTT discovery prefix (set in its MQTT integration; homeassistant unless changed there)." }),
   },
   { default: {}, additionalProperties: false, description: 'MQTT publishing.' },
 );

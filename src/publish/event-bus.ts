@@ -22,6 +22,12 @@ export interface ActorsOnScreen {
   camera: string;
   actors: string[];
   at: string;
+  /** Each actor's confidence, from the latest frame that named them. */
+  confidences?: Record<string, number>;
+  /** When each actor's appearance began (ISO 8601). */
+  since?: Record<string, string>;
+  /** Strangers on screen: announced faces that no actor's name fits. */
+  unknown?: number;
   frameReceivedAt?: number;
 }
 
@@ -31,6 +37,17 @@ export interface ModelChanged {
   loadedAt: string | null;
   /** Where it came from, as GET /v1/model says: `starter` while the built-in starter model runs. */
   source?: string | null;
+}
+
+/** The payload of P/<camera>/actors (and its Greengrass twin): the camera is in the topic, the latency bookkeeping stays here. */
+export function actorsPayload(a: ActorsOnScreen): Omit<ActorsOnScreen, 'camera' | 'frameReceivedAt'> {
+  const { camera: _camera, frameReceivedAt: _frame, ...payload } = a;
+  return payload;
+}
+
+/** A camera taken out of the configuration (not one stopped with the daemon): its retained topics go. */
+export interface CameraRemoved {
+  camera: string;
 }
 
 export interface CameraStateChanged {
@@ -45,6 +62,7 @@ export interface EventBusMap {
   actors: ActorsOnScreen;
   model: ModelChanged;
   cameraState: CameraStateChanged;
+  cameraRemoved: CameraRemoved;
 }
 
 export type EventName = keyof EventBusMap;

@@ -1,7 +1,7 @@
 // Greengrass output: the bus's events to AWS IoT Core and local publish/subscribe, through a bounded queue.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import type { EventBus } from './event-bus.js';
+import { actorsPayload, type EventBus } from './event-bus.js';
 
 /** The slice of the IPC connection (greengrass-ipc.ts) that publishing needs. */
 export interface GreengrassSink {
@@ -49,7 +49,7 @@ export class GreengrassPublisher {
         const { frameReceivedAt: _unused, ...event } = e;
         this.publish([e.camera, 'events'], event);
       }),
-      this.bus.on('actors', (a) => this.publish([a.camera, 'actors'], { actors: a.actors, at: a.at })),
+      this.bus.on('actors', (a) => this.publish([a.camera, 'actors'], actorsPayload(a))),
       this.bus.on('model', (m) => this.publish(['model'], { ...m })),
       this.bus.on('cameraState', (c) => this.publish([c.camera, 'state'], { ...c })),
     ];

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { redactUrl, type Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import type { ActorsOnScreen, AppearanceEvent, EventBus, ModelChanged } from './event-bus.js';
+import { packageVersion } from '../version.js';
+import { actorsPayload, type ActorsOnScreen, type AppearanceEvent, type EventBus, type ModelChanged } from './event-bus.js';
+import { HomeAssistantDiscovery } from './home-assistant.js';
 
 /** Counters for the metrics and the tests. */
 export interface PublisherStats {
@@ -27,7 +29,11 @@ export class MqttPublisher {
   readonly stats: PublisherStats = { published: 0, failed: 0, dropped: 0, connected: false };
   private client: MqttClient | undefined;
   private readonly buffer: Outgoing[] = [];
+  /** Every running camera, by what it last said is on screen: its retained state, and its discovery config. */
   private readonly actors = new Map<string, ActorsOnScreen>();
+  /** Cameras taken out of the configuration whose retained topics still have to be emptied. */
+  private readonly gone = new Set<string>();
+  private readonly discovery: HomeAssistantDiscovery | undefined;
   private model: ModelChanged | undefined;
   private unsubscribe: (() => void)[] = [];
   private retryMs = 1000;
@@ -40,7 +46,12 @@ export class MqttPublisher {
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly onLatency: PublishLatency = () => undefined,
-  ) {}
+    /** The cameras running already, when a new publisher replaces one (a configuration update). */
+    known: readonly ActorsOnScreen[] = [],
+  ) {
+    for (const a of known) this.actors.set(a.camera, a);
+    this.discovery = config.homeAssistant ? new HomeAssistantDiscovery({ discoveryPrefix: config.discoveryPrefix, topicPrefix: config.topicPrefix, version: packageVersion() }) : undefined;
+  }
 
   private topic(...levels: string[]): string {
     return [this.config.topicPrefix, ...levels].join('/');
@@ -74,11 +85,21 @@ export class MqttPublisher {
     });
     // Errors are followed by close, where reconnection happens; log them once per connection.
     client.on('error', (err) => this.log.warn({ err: { message: redactUrl(err.message) } }, 'MQTT error'));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload.toString()));
     this.unsubscribe = [
       this.bus.on('appearance', (e) => this.send(this.topic(e.camera, 'events'), eventPayload(e), e.frameReceivedAt, true)),
       this.bus.on('actors', (a) => {
+        const isNew = !this.actors.has(a.camera);
         this.actors.set(a.camera, a);
-        this.send(this.topic(a.camera, 'actors'), JSON.stringify({ actors: a.actors, at: a.at }), a.frameReceivedAt, false, true);
+        this.gone.delete(a.camera);
+        // A new camera's sensor is announced before its first state, so Home Assistant has both.
+        if (isNew && this.discovery) this.send(this.discovery.configTopic(a.camera), JSON.stringify(this.discovery.sensor(a.camera)), undefined, false, true);
+        this.send(this.topic(a.camera, 'actors'), JSON.stringify(actorsPayload(a)), a.frameReceivedAt, false, true);
+      }),
+      this.bus.on('cameraRemoved', ({ camera }) => {
+        this.actors.delete(camera);
+        this.gone.add(camera);
+        if (this.client?.connected) this.clearGone();
       }),
       this.bus.on('model', (m) => {
         this.model = m;
@@ -110,8 +131,48 @@ export class MqttPublisher {
     // A restarted broker may have lost retained messages: state is published afresh on every connect.
     this.write({ topic: this.topic('status'), payload: 'online' }, true);
     if (this.model) this.write({ topic: this.topic('model'), payload: JSON.stringify(this.model) }, true);
-    for (const a of this.actors.values()) this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify({ actors: a.actors, at: a.at }) }, true);
+    if (this.discovery) {
+      // Our retained configs tell which cameras went while we were away; Home Assistant's birth
+      // message asks for discovery again.
+      this.client!.subscribe([this.discovery.configFilter, this.discovery.birthTopic], { qos: 1 }, (err) => {
+        if (err) this.log.warn({ err: { message: err.message } }, 'could not subscribe to the Home Assistant discovery topics');
+      });
+    }
+    this.announce();
+    this.clearGone();
     for (const item of this.buffer.splice(0)) this.write(item, false);
+  }
+
+  /** Every camera's discovery config (with Home Assistant on) and state, retained. */
+  private announce(): void {
+    for (const a of this.actors.values()) {
+      if (this.discovery) this.write({ topic: this.discovery.configTopic(a.camera), payload: JSON.stringify(this.discovery.sensor(a.camera)) }, true);
+      this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify(actorsPayload(a)) }, true);
+    }
+  }
+
+  /** Empties the retained topics of cameras that went: an empty retained config removes the Home Assistant entity. */
+  private clearGone(): void {
+    for (const camera of this.gone) {
+      if (this.discovery) this.write({ topic: this.discovery.configTopic(camera), payload: '' }, true);
+      this.write({ topic: this.topic(camera, 'actors'), payload: '' }, true);
+    }
+    this.gone.clear();
+  }
+
+  private onMessage(topic: string, payload: string): void {
+    if (!this.discovery || this.stopped) return;
+    if (topic === this.discovery.birthTopic) {
+      if (payload === 'online') this.announce();
+      return;
+    }
+    // A retained config of a camera that is no longer configured: it went while we were away.
+    const camera = this.discovery.cameraOf(topic);
+    if (camera !== undefined && payload !== '' && !this.actors.has(camera)) {
+      this.log.info({ camera }, 'removing the Home Assistant sensor of a camera that is no longer configured');
+      this.gone.add(camera);
+      this.clearGone();
+    }
   }
 
   private scheduleReconnect(): void {

@@ -3,7 +3,7 @@ import { redactUrl, type CameraConfig, type Config } from '../config/schema.js';
 import { CameraSource, type CameraState, type SupervisionOptions } from '../ingest/camera-source.js';
 import type { Frame } from '../ingest/ffmpeg-process.js';
 import type { Logger } from '../logger.js';
-import type { EventBus } from '../publish/event-bus.js';
+import type { ActorsOnScreen, EventBus } from '../publish/event-bus.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
 import { Tracker, type TrackEvent } from './tracker.js';
@@ -67,6 +67,13 @@ export class CameraWorker {
   private reason: string | null = null;
   private latest: { image: RgbImage; faces: LiveFace[] } | undefined;
   private actors: string[] = [];
+  /** Who is on screen, as last published (P/<camera>/actors). */
+  private onScreen: ActorsOnScreen;
+  /**
+   * The latest score of each track's face, as GET /v1/cameras shows it: an unknown track's events
+   * carry this number too, so that MQTT and REST agree (the tracker keeps a confidence for names only).
+   */
+  private readonly scores = new Map<number, number>();
   private loop: Promise<void> | undefined;
   private expiry: NodeJS.Timeout | undefined;
   /** A frame is being analysed: its faces, not the clock, say who is still there. */
@@ -84,6 +91,7 @@ export class CameraWorker {
     private readonly onFrame?: FrameObserver,
   ) {
     this.tracker = new Tracker(config.track);
+    this.onScreen = { camera: camera.id, actors: [], at: new Date().toISOString(), confidences: {}, since: {}, unknown: 0 };
     this.source = new CameraSource(
       camera.id,
       { url: camera.url, fps: camera.fps, maxWidth: camera.maxWidth, loop: camera.loop, realtime: true },
@@ -104,6 +112,9 @@ export class CameraWorker {
   }
 
   start(): void {
+    // Nobody on screen yet, said at once: a Home Assistant sensor starts defined, not unknown.
+    this.onScreen = { ...this.onScreen, at: new Date().toISOString() };
+    this.bus.emit('actors', this.onScreen);
     this.source.start();
     this.loop = this.run();
     // Without frames (a dead camera) tracks must still end, so expiry also runs on the clock.
@@ -114,6 +125,11 @@ export class CameraWorker {
     clearInterval(this.expiry);
     await this.source.stop();
     await this.loop;
+  }
+
+  /** Who is on screen now, as last published (a new MQTT publisher starts from it). */
+  actorsOnScreen(): ActorsOnScreen {
+    return this.onScreen;
   }
 
   /** The latest processed frame and its faces, for the snapshot. */
@@ -196,28 +212,43 @@ export class CameraWorker {
     return faces.map((f) => {
       const track = tracks.find((t) => t.box === f.box);
       const r = (v: number) => Math.round(v * 10) / 10;
-      return { box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) }, actor: track?.actor ?? f.actor, confidence: Math.round(f.confidence * 1000) / 1000, trackId: track?.id ?? null };
+      const confidence = Math.round(f.confidence * 1000) / 1000;
+      if (track) this.scores.set(track.id, confidence);
+      return { box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) }, actor: track?.actor ?? f.actor, confidence, trackId: track?.id ?? null };
     });
   }
 
   private publish(events: TrackEvent[], frameReceivedAt: number | undefined): void {
     const at = new Date().toISOString();
     for (const e of events) {
+      const score = e.actor === null ? this.scores.get(e.trackId) : undefined;
+      if (e.type === 'left') this.scores.delete(e.trackId);
       this.bus.emit('appearance', {
         type: e.type,
         camera: this.camera.id,
         trackId: e.trackId,
         actor: e.actor,
-        confidence: Math.round(e.confidence * 1000) / 1000,
+        confidence: score ?? Math.round(e.confidence * 1000) / 1000,
         at,
         ...(e.durationSeconds !== undefined ? { durationSeconds: Math.round(e.durationSeconds * 10) / 10, bestConfidence: Math.round((e.bestConfidence ?? 0) * 1000) / 1000 } : {}),
         frameReceivedAt,
       });
     }
     const actors = this.tracker.actors();
-    if (actors.join('\n') !== this.actors.join('\n')) {
-      this.actors = actors;
-      this.bus.emit('actors', { camera: this.camera.id, actors, at, frameReceivedAt });
+    const tracks = this.tracker.active();
+    const unknown = tracks.filter((t) => t.actor === null).length;
+    // Sent when the names or the number of strangers change, not on every frame's new confidence.
+    if (actors.join('\n') === this.actors.join('\n') && unknown === this.onScreen.unknown) return;
+    this.actors = actors;
+    const confidences: Record<string, number> = {};
+    const since: Record<string, string> = {};
+    for (const t of tracks) {
+      if (t.actor === null) continue;
+      confidences[t.actor] = Math.max(confidences[t.actor] ?? 0, Math.round(t.confidence * 1000) / 1000);
+      const start = new Date(t.firstSeen * 1000).toISOString();
+      if (!since[t.actor] || start < since[t.actor]!) since[t.actor] = start;
     }
+    this.onScreen = { camera: this.camera.id, actors, at, confidences, since, unknown };
+    this.bus.emit('actors', { ...this.onScreen, frameReceivedAt });
   }
 }

@@ -101,13 +101,16 @@ export class LiveVideo {
     const stale = this.workers.filter((w) => !unchanged(w));
     this.workers = this.workers.filter(unchanged);
     await Promise.all(stale.map((w) => w.stop()));
+    // A camera taken out of the configuration (not one restarted with new settings) goes for good.
+    for (const w of stale) if (!next.cameras.some((c) => c.id === w.id)) this.bus.emit('cameraRemoved', { camera: w.id });
     for (const camera of next.cameras) if (!this.workers.some((w) => w.id === camera.id)) this.startCamera(camera);
     live.cameras = next.cameras;
     return notApplied;
   }
 
   private startPublisher(): void {
-    this.publisher = new MqttPublisher(this.mqttUrl!, this.live.mqtt, this.bus, this.log.child({ component: 'mqtt' }), this.metrics.observePublish);
+    const known = this.workers.map((w) => w.actorsOnScreen());
+    this.publisher = new MqttPublisher(this.mqttUrl!, this.live.mqtt, this.bus, this.log.child({ component: 'mqtt' }), this.metrics.observePublish, known);
     this.publisher.start();
   }
 
