@@ -1,5 +1,5 @@
 // The fastify app: routes, schemas, OpenAPI, API key and error handling; no knowledge of the daemon.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../logger.js';
 import type { Recognizer } from '../recognize/recognizer.js';
@@ -10,6 +10,33 @@ import { installErrorHandlers, refuseNonImage } from './errors.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
 import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
+
+const BINARY = { type: 'string', format: 'binary' };
+
+/**
+ * Documents what fastify's schemas cannot say without validating it: an image route's body is the
+ * file's raw bytes (`consumes` image types), and an image answer (`produces: ['image/jpeg']`) is
+ * JPEG bytes, its errors still JSON. Only the OpenAPI document changes, never validation.
+ */
+function documentBinary({ schema: fastifySchema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
+  const schema = fastifySchema as Record<string, unknown> | undefined;
+  if (!schema) return { schema: fastifySchema, url };
+  const consumes = schema['consumes'] as string[] | undefined;
+  const produces = schema['produces'] as string[] | undefined;
+  const out = { ...schema };
+  if (consumes?.length && consumes.every((type) => type.startsWith('image/')) && !schema['body']) {
+    out['body'] = { ...BINARY, description: "The image file's bytes as the whole body (not a multipart form)" };
+  }
+  if (produces?.length && produces.every((type) => type.startsWith('image/'))) {
+    const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
+    const json = (body: unknown) => ({ description: (body as { description?: string }).description ?? 'An error', content: { 'application/json': { schema: body } } });
+    for (const [status, body] of Object.entries(responses)) responses[status] = json(body);
+    responses['200'] = { description: 'The frame as JPEG, boxes and names drawn', content: Object.fromEntries(produces.map((type) => [type, { schema: BINARY }])) };
+    out['response'] = responses;
+    delete out['produces'];
+  }
+  return { schema: out, url };
+}
 
 /** The slice of the daemon the API needs. */
 export interface ApiDeps {
@@ -44,18 +71,26 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   await app.register(swagger, {
     openapi: {
       info: { title: 'actor-recognizer', version: options.version, description: 'Recognizes actors in photos and live video.' },
-      components: options.apiKey ? { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } } } : {},
-      security: options.apiKey ? [{ apiKey: [] }] : [],
+      // The key goes in either header; both schemes are declared so that a generated client offers both.
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'api.apiKey, when the daemon has one' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The same key as a bearer token' },
+        },
+      },
+      security: options.apiKey ? [{ apiKey: [] }, { bearer: [] }] : [],
     },
+    transform: documentBinary,
   });
   app.addSchema(ErrorBody);
   app.addSchema(FaceSchema);
   // Images arrive as raw bytes; anything else is refused with 415 by fastify before the handler.
   app.addContentTypeParser([...SUPPORTED_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.get('/healthz', { schema: { summary: 'Alive', response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
+  // `security: []`: open without the key (src/api/auth.ts), as the document says.
+  app.get('/healthz', { schema: { summary: 'Alive', security: [], response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', response: { 200: ReadyReply, 503: ReadyReply } } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', security: [], response: { 200: ReadyReply, 503: ReadyReply } } }, async (_request, reply) => {
     const reasons = deps.notReady();
     return reply.status(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
   });

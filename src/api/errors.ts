@@ -27,7 +27,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.status(STATUS[err.code]!).send({ error: { code: err.code, message: err.message } });
     }
     const known = err.code ? FASTIFY[err.code] : undefined;
-    if (known) return reply.status(known.status).send({ error: { code: known.code, message: known.message } });
+    if (known) return reply.status(known.status).send({ error: { code: known.code, message: err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedType(request) : known.message } });
     if (err.validation) return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status < 500) return reply.status(status).send({ error: { code: err.code ?? 'BAD_REQUEST', message: err.message } });
@@ -42,7 +42,23 @@ export function installErrorHandlers(app: FastifyInstance): void {
  * fastify also parses JSON and text/plain for every route; the image routes take images only.
  */
 export function refuseNonImage(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if ((SUPPORTED_TYPES as readonly string[]).includes(type)) return undefined;
-  return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' } });
+  if ((SUPPORTED_TYPES as readonly string[]).includes(mediaType(request))) return undefined;
+  return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
+}
+
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * What to send instead, in the 415's message. A form upload (what a browser form or `curl -F` sends)
+ * to an image route is the common mistake: the image goes as the whole body.
+ */
+function unsupportedType(request: FastifyRequest): string {
+  const consumes = (request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes ?? [];
+  const images = consumes.length > 0 && consumes.every((type) => type.startsWith('image/'));
+  if (!images) return 'send JSON (Content-Type application/json)';
+  const send = `send the image's raw bytes as the whole body with Content-Type ${SUPPORTED_TYPES.slice(0, -1).join(', ')} or ${SUPPORTED_TYPES.at(-1)}`;
+  if (mediaType(request) === 'multipart/form-data') return `a multipart form is not taken here: ${send} (curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL)`;
+  return send;
 }

@@ -53,7 +53,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
     return camera ? camera.status() : reply.status(404).send(notFound(request.params.id));
   });
 
-  app.get<{ Params: { id: string } }>('/v1/cameras/:id/snapshot.jpg', { schema: { summary: 'The latest analysed frame with boxes and names drawn', params: Params, produces: ['image/jpeg'] } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/cameras/:id/snapshot.jpg', { schema: { summary: 'The latest analysed frame with boxes and names drawn', params: Params, produces: ['image/jpeg'], response: { 404: NotFound, 503: ErrorBody } } }, async (request, reply) => {
     const camera = find(request.params.id);
     if (!camera) return reply.status(404).send(notFound(request.params.id));
     const shot = camera.snapshot();
