@@ -2,7 +2,7 @@
 import t from 'tap';
 import { silentLogger } from '../src/logger.js';
 import { cosine } from '../src/recognize/ncm-head.js';
-import { UnknownFaces, type UnknownSighting } from '../src/track/unknown-faces.js';
+import { UNKNOWN_DEFAULTS, UnknownFaces, type UnknownSighting } from '../src/track/unknown-faces.js';
 import { randomUnit } from './helpers/bundles.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { embeddingsOf, photosOf } from './helpers/embeddings.js';
@@ -92,4 +92,38 @@ t.test("a camera's frame: only faces of announced tracks count, with the track's
   const groups = unknowns.list();
   t.equal(groups.length, 1, 'the unannounced face and the named track are left out');
   t.equal(groups[0]!.appearances, 1);
+});
+
+t.test("a stranger seen for long is enrolled from a sample of the group's best and most varied faces", { skip: datasetsMissing() }, async (t) => {
+  const photos = await embeddingsOf((await photosOf(faces('lfw', 'Tony Blair'))).slice(0, 8));
+  const other = await embeddingsOf((await photosOf(faces('lfw', 'Jacques Chirac'))).slice(0, 5));
+  const unknowns = new UnknownFaces(silentLogger());
+  const start = Date.now() - 400_000;
+  // Five minutes of one track, a face a second, cycling through his eight photos at two sizes; and,
+  // wrongly linked into the same track, five faces of another man.
+  const widths = new Map<Float32Array, number>();
+  for (let i = 0; i < 300; i++) {
+    const e = photos[i % photos.length]!;
+    const width = i % 16 < 8 ? 60 : 150;
+    unknowns.observe('door', image, [{ ...sighting(e, '1'), box: { ...box, width } }], start + i * 1000);
+    widths.set(e, Math.max(widths.get(e) ?? 0, width));
+  }
+  other.forEach((e, i) => unknowns.observe('door', null, [sighting(e, '1')], start + 300_000 + i * 1000));
+  const [group] = unknowns.list();
+  t.equal(group!.faces, 305, 'every face a second is kept');
+  // Thumbnails are cut in the background, a few milliseconds each.
+  for (const end = Date.now() + 20_000; Date.now() < end && unknowns.sample(group!.id)!.some((f) => !f.thumbnail); ) await new Promise((r) => setTimeout(r, 100));
+  const sample = unknowns.sample(group!.id)!;
+  t.equal(sample.length, UNKNOWN_DEFAULTS.enrollFaces, `a sample of ${UNKNOWN_DEFAULTS.enrollFaces} faces, not 305`);
+  t.ok(sample.every((f) => f.thumbnail.startsWith('data:image/jpeg;base64,')), 'each with a thumbnail to untick');
+  const chosen = unknowns.embeddings(group!.id)!;
+  t.equal(chosen.length, sample.length, 'enrolling the group takes the sample');
+  const which = (u: Float32Array) => photos.findIndex((p) => cosine(p, u) > 0.99999);
+  t.same([...new Set(chosen.map(which))].sort(), [0, 1, 2, 3, 4, 5, 6, 7], 'every one of his eight photos is in it');
+  t.equal(chosen.filter((u) => which(u) < 0).length, 0, "none of the other man's faces, the group's least typical");
+  t.ok(sample.slice(0, 8).length === 8 && sample.filter((f) => f.width === 150).length >= 8, 'the larger copies are taken first');
+  const ticked = sample.slice(0, 5).map((f) => f.id);
+  t.equal(unknowns.embeddings(group!.id, ticked)!.length, 5, 'or the faces of it that were left ticked');
+  t.same(unknowns.embeddings(group!.id, ['nope']), [], 'a face no longer held: none');
+  t.equal(unknowns.sample('nope'), undefined);
 });

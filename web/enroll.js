@@ -113,18 +113,24 @@ function largest(faces) {
   return faces.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a));
 }
 
-/** "Added X from N faces; version V runs now" with a button that runs the previous version again. */
-export function enrolledMessage(answer, news, status) {
-  const undo = h('button', { type: 'button', class: 'link' }, `Undo (run ${answer.previous} again)`);
+/** A button that runs `previous` again: what undoes an enrollment or a removal. */
+export function undoButton(previous, news, status) {
+  const undo = h('button', { type: 'button', class: 'link' }, `Undo (run ${previous} again)`);
   undo.addEventListener('click', async () => {
     try {
-      await api('/v1/model/activate', { method: 'POST', json: { version: answer.previous } });
-      say(status, `${answer.previous} runs again.`, 'ok');
+      await api('/v1/model/activate', { method: 'POST', json: { version: previous } });
+      say(status, `${previous} runs again.`, 'ok');
       news.dispatchEvent(new Event('model'));
     } catch (err) {
       say(status, `Could not roll back: ${err.message}`, 'error');
     }
   });
+  return undo;
+}
+
+/** "Added X from N faces; version V runs now" with a button that runs the previous version again. */
+export function enrolledMessage(answer, news, status) {
+  const undo = undoButton(answer.previous, news, status);
   const similar = answer.nearest && answer.nearest.score >= 0.93 ? ` Note: ${answer.actor} looks a lot like ${answer.nearest.actor}.` : '';
   return [`${answer.updated ? 'Added more faces of' : 'Added'} ${answer.actor} (${answer.faces} face${answer.faces === 1 ? '' : 's'}). Version ${answer.version} runs now.${similar} `, undo];
 }

@@ -16,10 +16,20 @@ export class Live {
     news.addEventListener('appearance', (e) => this.record(e.detail));
     // After a reconnection the events missed are lost: catch up from the API.
     news.addEventListener('connected', () => void this.refresh());
+    news.addEventListener('model', () => void this.showModel());
   }
 
   async start() {
-    await this.refresh();
+    await Promise.all([this.refresh(), this.showModel()]);
+  }
+
+  /** One line on which model names the faces: the starter says so, since it knows only famous people. */
+  async showModel() {
+    const model = await api('/v1/model').catch(() => null);
+    const line = document.getElementById('live-model');
+    if (!model?.version) line.textContent = 'No actor model: every face is unknown. Train one, or enroll people under Enroll.';
+    else if (model.source === 'starter') line.textContent = `Names come from the starter model: ${model.actors.length} well-known actors, built in. Add your own people under Enroll or Unknown faces.`;
+    else line.textContent = `Names come from model ${model.version} (${model.actors.length} ${model.actors.length === 1 ? 'person' : 'people'}).`;
   }
 
   async refresh() {
@@ -86,13 +96,17 @@ class CameraCard {
     this.img = h('img', { alt: `Latest analysed frame of camera ${id}, with boxes and names`, class: 'snapshot' });
     this.placeholder = h('p', { class: 'placeholder' }, 'Waiting for the first frame…');
     this.caption = h('figcaption', {}, '');
+    this.reason = h('p', { class: 'reason camera-reason', role: 'status' });
+    this.reason.hidden = true;
+    this.frame = h('div', { class: 'frame' }, this.placeholder, this.img);
     this.actors = h('ul', { class: 'chips onscreen', 'aria-live': 'polite', 'aria-atomic': 'true', 'aria-label': `On screen now on ${id}` });
     this.lanes = h('ul', { class: 'lanes' });
     this.el = h(
       'article',
       { class: 'camera', 'aria-labelledby': `cam-${slug}`, 'data-camera': id },
       h('header', { class: 'camera-head' }, h('h3', { id: `cam-${slug}` }, id), this.state),
-      h('figure', {}, h('div', { class: 'frame' }, this.placeholder, this.img), this.caption),
+      this.reason,
+      h('figure', {}, this.frame, this.caption),
       h('h4', {}, 'On screen now'),
       this.actors,
       h('h4', {}, 'Last hour'),
@@ -109,9 +123,16 @@ class CameraCard {
     this.state.textContent = camera.state;
     this.state.dataset.state = camera.state;
     this.state.title = camera.reason ?? '';
+    // Why a camera is not running, in words on the card, not only in a tooltip.
+    const trouble = camera.state !== 'running' && camera.reason;
+    this.reason.hidden = !trouble;
+    this.reason.textContent = trouble ? `${camera.state === 'failed' ? 'Failed' : camera.state === 'restarting' ? 'Restarting' : 'Stopped'}: ${camera.reason}` : '';
+    if (camera.state === 'failed' && this.img.hidden) this.placeholder.textContent = 'No picture: the camera failed.';
     if (camera.width && camera.height) {
       this.img.width = camera.width;
       this.img.height = camera.height;
+      // The box takes the camera's own shape, so the whole frame shows, whatever its aspect ratio.
+      this.frame.style.setProperty('--ratio', `${camera.width} / ${camera.height}`);
     }
     this.setActors(camera.actors);
   }

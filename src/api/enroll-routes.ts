@@ -16,7 +16,7 @@ export interface EnrollDeps {
   recognizer: Recognizer;
   pending: PendingFaces;
   enroller: Enroller;
-  unknowns: Pick<UnknownFaces, 'list' | 'embeddings' | 'remove'>;
+  unknowns: Pick<UnknownFaces, 'list' | 'embeddings' | 'remove' | 'sample'>;
   cameras(): { id: string; snapshot(): { image: RgbImage } | undefined }[];
   maxPixels: number;
   /** How long unknown faces are kept, for the answer of GET /v1/unknowns. */
@@ -54,6 +54,13 @@ const RemoveReply = Type.Object({
   actor: Type.String(),
   version: Type.String({ description: 'The new model version, without them, now running' }),
   previous: Type.String({ description: 'The version it was built on; POST /v1/model/activate with it brings them back' }),
+});
+const SampleFace = Type.Object({
+  id: Type.String({ description: 'Names this face in POST /v1/unknowns/:id/enroll' }),
+  thumbnail: Type.String({ description: 'A JPEG data URL (empty for a face seen a moment ago)' }),
+  at: Type.String({ format: 'date-time' }),
+  camera: Type.String(),
+  width: Type.Integer({ description: 'The face in the frame, in pixels' }),
 });
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
@@ -118,20 +125,40 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
     async () => ({ windowSeconds: deps.unknownWindowSeconds, groups: deps.unknowns.list() }),
   );
 
-  app.post<{ Params: { id: string }; Body: { name: string } }>(
+  app.get<{ Params: { id: string } }>(
+    '/v1/unknowns/:id/faces',
+    {
+      schema: {
+        summary: "The faces a group would be enrolled from: a sample of its best and most varied, to untick any that is not this person",
+        params: Id,
+        response: { 200: Type.Object({ faces: Type.Array(SampleFace) }), 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const faces = deps.unknowns.sample(request.params.id);
+      if (!faces) throw new RecognizerError('ENROLL_NOT_FOUND', `no group ${JSON.stringify(request.params.id)}: it may have expired`);
+      return { faces };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { name: string; faces?: string[] } }>(
     '/v1/unknowns/:id/enroll',
     {
       schema: {
-        summary: "Enrolls a group of unknown faces under a name (as POST /v1/enroll does with the group's faces)",
+        summary: "Enrolls a group of unknown faces under a name: its sample (GET /v1/unknowns/:id/faces), or the faces of it listed in `faces`",
         params: Id,
-        body: Type.Object({ name: Name }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Name, faces: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 200, description: 'Face ids of the sample to enroll (the ticked ones); all of the sample when absent' })) },
+          { additionalProperties: false },
+        ),
         response: { 200: EnrollReply, ...errors },
       },
     },
     async (request, reply) => {
       validateName(request.body.name);
-      const faces = deps.unknowns.embeddings(request.params.id);
+      const faces = deps.unknowns.embeddings(request.params.id, request.body.faces);
       if (!faces) throw new RecognizerError('ENROLL_NOT_FOUND', `no group ${JSON.stringify(request.params.id)}: it may have expired`);
+      if (faces.length === 0) throw new RecognizerError('ENROLL_NOT_FOUND', 'none of those faces is still in the group: they may have expired');
       const outcome = await deps.enroller.enroll(request.body.name, faces, 'unknown-faces');
       if (outcome.ok) deps.unknowns.remove(request.params.id);
       return answer(outcome, reply);

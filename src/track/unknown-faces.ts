@@ -44,6 +44,19 @@ export interface UnknownOptions {
   thumbnailEveryMs: number;
   /** Faces narrower than this (pixels) are skipped: their descriptors are unreliable and too poor to enroll from. */
   minFaceWidth: number;
+  /** Faces of a group enrolled when it is named: a sample of its best and most varied (see sample). */
+  enrollFaces: number;
+}
+
+/** One face of a group's enrollment sample, as GET /v1/unknowns/:id/faces shows it to be unticked. */
+export interface SampleFace {
+  id: string;
+  /** A JPEG data URL; empty until it is cut (a few milliseconds after the face was seen). */
+  thumbnail: string;
+  at: string;
+  camera: string;
+  /** The face's width in the frame, in pixels: larger faces give surer descriptors. */
+  width: number;
 }
 
 /**
@@ -51,21 +64,29 @@ export interface UnknownOptions {
  * is 0.93–0.96, between two people's 0.82–0.89; with these thresholds 7 people's 56 photos, fed one
  * by one with no track, made 8 groups and none mixed two people (test/unknown-faces.test.ts).
  */
-export const UNKNOWN_DEFAULTS: UnknownOptions = { windowMs: 3_600_000, maxFaces: 2000, maxGroups: 100, joinCosine: 0.9, mergeCosine: 0.91, perTrackMs: 1000, thumbnails: 4, thumbnailEveryMs: 5000, minFaceWidth: 40 };
+export const UNKNOWN_DEFAULTS: UnknownOptions = { windowMs: 3_600_000, maxFaces: 2000, maxGroups: 100, joinCosine: 0.9, mergeCosine: 0.91, perTrackMs: 1000, thumbnails: 4, thumbnailEveryMs: 5000, minFaceWidth: 40, enrollFaces: 24 };
+
+/** Faces this wide or wider count as fully sharp when the sample weighs quality. */
+const SHARP_WIDTH = 120;
+
+/** The share of a group's faces, least like the rest, left out of its sample: a misgrouped or blurred face. */
+const OUTLIERS = 0.1;
 
 interface Stored {
+  id: string;
   unit: Float32Array;
   at: number;
   camera: string;
   track: string | null;
+  width: number;
+  /** A small JPEG data URL, cut after the face is stored; the page shows it to untick the face. */
+  thumbnail?: string;
 }
 
 interface Group {
   id: string;
   faces: Stored[];
   sum: Float64Array;
-  thumbnails: string[];
-  lastThumbnailAt: number;
 }
 
 export class UnknownFaces {
@@ -75,6 +96,7 @@ export class UnknownFaces {
   private readonly trackGroup = new Map<string, string>();
   private readonly trackLastKept = new Map<string, number>();
   private total = 0;
+  private nextFace = 1;
 
   constructor(log: Logger, options: Partial<UnknownOptions> = {}) {
     this.log = log;
@@ -94,19 +116,21 @@ export class UnknownFaces {
       if (track && at - (this.trackLastKept.get(track) ?? -Infinity) < this.options.perTrackMs) continue;
       const unit = unitOf(s.embedding);
       const group = this.groupFor(unit, track);
-      group.faces.push({ unit, at, camera, track });
+      const face: Stored = { id: `f${this.nextFace++}`, unit, at, camera, track, width: s.box.width };
+      group.faces.push(face);
+      // Each face kept gets a thumbnail (one a second per track at most): the page shows a group's
+      // sample to untick before naming it.
+      if (image) {
+        faceThumbnail(image, s.box, 64).then(
+          (url) => (face.thumbnail = url),
+          (err: unknown) => this.log.warn({ err }, 'could not cut a thumbnail of an unknown face'),
+        );
+      }
       for (let i = 0; i < unit.length; i++) group.sum[i]! += unit[i]!;
       this.total++;
       if (track) {
         this.trackGroup.set(track, group.id);
         this.trackLastKept.set(track, at);
-      }
-      if (image && group.thumbnails.length < this.options.thumbnails && at - group.lastThumbnailAt >= this.options.thumbnailEveryMs) {
-        group.lastThumbnailAt = at;
-        faceThumbnail(image, s.box, 64).then(
-          (url) => group.thumbnails.push(url),
-          (err: unknown) => this.log.warn({ err }, 'could not cut a thumbnail of an unknown face'),
-        );
       }
       this.mergeInto(group);
     }
@@ -141,14 +165,48 @@ export class UnknownFaces {
         firstSeen: new Date(g.faces[0]!.at).toISOString(),
         lastSeen: new Date(g.faces.at(-1)!.at).toISOString(),
         cameras: [...new Set(g.faces.map((f) => f.camera))].sort(),
-        thumbnails: [...g.thumbnails],
+        thumbnails: this.thumbnails(g),
       }))
       .sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
   }
 
-  /** A group's face embeddings (unit length), to enroll that person; undefined if it is gone. */
-  embeddings(id: string): Float32Array[] | undefined {
-    return this.groups.get(id)?.faces.map((f) => f.unit);
+  /** The group's first few thumbnails, `thumbnailEveryMs` apart, oldest first. */
+  private thumbnails(group: Group): string[] {
+    const out: string[] = [];
+    let last = -Infinity;
+    for (const face of group.faces) {
+      if (out.length >= this.options.thumbnails) break;
+      if (!face.thumbnail || face.at - last < this.options.thumbnailEveryMs) continue;
+      out.push(face.thumbnail);
+      last = face.at;
+    }
+    return out;
+  }
+
+  /**
+   * The faces a group is enrolled from: at most `enrollFaces`, the best and most varied. Larger faces
+   * come first (sharper descriptors); each next face is the one least like those already chosen,
+   * weighed by its size, so that a long close-up does not crowd out the other angles and a stranger
+   * seen for an hour is enrolled from as many faces as one seen for a minute. The faces least like
+   * the rest of the group (a tenth) are left out: a misgrouped or blurred face would pull the mean.
+   */
+  sample(id: string): SampleFace[] | undefined {
+    const group = this.groups.get(id);
+    if (!group) return undefined;
+    return chooseSample(group, this.options.enrollFaces).map((f) => ({ id: f.id, thumbnail: f.thumbnail ?? '', at: new Date(f.at).toISOString(), camera: f.camera, width: Math.round(f.width) }));
+  }
+
+  /**
+   * A group's face embeddings (unit length) to enroll that person: its sample, or of `faces` the ones
+   * still held in the group (the sample the page showed, with some unticked). Undefined if the group is
+   * gone; an empty list when none of `faces` is in it any more.
+   */
+  embeddings(id: string, faces?: readonly string[]): Float32Array[] | undefined {
+    const group = this.groups.get(id);
+    if (!group) return undefined;
+    if (!faces) return chooseSample(group, this.options.enrollFaces).map((f) => f.unit);
+    const wanted = new Set(faces);
+    return group.faces.filter((f) => wanted.has(f.id)).map((f) => f.unit);
   }
 
   /** Forgets a group: its person was enrolled, or dismissed. */
@@ -168,7 +226,7 @@ export class UnknownFaces {
       if (score >= this.options.joinCosine && (!best || score > best.score)) best = { group, score };
     }
     if (best) return best.group;
-    const group: Group = { id: randomBytes(6).toString('hex'), faces: [], sum: new Float64Array(unit.length), thumbnails: [], lastThumbnailAt: -Infinity };
+    const group: Group = { id: randomBytes(6).toString('hex'), faces: [], sum: new Float64Array(unit.length) };
     this.groups.set(group.id, group);
     return group;
   }
@@ -183,7 +241,6 @@ export class UnknownFaces {
         if (f.track) this.trackGroup.set(f.track, group.id);
       }
       group.faces.sort((a, b) => a.at - b.at);
-      group.thumbnails.push(...other.thumbnails.slice(0, Math.max(0, this.options.thumbnails - group.thumbnails.length)));
       this.groups.delete(other.id);
     }
   }
@@ -230,6 +287,42 @@ export class UnknownFaces {
     this.groups.delete(group.id);
     for (const [track, id] of this.trackGroup) if (id === group.id) this.trackGroup.delete(track);
   }
+}
+
+function chooseSample(group: Group, count: number): Stored[] {
+  const faces = group.faces;
+  if (faces.length <= count) return [...faces];
+  // Typicality: each face's mean cosine to the others; the least typical tenth is left out.
+  const n = faces.length;
+  const typical = faces.map((f) => (dot(f.unit, group.sum) - 1) / (n - 1));
+  const cut = [...typical].sort((a, b) => a - b)[Math.floor(n * OUTLIERS)]!;
+  const candidates = faces.filter((_, i) => typical[i]! >= cut);
+  const quality = (f: Stored) => Math.min(1, f.width / SHARP_WIDTH);
+  const chosen: Stored[] = [candidates.reduce((a, b) => (quality(b) > quality(a) ? b : a))];
+  // Each candidate's highest cosine to the chosen faces, updated as faces are chosen.
+  const nearest = candidates.map((c) => dot(c.unit, chosen[0]!.unit));
+  while (chosen.length < Math.min(count, candidates.length)) {
+    let best = -1;
+    let bestScore = -Infinity;
+    candidates.forEach((c, i) => {
+      if (chosen.includes(c)) return;
+      const score = (1 - nearest[i]!) * (0.5 + 0.5 * quality(c));
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    });
+    const next = candidates[best]!;
+    chosen.push(next);
+    candidates.forEach((c, i) => (nearest[i] = Math.max(nearest[i]!, dot(c.unit, next.unit))));
+  }
+  return chosen.sort((a, b) => a.at - b.at);
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
 }
 
 function unitOf(v: Float32Array): Float32Array {
