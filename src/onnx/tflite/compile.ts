@@ -5,6 +5,12 @@ import { fusePrelu } from './fuse-prelu.js';
 import { CONVERTERS } from './ops.js';
 import type { TfliteModel } from './reader.js';
 
+/**
+ * Bumped whenever the compiler emits a different graph for the same .tflite, so that graphs cached
+ * by an older compiler are not reused.
+ */
+export const TFLITE_COMPILER_REVISION = 1;
+
 /** A tensor of the TFLite model bound to an ONNX value that the caller made. */
 export interface TfliteBinding {
   /** ONNX value name. */
