@@ -9,6 +9,7 @@ import { fusePrelu } from '../src/onnx/tflite/fuse-prelu.js';
 import { readTflite, type TfliteModel } from '../src/onnx/tflite/reader.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
 import { mobileFaceNetTflitePath } from '../src/vision/onnx/mobilefacenet.js';
+import { buildTflite, OPTIONS } from './helpers/tflite-builder.js';
 
 const asset = async (name: string): Promise<TfliteModel> =>
   readTflite(new Uint8Array(await readFile(path.join(path.dirname(mobileFaceNetTflitePath()), `${name}.tflite`))));
@@ -36,6 +37,14 @@ t.test('refuses what it cannot compile, naming it', async (t) => {
   };
   t.throws(() => compileTflite(strange, 'x'), /unsupported TensorFlow Lite operator\(s\): SVDF, CUSTOM:TFLite_Detection_PostProcess/);
   t.throws(() => compileTflite({ ...m, subgraphs: 2 }, 'x'), /2 subgraphs/);
+  // A fused TANH, which TFLite's float kernels do not apply the same way everywhere.
+  const tanh = buildTflite({
+    tensors: [{ name: 'x', shape: [1, 4, 4, 2] }, { name: 'w', shape: [2, 1, 1, 2], data: Float32Array.of(1, 0, 0, 1) }, { name: 'y', shape: [1, 4, 4, 2] }],
+    inputs: [0],
+    outputs: [2],
+    operators: [{ op: 'CONV_2D', inputs: [0, 1, -1], outputs: [2], options: { type: OPTIONS.Conv2D, fields: [[0, 'byte', 1], [1, 'int', 1], [2, 'int', 1], [3, 'byte', 4]] } }],
+  });
+  t.throws(() => compileTflite(readTflite(tanh), 'x'), /CONV_2D -> y: fused activation TANH is not supported/);
 });
 
 t.test('PReLU written out is fused in both spellings, without changing a bit of the output', async (t) => {

@@ -12,6 +12,7 @@ import { readTflite, type TfliteModel } from '../src/onnx/tflite/reader.js';
 import { cosine } from '../src/recognize/ncm-head.js';
 import { MOBILEFACENET, mobileFaceNetModelPath, mobileFaceNetTflitePath } from '../src/vision/onnx/mobilefacenet.js';
 import { faces } from './helpers/datasets.js';
+import { buildTflite, OPTIONS, type TinyModel, type TinyOperator } from './helpers/tflite-builder.js';
 import { TfliteReference } from './helpers/tflite-reference.js';
 import { browserMissing } from './helpers/web.js';
 
@@ -70,6 +71,55 @@ async function glintChips(people: number): Promise<{ person: string; pixels: Uin
   return chips;
 }
 
+/**
+ * What the shipped models do not exercise: a strided SAME conv of an odd size with int8 per-channel
+ * weights and RELU6, a dilated depthwise conv with depth multiplier 2 and RELU, an ADD of uint8
+ * weights with RELU_N1_TO_1, a SAME max pool with RELU, a FULLY_CONNECTED from 4-D with RELU6, a
+ * grouped (2) 1×1 conv.
+ */
+function variantsModel(): TinyModel {
+  const w = noise(4000, 99);
+  const take = (n: number) => w.slice(0, n);
+  const conv = (padding: number, stride: number, act: number, dilation = 1): TinyOperator['options'] => ({
+    type: OPTIONS.Conv2D, fields: [[0, 'byte', padding], [1, 'int', stride], [2, 'int', stride], [3, 'byte', act], [4, 'int', dilation], [5, 'int', dilation]],
+  });
+  return {
+    tensors: [
+      { name: 'x', shape: [1, 9, 9, 4] },
+      { name: 'w1_int8', shape: [8, 3, 3, 4], type: 'int8', data: Int8Array.from(take(288), (v) => Math.round(v * 100)), quantization: { scale: [1, 2, 3, 4, 5, 6, 7, 8].map((k) => k / 100), zeroPoint: Array(8).fill(0), axis: 0 } },
+      { name: 'w1', shape: [8, 3, 3, 4] },
+      { name: 'b1', shape: [8], data: take(8) },
+      { name: 'c1', shape: [1, 5, 5, 8] },
+      { name: 'wd', shape: [1, 3, 3, 16], data: w.slice(300, 444) },
+      { name: 'bd', shape: [16], data: w.slice(500, 516) },
+      { name: 'd', shape: [1, 5, 5, 16] },
+      { name: 'k_uint8', shape: [16], type: 'uint8', data: Uint8Array.from(w.slice(600, 616), (v) => Math.round(128 + v * 120)), quantization: { scale: [0.01], zeroPoint: [128], axis: 0 } },
+      { name: 'k', shape: [16] },
+      { name: 'a', shape: [1, 5, 5, 16] },
+      { name: 'p', shape: [1, 3, 3, 16] },
+      { name: 'wf', shape: [10, 144], data: w.slice(1000, 2440) },
+      { name: 'bf', shape: [10], data: w.slice(2500, 2510) },
+      { name: 'fc', shape: [1, 10] },
+      { name: 'wg', shape: [8, 1, 1, 8], data: w.slice(3000, 3064) },
+      // This interpreter refuses a CONV_2D without a bias.
+      { name: 'bg', shape: [8], data: w.slice(3100, 3108) },
+      { name: 'grouped', shape: [1, 5, 5, 8] },
+    ],
+    inputs: [0],
+    outputs: [14, 17],
+    operators: [
+      { op: 'DEQUANTIZE', inputs: [1], outputs: [2] },
+      { op: 'DEQUANTIZE', inputs: [8], outputs: [9] },
+      { op: 'CONV_2D', inputs: [0, 2, 3], outputs: [4], options: conv(0, 2, 3) },
+      { op: 'DEPTHWISE_CONV_2D', inputs: [4, 5, 6], outputs: [7], options: { type: OPTIONS.DepthwiseConv2D, fields: [[0, 'byte', 0], [1, 'int', 1], [2, 'int', 1], [3, 'int', 2], [4, 'byte', 1], [5, 'int', 2], [6, 'int', 2]] } },
+      { op: 'ADD', inputs: [7, 9], outputs: [10], options: { type: OPTIONS.Add, fields: [[0, 'byte', 2]] } },
+      { op: 'MAX_POOL_2D', inputs: [10], outputs: [11], options: { type: OPTIONS.Pool2D, fields: [[0, 'byte', 0], [1, 'int', 2], [2, 'int', 2], [3, 'int', 2], [4, 'int', 2], [5, 'byte', 1]] } },
+      { op: 'FULLY_CONNECTED', inputs: [11, 12, 13], outputs: [14], options: { type: OPTIONS.FullyConnected, fields: [[0, 'byte', 3]] } },
+      { op: 'CONV_2D', inputs: [10, 15, 16], outputs: [17], options: conv(1, 1, 0) },
+    ],
+  };
+}
+
 /** The app's MyUtil.normalizeImage on one chip: (v - 127.5) / 128, RGB order kept. */
 const normalizeChip = (pixels: Uint8Array): Float32Array => Float32Array.from(pixels, (v) => (v - MOBILEFACENET.mean) / MOBILEFACENET.std);
 
@@ -122,6 +172,20 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
     t.ok(worstRaw <= TOLERANCE, `raw output: max |difference| ${worstRaw.toExponential(2)} <= ${TOLERANCE} on ${chips.length} chips`);
     // Divided by norms of 56 to 82: the same agreement, scaled down.
     t.ok(worstNormalized <= 1e-5, `L2-normalised output: max |difference| ${worstNormalized.toExponential(2)} <= 1e-5`);
+  });
+
+  t.test('a model written here: fused activations, dilation, depth multiplier, groups, int8 and uint8 weights', async (t) => {
+    const bytes = buildTflite(variantsModel());
+    const m = readTflite(bytes);
+    await reference.load('variants', bytes);
+    const s = await session(m, 'variants');
+    t.teardown(() => s.release());
+    const input = noise(9 * 9 * 4, 21);
+    const [want, got] = [await reference.run('variants', [input]), await runCompiled(s, m, [input])];
+    m.outputs.forEach((o, k) => {
+      const d = maxDiff(got[k]!, want[k]!);
+      t.ok(d <= 1e-5, `${m.tensors[o]!.name}: max |difference| ${d.toExponential(2)} <= 1e-5`);
+    });
   });
 
   // Between them, every operator the compiler converts (MobileFaceNet above: CONV_2D,

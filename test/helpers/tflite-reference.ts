@@ -19,12 +19,17 @@ export interface ReferenceTensor {
 }
 
 /**
- * TFLite's C++ interpreter (the same kernels an Android app runs, XNNPACK off, one thread) compiled
- * to WebAssembly by the TensorFlow team, driven through its low-level model runner: independent of
+ * TFLite's C++ interpreter compiled to WebAssembly by the TensorFlow team (with its default XNNPACK
+ * delegate, as on Android; one thread), driven through its low-level model runner: independent of
  * this project's compiler except for the .tflite bytes both read.
  */
 export class TfliteReference {
-  private constructor(private readonly browser: Browser, private readonly page: Page) {}
+  /** What the interpreter printed (its reasons for refusing a model), cleared by every load. */
+  private readonly console: string[] = [];
+
+  private constructor(private readonly browser: Browser, private readonly page: Page) {
+    page.on('console', (message) => this.console.push(message.text()));
+  }
 
   static async start(): Promise<TfliteReference> {
     const browser = await launchBrowser();
@@ -51,6 +56,7 @@ export class TfliteReference {
 
   /** Loads a model under `key`; returns its input and output tensors. */
   async load(key: string, model: Uint8Array): Promise<{ inputs: ReferenceTensor[]; outputs: ReferenceTensor[] }> {
+    this.console.length = 0;
     return this.page.evaluate(async ([k, data]) => {
       const bytes = Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0));
       type Info = { name: string; shape: string; dataType: string };
@@ -62,7 +68,9 @@ export class TfliteReference {
       (w.runners ??= {})[k] = runner;
       const info = (t: Info) => ({ name: t.name, shape: t.shape.split(',').map(Number), dataType: t.dataType });
       return { inputs: runner.getInputs().map(info), outputs: runner.getOutputs().map(info) };
-    }, [key, b64(model)] as const);
+    }, [key, b64(model)] as const).catch((err: Error) => {
+      throw new Error(`${err.message.split('\n')[0]}; the interpreter said: ${this.console.join(' | ') || 'nothing'}`);
+    });
   }
 
   /** Runs the model loaded under `key` on float inputs (one per model input, its full size). */

@@ -177,15 +177,17 @@ export class TfliteEmitter {
 
   /**
    * Applies a fused activation (ActivationFunctionType) to `name`. Returns the activated value.
+   * TANH and SIGN_BIT are refused: TFLite's float kernels turn the fused activation into a clamp
+   * range (CalculateActivationRange), which has none for them, so what an interpreter does with one
+   * is not well defined.
    */
-  activation(name: string, fused: number, op: string): string {
+  activation(name: string, fused: number): string {
     switch (fused) {
       case 0: return name;
       case 1: return this.g.op('Relu', [name]);
       case 2: return this.clip(name, -1, 1);
       case 3: return this.clip(name, 0, 6);
-      case 4: return this.g.op('Tanh', [name]);
-      default: throw new Error(`${op}: fused activation ${fused} (SIGN_BIT or unknown) is not supported`);
+      default: throw new Error(`fused activation ${['', '', '', '', 'TANH', 'SIGN_BIT'][fused] || fused} is not supported`);
     }
   }
 

@@ -62,7 +62,7 @@ function conv(e: TfliteEmitter, op: TfliteOperator, depthwise: boolean): void {
   const inputs = [e.get(x, 'nchw'), e.g.initializer(e.g.fresh('w'), filter.data, filter.dims)];
   if (b !== undefined && b >= 0) inputs.push(e.get(b, 'plain'));
   const y = e.g.op('Conv', inputs, { ...window(e, x, fshape[1], fshape[2], sh, sw, dh, dw, padding), dilations: [dh, dw], group });
-  e.define(op.outputs[0]!, e.activation(y, act, op.op), 'nchw');
+  e.define(op.outputs[0]!, e.activation(y, act), 'nchw');
 }
 
 function pool(kind: 'MaxPool' | 'AveragePool'): Converter {
@@ -72,7 +72,7 @@ function pool(kind: 'MaxPool' | 'AveragePool'): Converter {
     // Pool2DOptions: padding, stride_w, stride_h, filter_width, filter_height, activation.
     // SAME average pools divide by the pixels inside the image, which is ONNX's default.
     const y = e.g.op(kind, [e.get(x, 'nchw')], window(e, x, o.int(4), o.int(3), o.int(2), o.int(1), 1, 1, o.byte(0)));
-    e.define(op.outputs[0]!, e.activation(y, o.byte(5), op.op), 'nchw');
+    e.define(op.outputs[0]!, e.activation(y, o.byte(5)), 'nchw');
   };
 }
 
@@ -91,7 +91,7 @@ function binary(onnx: string, fusedField?: number): Converter {
   return (e, op) => {
     const layout = elementwiseLayout(e, op);
     const y = e.g.op(onnx, op.inputs.map((i) => e.get(i, layout)));
-    e.define(op.outputs[0]!, fusedField === undefined ? y : e.activation(y, op.options.byte(fusedField), op.op), layout);
+    e.define(op.outputs[0]!, fusedField === undefined ? y : e.activation(y, op.options.byte(fusedField)), layout);
   };
 }
 
@@ -242,7 +242,7 @@ export const CONVERTERS: Record<string, Converter> = {
     const inputs = [rows, g.initializer(g.fresh('fc'), e.floats(w), [units, depth])];
     if (b !== undefined && b >= 0) inputs.push(e.get(b, 'plain'));
     const y = g.op('Gemm', inputs, { transB: 1 });
-    e.define(op.outputs[0]!, e.activation(y, o.byte(0), op.op), 'plain');
+    e.define(op.outputs[0]!, e.activation(y, o.byte(0)), 'plain');
   },
   CONCATENATION: (e, op) => {
     // ConcatenationOptions: axis, activation.
@@ -250,7 +250,7 @@ export const CONVERTERS: Record<string, Converter> = {
     const axis = (op.options.int(0) + rank) % rank;
     const layout = elementwiseLayout(e, op);
     const y = e.g.op('Concat', op.inputs.map((i) => e.get(i, layout)), { axis: layout === 'nchw' ? NCHW_AXIS[axis]! : axis });
-    e.define(op.outputs[0]!, e.activation(y, op.options.byte(1), op.op), layout);
+    e.define(op.outputs[0]!, e.activation(y, op.options.byte(1)), layout);
   },
   REDUCE_MAX: reduce('ReduceMax'),
   SUM: reduce('ReduceSum'),

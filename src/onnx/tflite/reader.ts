@@ -61,7 +61,7 @@ export interface TfliteModel {
 }
 
 /** BuiltinOperator names by enum value, up to the last one this reader names. */
-const BUILTIN = `ADD AVERAGE_POOL_2D CONCATENATION CONV_2D DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE
+export const BUILTIN_OPERATORS: readonly string[] = `ADD AVERAGE_POOL_2D CONCATENATION CONV_2D DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE
 EMBEDDING_LOOKUP FLOOR FULLY_CONNECTED HASHTABLE_LOOKUP L2_NORMALIZATION L2_POOL_2D
 LOCAL_RESPONSE_NORMALIZATION LOGISTIC LSH_PROJECTION LSTM MAX_POOL_2D MUL RELU RELU_N1_TO_1 RELU6
 RESHAPE RESIZE_BILINEAR RNN SOFTMAX SPACE_TO_DEPTH SVDF TANH CONCAT_EMBEDDINGS SKIP_GRAM CALL CUSTOM
@@ -158,7 +158,7 @@ function opName(code: Table): string {
   // deprecated_builtin_code (a byte) until the enum outgrew it; builtin_code after that.
   const value = Math.max(code.byte(0), code.int(3));
   if (value === 32) return `CUSTOM:${code.string(1)}`;
-  return BUILTIN[value] ?? `BUILTIN_${value}`;
+  return BUILTIN_OPERATORS[value] ?? `BUILTIN_${value}`;
 }
 
 /** Parses the main subgraph of a .tflite file. Throws on anything that is not a TFLite flatbuffer. */
