@@ -148,8 +148,9 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
     const chips = await glintChips(8);
     const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ar-mfn-'));
     const product = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir }), { intraOpNumThreads: 2 });
-    t.teardown(() => product.release());
-    let worstRaw = 0, worstNormalized = 0;
+    const floatInput = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir, input: 'float32' }), { intraOpNumThreads: 2 });
+    t.teardown(() => Promise.all([product.release(), floatInput.release()]));
+    let worstRaw = 0, worstNormalized = 0, worstFloat = 0;
     for (let k = 0; k < chips.length; k += 2) {
       const pair = new Float32Array(pairSize);
       pair.set(normalizeChip(chips[k]!.pixels), 0);
@@ -163,6 +164,8 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
       pixels.set(chips[k + 1]!.pixels, pairSize / 2);
       const out = await product.run({ [MOBILEFACENET.inputName]: new ort.Tensor('uint8', pixels, [2, SIZE, SIZE, 3]) });
       const embedding = out[MOBILEFACENET.outputName]!.data as Float32Array;
+      const fromFloats = await floatInput.run({ [MOBILEFACENET.inputName]: new ort.Tensor('float32', Float32Array.from(pixels), [2, SIZE, SIZE, 3]) });
+      worstFloat = Math.max(worstFloat, maxDiff(fromFloats[MOBILEFACENET.outputName]!.data as Float32Array, embedding));
       for (const row of [0, 1]) {
         const w = want!.subarray(row * 192, row * 192 + 192);
         const norm = Math.sqrt(w.reduce((s, v) => s + v * v, 0));
@@ -172,6 +175,7 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
     t.ok(worstRaw <= TOLERANCE, `raw output: max |difference| ${worstRaw.toExponential(2)} <= ${TOLERANCE} on ${chips.length} chips`);
     // Divided by norms of 56 to 82: the same agreement, scaled down.
     t.ok(worstNormalized <= 1e-5, `L2-normalised output: max |difference| ${worstNormalized.toExponential(2)} <= 1e-5`);
+    t.equal(worstFloat, 0, 'the float32-input graph gives the same embeddings as the uint8 one');
   });
 
   t.test('a model written here: fused activations, dilation, depth multiplier, groups, int8 and uint8 weights', async (t) => {
