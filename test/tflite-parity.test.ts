@@ -75,7 +75,7 @@ async function glintChips(people: number): Promise<{ person: string; pixels: Uin
  * What the shipped models do not exercise: a strided SAME conv of an odd size with int8 per-channel
  * weights and RELU6, a dilated depthwise conv with depth multiplier 2 and RELU, an ADD of uint8
  * weights with RELU_N1_TO_1, a SAME max pool with RELU, a FULLY_CONNECTED from 4-D with RELU6, a
- * grouped (2) 1×1 conv.
+ * grouped (2) 1×1 conv, a STRIDED_SLICE with strides, negative indices and a shrunk axis.
  */
 function variantsModel(): TinyModel {
   const w = noise(4000, 99);
@@ -104,9 +104,13 @@ function variantsModel(): TinyModel {
       // This interpreter refuses a CONV_2D without a bias.
       { name: 'bg', shape: [8], data: w.slice(3100, 3108) },
       { name: 'grouped', shape: [1, 5, 5, 8] },
+      { name: 'begin', shape: [4], type: 'int32', data: Int32Array.of(0, 1, 3, -14) },
+      { name: 'end', shape: [4], type: 'int32', data: Int32Array.of(0, 5, 0, -2) },
+      { name: 'strides', shape: [4], type: 'int32', data: Int32Array.of(1, 2, 1, 3) },
+      { name: 'sliced', shape: [1, 2, 4] },
     ],
     inputs: [0],
-    outputs: [14, 17],
+    outputs: [14, 17, 21],
     operators: [
       { op: 'DEQUANTIZE', inputs: [1], outputs: [2] },
       { op: 'DEQUANTIZE', inputs: [8], outputs: [9] },
@@ -116,6 +120,8 @@ function variantsModel(): TinyModel {
       { op: 'MAX_POOL_2D', inputs: [10], outputs: [11], options: { type: OPTIONS.Pool2D, fields: [[0, 'byte', 0], [1, 'int', 2], [2, 'int', 2], [3, 'int', 2], [4, 'int', 2], [5, 'byte', 1]] } },
       { op: 'FULLY_CONNECTED', inputs: [11, 12, 13], outputs: [14], options: { type: OPTIONS.FullyConnected, fields: [[0, 'byte', 3]] } },
       { op: 'CONV_2D', inputs: [10, 15, 16], outputs: [17], options: conv(1, 1, 0) },
+      // Batch by end mask, rows 1 and 3, column 3 shrunk away, channels 2, 5, 8, 11 from negative indices.
+      { op: 'STRIDED_SLICE', inputs: [10, 18, 19, 20], outputs: [21], options: { type: OPTIONS.StridedSlice, fields: [[0, 'int', 0], [1, 'int', 1], [4, 'int', 4]] } },
     ],
   };
 }
@@ -178,7 +184,7 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
     t.equal(worstFloat, 0, 'the float32-input graph gives the same embeddings as the uint8 one');
   });
 
-  t.test('a model written here: fused activations, dilation, depth multiplier, groups, int8 and uint8 weights', async (t) => {
+  t.test('a model written here: fused activations, dilation, depth multiplier, groups, int8 and uint8 weights, slices', async (t) => {
     const bytes = buildTflite(variantsModel());
     const m = readTflite(bytes);
     await reference.load('variants', bytes);

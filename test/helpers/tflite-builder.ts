@@ -6,7 +6,7 @@ import { BUILTIN_OPERATORS } from '../../src/onnx/tflite/reader.js';
 const TYPES = { float32: 0, float16: 1, int32: 2, uint8: 3, int64: 4, int8: 9 } as const;
 
 /** BuiltinOptions union members, by their position in schema.fbs's union. */
-export const OPTIONS = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Add: 11, Reshape: 17, Mul: 21, Dequantize: 38 } as const;
+export const OPTIONS = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Add: 11, Reshape: 17, Mul: 21, StridedSlice: 32, Dequantize: 38 } as const;
 
 export interface TinyTensor {
   name: string;

@@ -144,7 +144,7 @@ function reshapeTarget(e: TfliteEmitter, x: number, out: number): number[] {
   return target;
 }
 
-function reduce(onnx: 'ReduceMax' | 'ReduceSum' | 'ReduceMean' | 'ReduceMin'): Converter {
+function reduce(onnx: 'ReduceMax' | 'ReduceSum'): Converter {
   return (e, op) => {
     const [x, axesTensor] = op.inputs as [number, number];
     const rank = e.shape(x).length;
@@ -180,9 +180,12 @@ const stridedSlice: Converter = (e, op) => {
   begin.forEach((_, axis) => {
     const step = strides[axis]!;
     const bit = 1 << axis;
-    starts.push(o.int(0) & bit ? (step > 0 ? 0 : -1) : begin[axis]!);
+    const start = o.int(0) & bit ? (step > 0 ? 0 : -1) : begin[axis]!;
     let stop = o.int(1) & bit ? (step > 0 ? INT64_MAX : -INT64_MAX) : end[axis]!;
-    if (axis === 0 && e.dynamicBatch && starts[0] === 0 && step === 1 && stop >= shape[0]!) stop = INT64_MAX;
+    // A shrunk axis takes the one element at its begin, whatever its end says.
+    if (o.int(4) & bit) stop = start === -1 ? INT64_MAX : start + 1;
+    if (axis === 0 && e.dynamicBatch && start === 0 && step === 1 && stop >= shape[0]!) stop = INT64_MAX;
+    starts.push(start);
     ends.push(stop);
   });
   const g = e.g;
