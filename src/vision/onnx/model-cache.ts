@@ -66,26 +66,17 @@ async function compile(net: FaceNet, weightsDir: string, tinyInputSize: number):
 const inFlight = new Map<string, Promise<string>>();
 
 /**
- * Path of the ONNX file of `net`, compiling it first when the cache has none. The file is written
- * to a temporary name and renamed, so a crash mid-write never leaves a truncated model behind, and
- * concurrent callers in one process share one compilation.
+ * `file`, made by `build` first when it does not exist. Written to a temporary name and renamed, so
+ * a crash mid-write never leaves a truncated model behind; concurrent callers in one process share
+ * one build. Every compiled network of the project goes through here.
  */
-export function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Promise<string> {
-  const tinyInputSize = options.tinyInputSize ?? 416;
-  const version = faceApiVersion();
-  const dir = path.join(options.cacheDir ?? defaultCacheDir(), `face-api-${version}-c${COMPILER_REVISION}`);
-  const file = path.join(dir, net === 'tiny-detector' ? `${net}-${tinyInputSize}.onnx` : `${net}.onnx`);
+export function cachedModelFile(file: string, build: () => Promise<Uint8Array>): Promise<string> {
   let pending = inFlight.get(file);
   if (!pending) {
     pending = (async () => {
       if (existsSync(file)) return file;
-      const graph = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
-      const bytes = graph.toModel({
-        producer: 'actor-recognizer',
-        docString: `face-api ${version} ${WEIGHT_FILES[net]}, compiled by actor-recognizer`,
-        metadata: { source: `@vladmandic/face-api@${version}`, weights: WEIGHT_FILES[net], compiler: String(COMPILER_REVISION) },
-      });
-      await mkdir(dir, { recursive: true });
+      const bytes = await build();
+      await mkdir(path.dirname(file), { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, file);
@@ -95,6 +86,22 @@ export function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Pro
     pending.catch(() => inFlight.delete(file));
   }
   return pending;
+}
+
+/** Path of the ONNX file of `net`, compiling it first when the cache has none. */
+export function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Promise<string> {
+  const tinyInputSize = options.tinyInputSize ?? 416;
+  const version = faceApiVersion();
+  const dir = path.join(options.cacheDir ?? defaultCacheDir(), `face-api-${version}-c${COMPILER_REVISION}`);
+  const file = path.join(dir, net === 'tiny-detector' ? `${net}-${tinyInputSize}.onnx` : `${net}.onnx`);
+  return cachedModelFile(file, async () => {
+    const graph = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
+    return graph.toModel({
+      producer: 'actor-recognizer',
+      docString: `face-api ${version} ${WEIGHT_FILES[net]}, compiled by actor-recognizer`,
+      metadata: { source: `@vladmandic/face-api@${version}`, weights: WEIGHT_FILES[net], compiler: String(COMPILER_REVISION) },
+    });
+  });
 }
 
 /** The model bytes (compiled or cached). */
