@@ -16,6 +16,7 @@ import { AppearanceLog } from './track/appearance-log.js';
 import { UNKNOWN_DEFAULTS } from './track/unknown-faces.js';
 import { LiveVideo } from './track/live-video.js';
 import { createFacePipeline } from './vision/create-backend.js';
+import { embedderSpec } from './vision/embedder.js';
 import type { FacePipeline } from './vision/pipeline.js';
 import { packageVersion } from './version.js';
 
@@ -47,7 +48,7 @@ export class Daemon {
     const { config, log } = this;
     this.pipeline = await createFacePipeline(config.vision);
     log.info({ backend: this.pipeline.backend.name, detector: config.vision.detector }, 'face pipeline ready');
-    this.models = new ModelService(config.model, { threads: config.vision.threads, log: log.child({ component: 'model' }), starter: await usableStarter(config) });
+    this.models = new ModelService(config.model, { threads: config.vision.threads, embedder: embedderSpec(config.vision.embedder), log: log.child({ component: 'model' }), starter: await usableStarter(config) });
     await this.models.start();
     const models = this.models.store;
     const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels });

@@ -3,6 +3,8 @@
 import { parseArgs } from 'node:util';
 import { benchCommand } from './cli/bench.js';
 import { evalCommand, recognizeCommand, trainCommand } from './cli/commands.js';
+import { footageCommand } from './cli/footage.js';
+import { cohortCommand } from './cli/cohort.js';
 import { commandConfig } from './cli/common.js';
 import { cropsCommand } from './cli/crops.js';
 import { publishCommand } from './cli/publish.js';
@@ -36,7 +38,12 @@ Commands:
         SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_HPS (head, max-per-actor, seed, reject-rate)
   eval [--model DIR] --dataset DIR  score a model: top-1 over enrolled actors' photos
         [--unknown DIR]          and the fraction of unknown people's faces rejected
+        [--face-sizes 24,32,48,64]  and again with each face shrunk to those heights in a 640×360 frame
   recognize [--model DIR] FILE…  name the faces in images; exit 1 when a file cannot be read
+  eval [--model DIR] --footage LABELS.json  who is on screen in a labelled video, through scan's path:
+        [--video FILE] [--fps N]  precision and recall per shot and actor, faces by size
+  cohort --dataset DIR [--exclude DIR] [--out FILE]  embed the strangers every model is calibrated
+        against (models/cohort/<embedder>.json; npm run build-cohort rebuilds it)
         [--face-crops]           the images are tight face crops: assume a face if none is found
   scan [--model DIR] VIDEO       who is on screen when in a video, as fast as the machine allows
         [--fps N] [--vtt]        frames analysed per second of video (default 5); --vtt: WebVTT
@@ -88,6 +95,10 @@ const { values, positionals } = (() => {
         fps: { type: 'string' },
         vtt: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
+        footage: { type: 'string' },
+        exclude: { type: 'string', multiple: true },
+        'face-sizes': { type: 'string' },
+        video: { type: 'string' },
       },
     });
   } catch (err) {
@@ -111,6 +122,14 @@ function integer(name: string, value: string | undefined): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new RecognizerError('USAGE', `--${name} takes a whole number above 0`);
   return n;
+}
+
+/** `--face-sizes 24,32,48,64`: face heights in pixels, 8 to 512. */
+function faceSizes(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const sizes = value.split(',').map(Number);
+  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 512)) throw new RecognizerError('USAGE', '--face-sizes takes face heights in pixels, 8 to 512, separated by commas');
+  return sizes;
 }
 
 function positiveNumber(name: string, value: string | undefined): number | undefined {
@@ -220,9 +239,17 @@ async function main(): Promise<void> {
     case 'sagemaker-train':
       return sagemakerTrainCommand({ configFile: values.config, json, rest, cache });
     case 'eval':
+      if (values.footage) {
+        return footageCommand({ config: commandConfig(values.config), json }, { model: values.model, labels: values.footage, video: values.video, fps: positiveNumber('fps', values.fps) });
+      }
       return evalCommand(
         { config: commandConfig(values.config), json },
-        { model: values.model, datasets: values.dataset ?? [required('dataset', undefined)], unknown: values.unknown, cache },
+        { model: values.model, datasets: values.dataset ?? [required('dataset', undefined)], unknown: values.unknown, cache, faceSizes: faceSizes(values['face-sizes']) },
+      );
+    case 'cohort':
+      return cohortCommand(
+        { config: commandConfig(values.config), json },
+        { datasets: values.dataset ?? [required('dataset', undefined)], exclude: values.exclude ?? [], out: values.out, maxPerPerson: integer('max-per-actor', values['max-per-actor']) ?? 5, cache },
       );
     case 'recognize':
       return recognizeCommand({ config: commandConfig(values.config), json }, { model: values.model, files: rest, faceCrops: Boolean(values['face-crops']) });

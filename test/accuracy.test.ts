@@ -27,8 +27,23 @@ if (missing) {
     t.equal(report.n, 25);
     t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);
     t.equal(Object.keys(report.perActor).length, 5);
-    const reference = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')], { ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs' });
-    t.ok(Math.abs(reference.top1 - report.top1) <= 0.005, `the same top-1 on the tfjs reference backend (${reference.top1}) as on onnx (${report.top1})`);
+    // The same photos shrunk into a 640×360 frame, the face 24 and 64 px high, through the camera's path.
+    const shrunk = await cliJson<Eval & { embedder: string; sizes: { known: Record<string, { n: number; detected: number; named: number; misnamed: number }> } }>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val'), '--face-sizes', '24,64']);
+    t.equal(shrunk.embedder, 'mobilefacenet', 'eval says which embedder it used');
+    t.same(Object.keys(shrunk.sizes.known).sort(), ['24', '64']);
+    const [tiny, small] = [shrunk.sizes.known['24']!, shrunk.sizes.known['64']!];
+    t.ok(small.n >= 20 && small.detected >= 0.9 && small.named >= 0.85, `64 px: ${JSON.stringify(small)}`);
+    t.ok(small.misnamed <= 0.05 && tiny.misnamed <= 0.1, 'small faces are rejected rather than misnamed');
+    t.ok(tiny.named < small.named, `24 px faces are named less often (${tiny.named}) than 64 px ones (${small.named})`);
+
+    // The tfjs reference backend runs face-api's networks only: the parity is of face-api's embedder.
+    const faceApi = { ACTOR_RECOGNIZER_VISION_EMBEDDER: 'face-api-68' };
+    const outFaceApi = await mkdtemp(path.join(os.tmpdir(), 'ar-five-face-api-'));
+    await cliJson(['train', '--dataset', faces('five-celebrities', 'train'), '--out', outFaceApi], faceApi);
+    const onnx = await cliJson<Eval>(['eval', '--model', outFaceApi, '--dataset', faces('five-celebrities', 'val')], faceApi);
+    const reference = await cliJson<Eval>(['eval', '--model', outFaceApi, '--dataset', faces('five-celebrities', 'val')], { ...faceApi, ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs' });
+    t.ok(onnx.top1 >= 0.9, `face-api-68 top-1 ${onnx.top1}`);
+    t.ok(Math.abs(reference.top1 - onnx.top1) <= 0.005, `the same top-1 on the tfjs reference backend (${reference.top1}) as on onnx (${onnx.top1})`);
 
     const photo = faces('five-celebrities', 'val', 'Mindy Kaling', readdirSync(faces('five-celebrities', 'val', 'Mindy Kaling')).sort()[0]!);
     const run = await cliRun(['recognize', '--model', out, photo, '/nonexistent.jpg', '--json']);

@@ -8,10 +8,11 @@ import { ActorModel } from '../src/recognize/actor-model.js';
 import { classMeans, cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../src/recognize/ncm-head.js';
 import { writeBundle, type ManifestBody } from '../src/train/bundle-writer.js';
 import { randomUnit, SIZE } from './helpers/bundles.js';
+import { DEFAULT_EMBEDDER, embedderSpec } from '../src/vision/embedder.js';
 
 /** Three actors with embeddings scattered around three random centres. */
 function fixture() {
-  const centres = [1, 2, 3].map(randomUnit);
+  const centres = [1, 2, 3].map((seed) => randomUnit(seed));
   const byClass = centres.map((c, k) => [0, 1, 2, 3].map((j) => c.map((x, i) => x + 0.1 * randomUnit(100 * k + j + 7)[i]!)));
   return { actors: ['Ada Lovelace', 'Alan Turing', 'Grace Hopper'], byClass };
 }
@@ -22,7 +23,7 @@ function body(actors: string[], version = 'test-1'): ManifestBody {
     kind: 'embedding-classifier',
     createdAt: new Date().toISOString(),
     actors,
-    input: { type: 'embedding', name: HEAD_INPUT, size: SIZE, extractor: 'test' },
+    input: { type: 'embedding', name: HEAD_INPUT, size: SIZE, extractor: DEFAULT_EMBEDDER, embedder: embedderSpec(DEFAULT_EMBEDDER) },
     head: { type: 'ncm-cosine', graph: 'head.onnx', output: HEAD_OUTPUT, score: 'cosine' },
     thresholds: { default: 0.5, perActor: { 'Grace Hopper': 1.01 } },
   };
@@ -59,6 +60,22 @@ t.test('the ONNX head gives the cosine to each class mean, within 1e-5', async (
   t.same(named.slice(8).map((c) => c.actor), [null, null, null, null]);
   t.equal(named[8]!.candidates[0]!.actor, 'Grace Hopper');
   t.equal(named[0]!.candidates.length, 3);
+});
+
+t.test('a bundle is refused by a daemon running another embedder; older bundles stand for face-api-eyes', async (t) => {
+  // face-api's embedders give 128 values.
+  const actors = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper'];
+  const graph = ncmHeadGraph(classMeans(actors.map((_, i) => [randomUnit(i + 1, 128)]), 128), 128);
+  const flip = await mkdtemp(path.join(os.tmpdir(), 'ar-bundle-'));
+  await writeBundle(flip, { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-68-flip', embedder: embedderSpec('face-api-68-flip') } }, { 'head.onnx': graph });
+  await t.rejects(ActorModel.load(flip, { embedder: embedderSpec('face-api-68') }), { code: 'MODEL_EMBEDDER_MISMATCH', message: /face-api-68-flip.*face-api-68/ });
+  const model = await ActorModel.load(flip, { embedder: embedderSpec('face-api-68-flip') });
+  await model.release();
+  t.pass('the same bundle runs on the embedder it was made for');
+  const legacy = await mkdtemp(path.join(os.tmpdir(), 'ar-bundle-'));
+  await writeBundle(legacy, { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-resnet34/dlib-chip150' } }, { 'head.onnx': graph });
+  await t.rejects(ActorModel.load(legacy, { embedder: embedderSpec('face-api-68') }), { code: 'MODEL_EMBEDDER_MISMATCH', message: /face-api-eyes/ });
+  await (await ActorModel.load(legacy, { embedder: embedderSpec('face-api-eyes') })).release();
 });
 
 t.test('a bundle whose file was changed is refused', async (t) => {

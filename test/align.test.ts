@@ -1,6 +1,6 @@
 // Alignment: the chip levels the eyes and sits where dlib's template puts it.
 import t from 'tap';
-import { addBorder, chipGeometry, cutChip, eyesFromLandmarks, eyesOfAlignedCrop } from '../src/vision/align.js';
+import { addBorder, chipGeometry, cutChip, dlibChipTemplate, dlibChipTransform, eyesFromLandmarks, eyesOfAlignedCrop, geometryTransform, mirror, warpChip } from '../src/vision/align.js';
 import type { Point, RgbImage } from '../src/vision/types.js';
 
 function landmarksWithEyes(left: Point, right: Point): Point[] {
@@ -67,4 +67,29 @@ t.test('a border keeps the image in the middle', async (t) => {
   t.same([padded.width, padded.height], [16, 16]);
   t.equal(padded.data[(3 * 16 + 3) * 3], 7);
   t.equal(padded.data[0], 128);
+});
+
+t.test("dlib's 68-point chip: landmarks on the mean face moved by a known similarity give that similarity back", async (t) => {
+  const angle = (20 * Math.PI) / 180;
+  const truth = { a: 1.7 * Math.cos(angle), b: 1.7 * Math.sin(angle), tx: 40, ty: -12 };
+  // face-api's points count from the image's corner: half a pixel more than dlib's.
+  const landmarks: Point[] = Array.from({ length: 68 }, () => ({ x: 0, y: 0 }));
+  for (const { index, point: p } of dlibChipTemplate()) {
+    landmarks[index] = { x: truth.a * p.x - truth.b * p.y + truth.tx + 0.5, y: truth.b * p.x + truth.a * p.y + truth.ty + 0.5 };
+  }
+  const fitted = dlibChipTransform(landmarks);
+  t.ok(Math.abs(fitted.a - truth.a) < 1e-9 && Math.abs(fitted.b - truth.b) < 1e-9, 'rotation and scale recovered');
+  t.ok(Math.abs(fitted.tx - truth.tx) < 1e-6 && Math.abs(fitted.ty - truth.ty) < 1e-6, 'shift recovered');
+  t.equal(dlibChipTemplate().length, 33, "dlib aligns by the nose, the eyes and the lips but the lower one's");
+  t.throws(() => dlibChipTransform([]), /68 landmarks/);
+});
+
+t.test('a chip is cut the same through its geometry or the equivalent transform, and mirror flips it', async (t) => {
+  const image: RgbImage = { data: Uint8Array.from({ length: 40 * 40 * 3 }, (_, i) => (i * 37) % 251), width: 40, height: 40 };
+  const geometry = { center: { x: 20, y: 21 }, side: 30, angle: 0.3 };
+  t.same(cutChip(image, geometry, 16), warpChip(image, geometryTransform(geometry, 16), 16));
+  const chip = cutChip(image, geometry, 16);
+  const flipped = mirror(chip);
+  t.same(Array.from(flipped.data.subarray(0, 3)), Array.from(chip.data.subarray(15 * 3, 16 * 3)), 'the first pixel of the mirror is the last of the row');
+  t.same(mirror(flipped), chip);
 });

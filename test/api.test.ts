@@ -46,6 +46,10 @@ if (missing) {
     t.equal(answer.faces[0].actor, 'Madonna');
     t.equal(answer.model.version, models.current()!.version);
     t.ok(answer.faces[0].box.width > 20, 'a box in pixels');
+    const quality = answer.faces[0].quality;
+    t.ok(quality && quality.score > 0 && quality.score <= 1, `a quality score: ${JSON.stringify(quality)}`);
+    for (const part of ['size', 'sharpness', 'pose', 'detector']) t.ok(quality[part] >= 0 && quality[part] <= 1, `quality.${part} in 0–1`);
+    t.ok(quality.margin >= 0, 'and the margin the face had to clear');
 
     const jpeg = photoOf('Elton John');
     const cases: [string, Buffer | string, string, number, string][] = [

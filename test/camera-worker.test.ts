@@ -8,15 +8,24 @@ import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpe
 
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
+/** A model of one actor, as the analyzer reports it with each frame. */
+const SOMEONE = { version: 'test', actors: ['Someone'], score: 'cosine' as const, thresholds: [0.9] };
+
+function unitVector(size: number, value: (i: number) => number): Float32Array {
+  const v = Float32Array.from({ length: size }, (_, i) => value(i));
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
 /** Sees the same face in every frame, taking `ms` per frame, as a loaded Pi does. */
 function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => number } {
   let frames = 0;
-  const face: AnalyzedFace = { box: { x: 40, y: 30, width: 80, height: 90 }, embedding: new Float32Array(128).fill(0.1), actor: 'Someone', confidence: 0.99, candidates: [{ actor: 'Someone', score: 0.99 }] };
+  const face: AnalyzedFace = { box: { x: 40, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.99, candidates: [{ actor: 'Someone', score: 0.99 }], scores: Float32Array.of(0.99), quality: 1 };
   const analyzer = {
     async analyze() {
       await new Promise((r) => setTimeout(r, ms));
       frames++;
-      return { faces: [face] };
+      return { faces: [face], model: SOMEONE };
     },
   } as unknown as FrameAnalyzer;
   return { analyzer, frames: () => frames };
@@ -34,7 +43,7 @@ if (ffmpegMissing) {
     const slow = slowAnalyzer(1600);
     const worker = new CameraWorker(
       { id: 'slow', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0 } },
       slow.analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
@@ -57,12 +66,12 @@ if (ffmpegMissing) {
     const onScreen: ActorsOnScreen[] = [];
     bus.on('appearance', (e) => events.push(e));
     bus.on('actors', (a) => onScreen.push(a));
-    const named: AnalyzedFace = { box: { x: 20, y: 30, width: 80, height: 90 }, embedding: new Float32Array(128).fill(0.1), actor: 'Someone', confidence: 0.987, candidates: [{ actor: 'Someone', score: 0.987 }] };
-    const stranger: AnalyzedFace = { box: { x: 200, y: 30, width: 80, height: 90 }, embedding: new Float32Array(128).map((_, i) => (i % 2 ? 0.2 : -0.2)), actor: null, confidence: 0.6123, candidates: [{ actor: 'Someone', score: 0.6123 }] };
-    const analyzer = { analyze: async () => ({ faces: [named, stranger] }) } as unknown as FrameAnalyzer;
+    const named: AnalyzedFace = { box: { x: 20, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.987, candidates: [{ actor: 'Someone', score: 0.987 }], scores: Float32Array.of(0.987), quality: 1 };
+    const stranger: AnalyzedFace = { box: { x: 200, y: 30, width: 80, height: 90 }, embedding: unitVector(128, (i) => (i % 2 ? 1 : -1)), actor: null, confidence: 0.6123, candidates: [{ actor: 'Someone', score: 0.6123 }], scores: Float32Array.of(0.6123), quality: 1 };
+    const analyzer = { analyze: async () => ({ faces: [named, stranger], model: SOMEONE }) } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'room', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 } },
       analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },

@@ -15,11 +15,12 @@ import { PendingFaces } from '../src/recognize/pending-faces.js';
 import { Recognizer } from '../src/recognize/recognizer.js';
 import { UnknownFaces } from '../src/track/unknown-faces.js';
 import { writeBundle } from '../src/train/bundle-writer.js';
-import { makeBundle, randomUnit } from './helpers/bundles.js';
+import { makeBundle, randomUnit, SIZE } from './helpers/bundles.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { photosOf } from './helpers/embeddings.js';
 import { fiveCelebritiesModel, testPipeline } from './helpers/models.js';
 import { storeWith } from './helpers/web.js';
+import { DEFAULT_EMBEDDER, embedderSpec } from '../src/vision/embedder.js';
 
 const missing = datasetsMissing();
 const log = silentLogger();
@@ -36,12 +37,12 @@ async function synthetic(headType = 'ncm-cosine'): Promise<string> {
       kind: 'embedding-classifier',
       createdAt: new Date().toISOString(),
       actors,
-      input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'test' },
+      input: { type: 'embedding', name: HEAD_INPUT, size: SIZE, extractor: DEFAULT_EMBEDDER, embedder: embedderSpec(DEFAULT_EMBEDDER) },
       head: { type: headType, graph: 'head.onnx', output: HEAD_OUTPUT, score: 'cosine' },
       thresholds: { default: 0.9, perActor: { 'Alan Turing': 0.8 } },
       training: { seed: 1 },
     },
-    { 'head.onnx': ncmHeadGraph(classMeans(byClass, 128), 128), [CENTROIDS_FILE]: centroidsFile(actors, byClass, 128) },
+    { 'head.onnx': ncmHeadGraph(classMeans(byClass, SIZE), SIZE), [CENTROIDS_FILE]: centroidsFile(actors, byClass, SIZE) },
   );
   return dir;
 }
@@ -83,7 +84,7 @@ t.test('a new person joins the running model as a new version; the old actors st
   const held = path.join(dir, added.version);
   const centroids = JSON.parse(await readFile(path.join(held, CENTROIDS_FILE), 'utf8')) as { classes: { actor: string; count: number; mean: number[] }[] };
   t.same(centroids.classes.map((c) => [c.actor, c.count]), [['Ada Lovelace', 1], ['Alan Turing', 1], ['Grace Hopper', 3]]);
-  t.same(Buffer.from(ncmHeadGraph(centroids.classes.map((c) => Float32Array.from(c.mean)), 128)), await readFile(path.join(held, 'head.onnx')), 'head.onnx = ncmHeadGraph(centroids)');
+  t.same(Buffer.from(ncmHeadGraph(centroids.classes.map((c) => Float32Array.from(c.mean)), SIZE)), await readFile(path.join(held, 'head.onnx')), 'head.onnx = ncmHeadGraph(centroids)');
 
   // The same person again, spelled otherwise: more faces folded into theirs.
   const more = await enroller.enroll('grace hopper', [near(grace, 23)], 'test');
@@ -118,7 +119,7 @@ t.test('what cannot be enrolled is refused with a clear error', async (t) => {
   t.teardown(() => store.stop());
   const enroller = new Enroller(store, log);
   await refusal(t, enroller.enroll('Grace Hopper', [], 'test'), 'ENROLL_INVALID', /at least one face/, 'no face');
-  await refusal(t, enroller.enroll('Grace Hopper', [new Float32Array(64)], 'test'), 'ENROLL_INVALID', /128 values/, 'another embedding size');
+  await refusal(t, enroller.enroll('Grace Hopper', [new Float32Array(64)], 'test'), 'ENROLL_INVALID', new RegExp(`${SIZE} values`), 'another embedding size');
 
   const cases: [string, Promise<string>, RegExp][] = [
     ['an mlp head', synthetic('mlp-softmax').then(async (b) => (await storeWith(b)).dir), /head is mlp-softmax/],
@@ -159,7 +160,7 @@ t.test('the REST routes: faces found in photos, enrolled, and the next recogniti
   }
   const enrolled = await app.inject({ method: 'POST', url: '/v1/enroll', payload: { name: person, faces: ids } });
   t.equal(enrolled.statusCode, 200, enrolled.body);
-  t.match(enrolled.json(), { actor: person, faces: 5, updated: false, nearest: { actor: String, score: Number } });
+  t.match(enrolled.json(), { actor: person, faces: 5, updated: false, nearest: { actor: String, score: Number, alike: Boolean } });
   for (const photo of photos.slice(5)) {
     const res = await app.inject({ method: 'POST', url: '/v1/recognize', payload: await readFile(photo), headers: { 'content-type': 'image/jpeg' } });
     t.equal(res.json().faces[0]?.actor, person, `${path.basename(photo)} (not enrolled) is named`);

@@ -16,7 +16,7 @@ function chips(count: number): Float32Array {
 }
 
 t.test('one call gives the descriptor and the scores of the two-step pipeline', async (t) => {
-  const means = classMeans([[randomUnit(1)], [randomUnit(2)], [randomUnit(3)]], 128);
+  const means = classMeans([[randomUnit(1, 128)], [randomUnit(2, 128)], [randomUnit(3, 128)]], 128);
   const fused = await ort.InferenceSession.create(await fusedRecognitionGraph(means));
   const recognition = await ort.InferenceSession.create(await faceModelBytes('recognition'));
   const head = await ort.InferenceSession.create(ncmHeadGraph(means, 128));

@@ -7,7 +7,7 @@ import { alive, capturingLogger, fastSupervision, freePort, httpStreamServer, sy
 
 t.test('the ffmpeg command line and its output size line', async (t) => {
   const args = ffmpegArgs({ url: 'rtsp://u:p@cam/x', fps: 5, maxWidth: 640 });
-  t.match(args.join(' '), /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/);
+  t.match(args.join(' '), /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5:round=up,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/);
   t.same(ffmpegArgs({ url: 'a.mp4', fps: 2, maxWidth: 320, loop: true, realtime: true }).slice(5, 10), ['-stream_loop', '-1', '-re', '-i', 'a.mp4']);
   const stderr = `Input #0, mov\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 800x450, 25 fps\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x360, q=2-31, 27648 kb/s, 5 fps\n`;
   t.same(parseOutputSize(stderr), { width: 640, height: 360 }, 'the output stream, not the input');

@@ -8,6 +8,7 @@ import { ModelService } from '../src/models/model-service.js';
 import { EventBus } from '../src/publish/event-bus.js';
 import { ModelStore, type ModelEvent } from '../src/models/model-store.js';
 import { makeBundle, randomUnit, type Breakage } from './helpers/bundles.js';
+import { embedderSpec } from '../src/vision/embedder.js';
 import { tmpdir } from './helpers/s3.js';
 
 function newStore(dir: string, keep = 3) {
@@ -28,6 +29,21 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+t.test('a bundle made for another embedder is refused with the reason, and the running one keeps serving', async (t) => {
+  const dir = await tmpdir('ar-store-');
+  await makeBundle(path.join(dir, 'v1'), { version: 'v1', embedder: 'face-api-68' });
+  const store = new ModelStore(silentLogger(), { dir, threads: 1, keep: 3, reserveBytes: 0, embedder: embedderSpec('face-api-68') });
+  t.teardown(() => store.stop());
+  await store.start();
+  t.equal(store.current()?.version, 'v1');
+  const folder = path.join(store.dir, '.incoming', 'v2-test');
+  await makeBundle(folder, { version: 'v2', embedder: 'face-api-68-flip' });
+  const outcome = await store.install(folder, 'test:v2');
+  t.match(outcome, { ok: false, refusal: { version: 'v2', code: 'MODEL_EMBEDDER_MISMATCH' } });
+  t.match(!outcome.ok && outcome.refusal.reason, /made for the embedder face-api-68-flip .*runs face-api-68/, 'the reason names both embedders');
+  t.equal(store.current()?.version, 'v1', 'the running model keeps serving');
+});
 
 t.test('a swap lets requests in flight finish on the old session, then releases it', async (t) => {
   const dir = await tmpdir('ar-store-');

@@ -8,6 +8,9 @@ import { buildStarter, STARTER_SOURCES } from '../training/build-starter.js';
 import { loadConfig } from '../src/config/load.js';
 import { embeddingKey, recordedEmbedding, STARTER_DIR, usableStarter } from '../src/models/starter.js';
 import { loadVerified } from '../src/models/verified-model.js';
+import { cohortDir, readCohort } from '../src/train/cohort.js';
+import { DEFAULT_EMBEDDER, embedderSpec } from '../src/vision/embedder.js';
+import { PIPELINE_REVISION } from '../src/vision/pipeline.js';
 import { spawnDaemon } from './helpers/cli.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { photosOf } from './helpers/embeddings.js';
@@ -42,6 +45,18 @@ t.test('the shipped starter model was built for the embedding this daemon runs',
     t.same(movieMatcher.filter((a) => !manifest.actors.includes(a)), [], 'every actor of faces/movie-matcher is in it');
   }
   t.same(await usableStarter({ ...config, vision: config.vision, model: { ...config.model, starter: false } }), { reason: 'model.starter is off' });
+});
+
+t.test('the shipped cohorts of strangers were embedded by this pipeline, the default embedder among them', async (t) => {
+  const files = (await readdir(cohortDir())).filter((f) => f.endsWith('.json')).sort();
+  t.ok(files.includes(`${DEFAULT_EMBEDDER}.json`), `models/cohort holds ${files.join(', ')}`);
+  for (const file of files) {
+    const cohort = JSON.parse(await readFile(path.join(cohortDir(), file), 'utf8')) as { embedder: string; pipelineRevision: number };
+    t.equal(`${cohort.embedder}.json`, file, `${file} says whose it is`);
+    t.equal(cohort.pipelineRevision, PIPELINE_REVISION, `models/cohort/${file} was embedded by pipeline revision ${cohort.pipelineRevision}, this is ${PIPELINE_REVISION}: run \`npm run build-cohort\` (for each embedder) and commit models/cohort`);
+  }
+  const read = await readCohort(embedderSpec(DEFAULT_EMBEDDER));
+  t.ok('faces' in read && read.faces.length >= 300, 'missing' in read ? read.missing : `${read.faces.length} faces of strangers for ${DEFAULT_EMBEDDER}`);
 });
 
 t.test('the same photos give the same bytes', { skip: missing }, async (t) => {

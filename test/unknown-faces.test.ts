@@ -3,6 +3,7 @@ import t from 'tap';
 import { silentLogger } from '../src/logger.js';
 import { cosine } from '../src/recognize/ncm-head.js';
 import { UNKNOWN_DEFAULTS, UnknownFaces, type UnknownSighting } from '../src/track/unknown-faces.js';
+import { DEFAULT_EMBEDDER, embedderSpec, embedderTuning } from '../src/vision/embedder.js';
 import { randomUnit } from './helpers/bundles.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { embeddingsOf, photosOf } from './helpers/embeddings.js';
@@ -14,7 +15,9 @@ const image = { data: new Uint8Array(200 * 200 * 3).fill(90), width: 200, height
 t.test('real strangers: each person is one group, and no group mixes two people', { skip: datasetsMissing() }, async (t) => {
   const people = ['Colin Powell', 'Tony Blair', 'Hugo Chavez', 'Jacques Chirac', 'Ariel Sharon', 'Vladimir Putin', 'Gerhard Schroeder'];
   const photos = await Promise.all(people.map(async (p) => embeddingsOf((await photosOf(faces('lfw', p))).slice(0, 8))));
-  const unknowns = new UnknownFaces(silentLogger());
+  // The default embedder's cosines, as the daemon sets them (live-video.ts).
+  const groupsAt = embedderTuning(embedderSpec(DEFAULT_EMBEDDER)).unknownGroups;
+  const unknowns = new UnknownFaces(silentLogger(), { joinCosine: groupsAt.join, mergeCosine: groupsAt.merge });
   // Interleaved, each photo on its own (no track), as strangers walk past one by one.
   const start = Date.now();
   for (let i = 0; i < 8; i++) {
@@ -77,7 +80,7 @@ t.test('one face a second per track, thumbnails, expiry, and bounds on faces and
 
 t.test("a camera's frame: only faces of announced tracks count, with the track's name", async (t) => {
   const unknowns = new UnknownFaces(silentLogger());
-  const face = (seed: number) => ({ box, embedding: randomUnit(seed), actor: null, confidence: 0.5, candidates: [] });
+  const face = (seed: number) => ({ box, embedding: randomUnit(seed), actor: null, confidence: 0.5, candidates: [], quality: 1 });
   unknowns.observeFrame({
     camera: 'cam',
     image,

@@ -18,13 +18,15 @@ function files(dir: string, count = Infinity): string[] {
 if (missing) {
   t.plan(0, missing);
 } else {
-  t.test('every group shot yields several faces, each with landmarks and a 128-d descriptor', async (t) => {
+  t.test("every group shot yields several faces, each with landmarks and the embedder's unit vector", async (t) => {
     const pipeline = await testPipeline();
+    const size = pipeline.embedder.spec.size;
     for (const file of files(faces('bbt-group-shots'))) {
       const found = await pipeline.analyze(await decodeImage(readFileSync(file), LIMIT));
       t.ok(found.length >= 2, `${path.basename(file)}: ${found.length} faces`);
       for (const face of found) {
-        t.equal(face.embedding.length, 128);
+        t.equal(face.embedding.length, size);
+        t.ok(Math.abs(Math.hypot(...face.embedding) - 1) < 1e-4, 'unit length');
         t.equal(face.landmarks.length, 68);
       }
     }

@@ -69,7 +69,7 @@ export async function buildStarter(options: { datasets: string; out: string; con
     for (const entry of (await readdir(lfw, { withFileTypes: true })).filter((e) => e.isDirectory() && !STARTER_STRANGERS.except.includes(e.name))) {
       await linkPhotos(path.join(lfw, entry.name), path.join(strangers, entry.name), '');
     }
-    const { source, extractor } = await datasetFaces(options.config, { cache: options.cache ?? true });
+    const { source, embedder } = await datasetFaces(options.config, { cache: options.cache ?? true });
     const recorded = sources.map((s) => ({ folder: s.folder, people: s.people }));
     return await trainModel(source, {
       datasets: [people],
@@ -77,7 +77,7 @@ export async function buildStarter(options: { datasets: string; out: string; con
       maxPerActor: MAX_PER_ACTOR,
       minPerActor: MIN_PER_ACTOR,
       seed: SEED,
-      extractor,
+      embedder,
       unknown: strangers,
       compact: true,
       reproducible: {

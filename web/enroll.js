@@ -131,6 +131,6 @@ export function undoButton(previous, news, status) {
 /** "Added X from N faces; version V runs now" with a button that runs the previous version again. */
 export function enrolledMessage(answer, news, status) {
   const undo = undoButton(answer.previous, news, status);
-  const similar = answer.nearest && answer.nearest.score >= 0.93 ? ` Note: ${answer.actor} looks a lot like ${answer.nearest.actor}.` : '';
+  const similar = answer.nearest && answer.nearest.alike ? ` Note: ${answer.actor} looks a lot like ${answer.nearest.actor}.` : '';
   return [`${answer.updated ? 'Added more faces of' : 'Added'} ${answer.actor} (${answer.faces} face${answer.faces === 1 ? '' : 's'}). Version ${answer.version} runs now.${similar} `, undo];
 }

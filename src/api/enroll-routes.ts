@@ -39,7 +39,7 @@ const EnrollReply = Type.Object({
   previous: Type.String({ description: 'The version it was built on; POST /v1/model/activate with it rolls back' }),
   faces: Type.Integer(),
   updated: Type.Boolean({ description: 'True when the actor existed and the faces were added to theirs' }),
-  nearest: Type.Union([Type.Object({ actor: Type.String(), score: Type.Number() }), Type.Null()], { description: 'The most similar other actor (cosine of the means): a high score means the two may be confused' }),
+  nearest: Type.Union([Type.Object({ actor: Type.String(), score: Type.Number(), alike: Type.Boolean({ description: "The means are so close (for the model's embedder) that the two may be confused" }) }), Type.Null()], { description: 'The most similar other actor (cosine of the means)' }),
 });
 const UnknownGroup = Type.Object({
   id: Type.String(),

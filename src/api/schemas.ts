@@ -14,6 +14,19 @@ export const FaceSchema = Type.Object(
     actor: Type.Union([Type.String(), Type.Null()], { description: 'The actor, or null for an unknown face.' }),
     confidence: Type.Number({ description: "The best actor's score." }),
     candidates: Type.Array(Type.Object({ actor: Type.String(), score: Type.Number() }), { description: 'Best actors first.' }),
+    quality: Type.Optional(
+      Type.Object(
+        {
+          score: Type.Number({ description: 'How much the face is worth as evidence, 0–1: the product of the parts below.' }),
+          margin: Type.Number({ description: 'How far over the threshold this face had to score to be named (blurred faces sit close to every actor).' }),
+          size: Type.Number(),
+          sharpness: Type.Number(),
+          pose: Type.Number(),
+          detector: Type.Number(),
+        },
+        { description: 'The face quality; a face too poor to name is unknown even when its best score is near the threshold.' },
+      ),
+    ),
   },
   { $id: 'Face' },
 );

@@ -12,6 +12,7 @@ import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js'
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
 import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
+import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
 import { loadBenchInputs, type BenchInput } from './bench-inputs.js';
 import { buildReport, formatReport, round, type BackendRun, type Network, type Sample, type Stage } from './bench-report.js';
 import { print } from './common.js';
@@ -68,8 +69,20 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
       runs.push(await timeFrames(c, inputs, iterations, ctx.config.vision.maxPixels, head));
       say(`  ${c.name}: frames timed`);
     }
+    // The embedding stage per embedder, on the faces the onnx pipeline found.
+    const onnx = contenders.find((c) => c.name === 'onnx')!;
+    const faces: BenchFaces[] = [];
+    for (const input of inputs) {
+      const image = await imageOf(input, ctx.config.vision.maxPixels);
+      const found = await onnx.backend.detect(image, options);
+      if (found.length) faces.push({ image, landmarks: await onnx.backend.landmarks(image, found.map((d) => d.box)) });
+    }
+    const embedders = await benchEmbedders(faces, iterations, threads);
+    say('  embedders timed');
     const gflop = await networkGflop();
     const report = buildReport(runs, gflop, {
+      embedder: vision.embedder,
+      embedders,
       iterations,
       inputs: inputs.map((i) => i.name),
       faces: Object.fromEntries(contenders[1]!.faces),
@@ -78,7 +91,8 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
       detector: 'ssd (detectTiny: the Tiny Face Detector at 416)',
     });
     const table = formatReport(report);
-    print(ctx.json, report, `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores`);
+    const embedderTable = Object.entries(embedders).map(([id, e]) => `  ${id.padEnd(20)} ${String(e.p50MsPerFace).padStart(7)} ms/face (chip ${e.alignMsPerFace}, network ${e.embedMsPerFace})  ${e.costRatio}× face-api-eyes${id === vision.embedder ? '  (configured)' : ''}`).join('\n');
+    print(ctx.json, report, `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}`);
   } finally {
     await head.release();
     for (const c of contenders) await Promise.all([c.backend.stop(), c.tiny.stop()]);

@@ -1,16 +1,17 @@
 // The model commands: train, eval and recognize (CONTRACTS.md, "Command line").
 import { readFile } from 'node:fs/promises';
 import { Recognizer } from '../recognize/recognizer.js';
-import { evaluateModel } from '../train/evaluate.js';
+import { evaluateModel, type EvalReport } from '../train/evaluate.js';
+import { evaluateSizes, type SizeReport } from '../train/evaluate-sizes.js';
 import type { DroppedPhoto } from '../train/choose-faces.js';
 import { trainModel, type TrainOptions } from '../train/train.js';
 import { RecognizerError, isRecognizerError, type ErrorCode } from '../errors.js';
-import { commandModel, datasetFaces, percent, print, type CommandContext } from './common.js';
+import { commandModel, datasetFaces, percent, print, trainingCohort, type CommandContext } from './common.js';
 
-export async function trainCommand(ctx: CommandContext, args: Omit<TrainOptions, 'extractor'> & { cache: boolean; verbose: boolean }): Promise<void> {
+export async function trainCommand(ctx: CommandContext, args: Omit<TrainOptions, 'embedder'> & { cache: boolean; verbose: boolean }): Promise<void> {
   const { cache, verbose, ...options } = args;
-  const { source, extractor } = await datasetFaces(ctx.config, { cache });
-  const summary = await trainModel(source, { ...options, extractor });
+  const { source, embedder } = await datasetFaces(ctx.config, { cache });
+  const summary = await trainModel(source, { ...options, embedder, cohort: await trainingCohort(embedder) });
   const { skipped, test, dropped } = summary;
   const lines = [
     `model ${summary.version} written to ${args.out}: ${summary.actors.length} actors from ${summary.images} photos` +
@@ -43,17 +44,23 @@ function droppedLines(dropped: DroppedPhoto[]): string[] {
   ];
 }
 
-export async function evalCommand(ctx: CommandContext, args: { model?: string; datasets: string[]; unknown?: string; cache: boolean }): Promise<void> {
+export async function evalCommand(ctx: CommandContext, args: { model?: string; datasets: string[]; unknown?: string; cache: boolean; faceSizes?: number[] }): Promise<void> {
   const models = await commandModel(ctx.config, args.model);
   const model = models.current()!;
-  const { source } = await datasetFaces(ctx.config, { cache: args.cache });
-  const report = await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown });
+  const { source, embedder } = await datasetFaces(ctx.config, { cache: args.cache });
+  const report: EvalReport & { embedder: string; sizes?: SizeReport } = { ...(await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown })), embedder: embedder.id };
+  if (args.faceSizes) report.sizes = await evaluateSizes(source, model, { datasets: args.datasets, unknown: args.unknown, sizes: args.faceSizes });
   const lines = [
     `top-1 ${percent(report.top1)} of ${report.n} photos of enrolled actors (misnamed ${report.errors.misnamed}, rejected as unknown ${report.errors.rejected}; right actor whatever the threshold ${percent(report.closedSetTop1)})`,
     ...Object.entries(report.perActor).map(([actor, r]) => `  ${actor}: ${percent(r.top1)} of ${r.n}`),
   ];
   if (report.notEnrolled.length) lines.push(`not enrolled, not scored: ${report.notEnrolled.join(', ')}`);
   if (report.unknown) lines.push(`unknown people: ${percent(report.unknown.rejected)} of ${report.unknown.n} faces rejected`);
+  for (const [size, s] of Object.entries(report.sizes?.known ?? {})) {
+    const strangers = report.sizes?.unknown?.[size];
+    lines.push(`faces ${size} px high in a 640×360 frame: ${s.n} photos, found ${percent(s.detected)}, named ${percent(s.named)}, misnamed ${percent(s.misnamed)}, rejected ${percent(s.rejected)}${strangers ? `; strangers rejected ${percent(strangers.rejected)} of ${Math.round(strangers.n * strangers.detected)} found` : ''}`);
+  }
+  lines.push(`embedder ${report.embedder}`);
   print(ctx.json, report, lines.join('\n'));
   await models.stop();
 }

@@ -6,11 +6,13 @@ import { activeBundle } from '../models/disk.js';
 import { usableStarter } from '../models/starter.js';
 import { FixedModel } from '../recognize/fixed-model.js';
 import type { Config } from '../config/schema.js';
-import { createFacePipeline, extractorId } from '../vision/create-backend.js';
+import { createFacePipeline } from '../vision/create-backend.js';
 import { faceApiVersion } from '../vision/face-api.js';
-import { PIPELINE_REVISION, type FacePipeline } from '../vision/pipeline.js';
+import { embedderSpec, type EmbedderSpec } from '../vision/embedder.js';
+import type { FacePipeline } from '../vision/pipeline.js';
 import { defaultCacheDir, EmbeddingCache } from '../train/embedding-cache.js';
 import { FaceSource } from '../train/face-source.js';
+import { readCohort, type CohortFace } from '../train/cohort.js';
 
 export interface CommandContext {
   config: Config;
@@ -22,12 +24,25 @@ export function commandConfig(file: string | undefined): Config {
 }
 
 /** The pipeline plus a content-hash cache of the faces found in dataset photos. */
-export async function datasetFaces(config: Config, options: { cache: boolean }): Promise<{ pipeline: FacePipeline; source: FaceSource; extractor: string }> {
+export async function datasetFaces(config: Config, options: { cache: boolean }): Promise<{ pipeline: FacePipeline; source: FaceSource; embedder: EmbedderSpec }> {
   const pipeline = await createFacePipeline(config.vision);
-  const key = `${pipeline.backend.name}-${config.vision.detector}-${config.vision.minScore}-faceapi${faceApiVersion()}-r${PIPELINE_REVISION}`;
+  const key = `${pipeline.revision}-${config.vision.detector}-${config.vision.minScore}-faceapi${faceApiVersion()}`;
   const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), key) : undefined;
   const source = new FaceSource(pipeline, { cache, maxPixels: config.vision.maxPixels });
-  return { pipeline, source, extractor: extractorId() };
+  return { pipeline, source, embedder: pipeline.embedder.spec };
+}
+
+/**
+ * The embedder's cohort of strangers for calibration; without one (a checkout that never built it,
+ * another embedder) training goes on with the strangers it has, and says so.
+ */
+export async function trainingCohort(embedder: EmbedderSpec): Promise<CohortFace[]> {
+  const cohort = await readCohort(embedder);
+  if ('missing' in cohort) {
+    process.stderr.write(`actor-recognizer: calibrating without a cohort of strangers: ${cohort.missing}\n`);
+    return [];
+  }
+  return cohort.faces;
 }
 
 /**
@@ -40,7 +55,7 @@ export async function commandModel(config: Config, arg: string | undefined, opti
   const dir = arg ?? config.model.dir;
   if (arg !== undefined && !existsSync(arg)) throw new RecognizerError('MODEL_NOT_FOUND', `--model ${arg}: no such bundle or model store`);
   const bundle = (await activeBundle(dir)) ?? (await starterOf(config, dir));
-  if (bundle) return FixedModel.load(bundle, { threads: config.vision.threads });
+  if (bundle) return FixedModel.load(bundle, { threads: config.vision.threads, embedder: embedderSpec(config.vision.embedder) });
   const why = `no actor model in ${dir}: train one (actor-recognizer train --dataset DIR --out ${dir}/first) or pass --model`;
   if (!options.optional) throw new RecognizerError('MODEL_NOT_FOUND', why);
   process.stderr.write(`actor-recognizer: ${why}; every face is unknown\n`);

@@ -7,7 +7,6 @@ import { CHIP_CROP } from '../recognize/manifest.js';
 import { chooseActorFaces, noSkips } from '../train/choose-faces.js';
 import { scanDataset } from '../train/dataset.js';
 import { decodeImage } from '../vision/decode.js';
-import { faceChip } from '../vision/pipeline.js';
 import { CHIP_SIZE } from '../vision/types.js';
 import { datasetFaces, print, type CommandContext } from './common.js';
 
@@ -32,7 +31,7 @@ export async function cropsCommand(ctx: CommandContext, args: CropsArgs): Promis
   await refuseNonEmpty(args.out);
   const dataset = await scanDataset(args.datasets);
   await mkdir(args.out, { recursive: true });
-  const { source, extractor } = await datasetFaces(ctx.config, { cache: args.cache });
+  const { pipeline, source, embedder } = await datasetFaces(ctx.config, { cache: args.cache });
   const seed = args.seed ?? 1;
   const skipped = noSkips();
   const actors: Record<string, { file: string; source: string }[]> = {};
@@ -41,7 +40,7 @@ export async function cropsCommand(ctx: CommandContext, args: CropsArgs): Promis
     await mkdir(path.join(args.out, actor), { recursive: true });
     actors[actor] = [];
     for (const [i, { file, bytes, face }] of faces.entries()) {
-      const chip = faceChip(await decodeImage(bytes, { maxPixels: ctx.config.vision.maxPixels }), face);
+      const chip = pipeline.embedder.classifierChip(await decodeImage(bytes, { maxPixels: ctx.config.vision.maxPixels }), face);
       const name = `${String(i).padStart(3, '0')}-${path.parse(file).name.replace(/[^A-Za-z0-9._-]/g, '_')}.png`;
       await sharp(chip.data, { raw: { width: chip.width, height: chip.height, channels: 3 } }).png().toFile(path.join(args.out, actor, name));
       actors[actor].push({ file: `${actor}/${name}`, source: file });
@@ -50,7 +49,7 @@ export async function cropsCommand(ctx: CommandContext, args: CropsArgs): Promis
   const counts = Object.fromEntries(Object.entries(actors).map(([a, list]) => [a, list.length]));
   const images = Object.values(counts).reduce((a, b) => a + b, 0);
   if (images === 0) throw new RecognizerError('DATASET_INVALID', `no face was found in the photos under ${args.datasets.join(', ')}`);
-  const index = { format: CROPS_FORMAT, crop: CHIP_CROP, width: CHIP_SIZE, height: CHIP_SIZE, colour: 'RGB', extractor, createdAt: new Date().toISOString(), datasets: args.datasets, seed, maxPerActor: args.maxPerActor ?? null, skipped, actors };
+  const index = { format: CROPS_FORMAT, crop: CHIP_CROP, width: CHIP_SIZE, height: CHIP_SIZE, colour: 'RGB', embedder: embedder.id, createdAt: new Date().toISOString(), datasets: args.datasets, seed, maxPerActor: args.maxPerActor ?? null, skipped, actors };
   // Written last under a temporary name: a crops.json means the folder is complete.
   const tmp = path.join(args.out, `.crops.json.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify(index, null, 2) + '\n');

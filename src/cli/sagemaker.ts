@@ -4,7 +4,7 @@ import { access, constants, copyFile, mkdir, readFile, writeFile } from 'node:fs
 import path from 'node:path';
 import { RecognizerError } from '../errors.js';
 import { trainModel, type TrainSummary } from '../train/train.js';
-import { commandConfig, datasetFaces, print } from './common.js';
+import { commandConfig, datasetFaces, print, trainingCohort } from './common.js';
 
 /**
  * Where SageMaker puts things. The SM_* variables come from the sagemaker-training toolkit; a plain
@@ -160,9 +160,9 @@ export async function sagemakerTrainCommand(args: { configFile?: string; json: b
     const config = commandConfig(args.configFile);
     const job = await sageMakerJob(env);
     const started = Date.now();
-    const { source, extractor } = await datasetFaces(config, { cache: args.cache });
+    const { source, embedder } = await datasetFaces(config, { cache: args.cache });
     const hp = job.hyperparameters;
-    const summary = await trainModel(source, { datasets: [job.train], out: job.modelDir, maxPerActor: hp.maxPerActor, seed: hp.seed, extractor, head: hp.head, unknown: job.unknown, rejectRate: hp.rejectRate });
+    const summary = await trainModel(source, { datasets: [job.train], out: job.modelDir, maxPerActor: hp.maxPerActor, seed: hp.seed, embedder, cohort: await trainingCohort(embedder), head: hp.head, unknown: job.unknown, rejectRate: hp.rejectRate });
     await mkdir(job.outputDataDir, { recursive: true });
     for (const name of ['metrics.json', 'report.html']) await copyFile(path.join(job.modelDir, name), path.join(job.outputDataDir, name));
     const written: TrainingSummaryFile = {

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { RecognizerError } from '../errors.js';
 import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
+import { ShotDetector } from '../track/shot-detector.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
+import type { Box } from '../vision/types.js';
 import { Progress } from '../util/progress.js';
 import { createFacePipeline } from '../vision/create-backend.js';
 import { commandModel, print, type CommandContext } from './common.js';
@@ -33,12 +35,14 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
   const pipeline = await createFacePipeline(config.vision);
   try {
     const fps = options.fps ?? 5;
-    const result = await scanVideo(new FrameAnalyzer(pipeline.backend, { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces }, models), {
+    const detect = { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom };
+    const scanned = await scanVideo(new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec), {
       video: options.video,
       fps,
       ffmpegPath: config.ingest.ffmpegPath,
-      tracker: new Tracker(config.track),
+      tracker: new Tracker({ ...config.track, link: pipeline.embedder.tuning.link }),
     });
+    const result = { duration: scanned.duration, appearances: scanned.appearances.map(({ samples: _, ...a }) => a) };
     if (options.vtt && !context.json) return void process.stdout.write(toVtt(result.appearances));
     const human = result.appearances.map((a) => `${a.start.toFixed(1)}–${a.end.toFixed(1)} s  ${a.actor ?? '(unknown)'}  ${a.confidence.toFixed(3)}`).join('\n');
     print(context.json, result, human || 'nobody on screen');
@@ -48,11 +52,19 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
   }
 }
 
-/** Every frame at `fps` through the analyzer and the tracker; ffmpeg waits while inference runs. */
-export async function scanVideo(analyzer: FrameAnalyzer, options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker }): Promise<{ duration: number; appearances: Appearance[] }> {
+/** An appearance with the frames it was seen in (for the footage evaluation; not printed). */
+export interface SampledAppearance extends Appearance {
+  samples: { t: number; box: Box }[];
+}
+
+/**
+ * Every frame at `fps` through the analyzer, the shot detector and the tracker; ffmpeg waits while
+ * inference runs. A track never crosses a cut, so an appearance is one person within one shot.
+ */
+export async function scanVideo(analyzer: FrameAnalyzer, options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; maxWidth?: number }): Promise<{ duration: number; appearances: SampledAppearance[] }> {
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
-  const ffmpeg = new FfmpegProcess(options.ffmpegPath, { url: options.video, fps: options.fps, maxWidth: 1280 }, (frame) => {
+  const ffmpeg = new FfmpegProcess(options.ffmpegPath, { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280 }, (frame) => {
     queue.push(frame);
     // A couple of frames ahead keeps the CPU busy without holding the whole video in memory.
     if (queue.length >= 3) ffmpeg.pause();
@@ -63,15 +75,19 @@ export async function scanVideo(analyzer: FrameAnalyzer, options: { video: strin
     done = true;
     wake?.();
   });
-  const open = new Map<number, Appearance>();
-  const closed: Appearance[] = [];
+  const open = new Map<number, SampledAppearance>();
+  const closed: SampledAppearance[] = [];
+  // Samples of tracks not yet announced, kept until they are (or dropped when they end unannounced).
+  const samples = new Map<number, SampledAppearance['samples']>();
+  const shots = new ShotDetector();
   const apply = (events: TrackEvent[]) => {
     for (const e of events) {
-      if (e.type === 'appeared') open.set(e.trackId, { actor: e.actor, start: e.time, end: e.time, confidence: e.confidence });
+      if (e.type === 'appeared') open.set(e.trackId, { actor: e.actor, start: e.time, end: e.time, confidence: e.confidence, samples: samples.get(e.trackId) ?? [] });
       const a = open.get(e.trackId);
       if (!a) continue;
       if (e.type === 'identified') a.actor = e.actor;
       if (e.type === 'left') {
+        samples.delete(e.trackId);
         a.end = a.start + (e.durationSeconds ?? 0);
         a.confidence = e.bestConfidence ?? e.confidence;
         closed.push(a);
@@ -91,8 +107,17 @@ export async function scanVideo(analyzer: FrameAnalyzer, options: { video: strin
     }
     if (queue.length < 2) ffmpeg.resume();
     progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
-    const { faces } = await analyzer.analyze(frame.image);
-    apply(options.tracker.update(faces, frame.time));
+    const { faces, model } = await analyzer.analyze(frame.image);
+    const cut = shots.next(frame.image);
+    const events = options.tracker.update(faces, frame.time, { cut, model });
+    for (const track of options.tracker.seenAt(frame.time)) {
+      const list = samples.get(track.id) ?? [];
+      list.push({ t: frame.time, box: track.box });
+      samples.set(track.id, list);
+    }
+    apply(events);
+    // A track that ended before it was announced (a false detection) will never need its samples.
+    for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
     last = frame.time;
     progress.tick();
   }
@@ -102,7 +127,7 @@ export async function scanVideo(analyzer: FrameAnalyzer, options: { video: strin
   apply(options.tracker.expire(last, true));
   const duration = ffmpeg.duration ?? last;
   const appearances = closed
-    .map((a) => ({ actor: a.actor, start: round(a.start), end: round(a.end + 1 / options.fps), confidence: round(a.confidence) }))
+    .map((a) => ({ actor: a.actor, start: round(a.start), end: round(a.end + 1 / options.fps), confidence: round(a.confidence), samples: a.samples }))
     .sort((a, b) => a.start - b.start);
   return { duration: round(duration), appearances };
 }

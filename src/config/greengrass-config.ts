@@ -12,7 +12,7 @@ export const COMPONENT_SOURCE = 'the Greengrass component configuration';
 export const GREENGRASS_ONLY_KEYS: ReadonlySet<string> = new Set(['accessControl']);
 
 /** Keys whose change applies while running (see LiveVideo.reconfigure, ModelService.setS3); every other key needs a restart. */
-const LIVE_KEYS = [/^track\./, /^vision\.(minScore|maxFaces)$/, /^mqtt\.(?!host$|port$)/, /^cameras$/, /^ingest\./, /^model\.(dir|s3)(\.|$)/, /^greengrass\./];
+const LIVE_KEYS = [/^track\./, /^vision\.(minScore|maxFaces|tileZoom)$/, /^mqtt\.(?!host$|port$)/, /^cameras$/, /^ingest\./, /^model\.(dir|s3)(\.|$)/, /^greengrass\./];
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
 

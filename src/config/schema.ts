@@ -1,5 +1,6 @@
 // The configuration schema: the one place that defines every key, its default, bounds and meaning.
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+import { DEFAULT_EMBEDDER, EMBEDDER_IDS } from '../vision/embedder.js';
 
 /**
  * Marks a field whose value must never reach a log line or an error message. `value`: the whole
@@ -51,6 +52,18 @@ const VisionSchema = Type.Object(
     // The ceiling is sharp's own default limitInputPixels (0x3FFF squared).
     maxPixels: Type.Integer({ default: 40_000_000, minimum: 10_000, maximum: 268_402_689, description: 'A decoded image with more pixels than this is refused (guards memory).' }),
     threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
+    tileZoom: Type.Number({
+      default: 2,
+      minimum: 0,
+      maximum: 4,
+      description:
+        'Video frames (cameras, scan) get a second look for small faces: the detector again on overlapping tiles of the frame, each seen this many times larger than the whole frame (2: faces twice as large; 6 tiles for 640×360). 0 or 1: the whole frame only. Costs one detector pass per tile.',
+    }),
+    embedder: oneOf(EMBEDDER_IDS, {
+      default: DEFAULT_EMBEDDER,
+      description:
+        "How a face becomes its embedding: mobilefacenet (a MobileFaceNet trained with an ArcFace loss, on the ArcFace 5-point 112 px chip placed by the 68 landmarks; the most accurate on small and blurred faces, and cheaper than face-api's), mobilefacenet-flip (averaged with its mirror image), face-api-68 (face-api's descriptor on dlib's chip placed by 68 landmarks), face-api-68-flip (the same averaged with its mirror image: a little more accurate, twice the cost), face-api-eyes (the chip placed by the eyes alone, as bundles made before embedders had names). A model bundle made with another embedder is refused.",
+    }),
   },
   { default: {}, additionalProperties: false, description: 'Face detection and embedding.' },
 );
@@ -126,8 +139,15 @@ const IngestSchema = Type.Object(
 const TrackSchema = Type.Object(
   {
     minHits: Type.Integer({ default: 2, minimum: 1, maximum: 50, description: 'Frames a face must be seen in before it counts as an appearance.' }),
-    minConfidence: Type.Number({ default: 0, minimum: 0, maximum: 1, description: "Lowest per-frame confidence that votes for a name; below it the frame votes unknown. 0 trusts the model's own thresholds; raise it where strangers are named (a model enrolled from few photos)." }),
+    minConfidence: Type.Number({ default: 0, minimum: 0, maximum: 1, description: "Lowest aggregate confidence of a track for it to be named, on top of the model's own track thresholds. 0 trusts the model; raise it where strangers are named (a model enrolled from few photos)." }),
     absentSeconds: Type.Number({ default: 2, minimum: 0.1, maximum: 600, description: 'A face absent this long has left; its track ends.' }),
+    reidSeconds: Type.Number({
+      default: 60,
+      minimum: 0,
+      maximum: 3600,
+      description:
+        "A face in a later shot whose own best actor falls short of the threshold is still named when it looks like that actor's face named within this many seconds (as closely as one person's faces look); 0: never.",
+    }),
   },
   { default: {}, additionalProperties: false, description: 'Following faces across frames.' },
 );

@@ -44,7 +44,10 @@ export function ffmpegArgs(spec: SourceSpec): string[] {
   }
   input.push('-i', spec.url);
   // The comma inside min() is escaped for the filtergraph parser, since there is no shell here.
-  const filter = `fps=${spec.fps},scale=w=trunc(min(iw\\,${spec.maxWidth})/2)*2:h=-2`;
+  // round=up: frame k is the last input frame at or before k/fps, so a frame's time says what was
+  // on screen then; the default (near) shows the last frame before (k + 0.5)/fps, half a sample
+  // late, which put frames after a cut into the shot before it.
+  const filter = `fps=${spec.fps}:round=up,scale=w=trunc(min(iw\\,${spec.maxWidth})/2)*2:h=-2`;
   return [...input, '-an', '-sn', '-dn', '-vf', filter, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
 }
 

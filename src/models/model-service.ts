@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { ACTIVE_FILE, INCOMING } from './disk.js';
 import { ModelStore, type ModelEvent, type Outcome } from './model-store.js';
 import { S3Source } from './s3-source.js';
+import type { EmbedderSpec } from '../vision/embedder.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,7 +32,7 @@ export class ModelService {
    * `pollMs` overrides model.s3.pollSeconds (tests); `starter`: the starter model's folder, or why it
    * cannot run (see usableStarter in starter.ts).
    */
-  constructor(config: Config['model'], options: { threads: number; log: Logger; pollMs?: number; watch?: boolean; starter?: { dir: string } | { reason: string } }) {
+  constructor(config: Config['model'], options: { threads: number; embedder?: EmbedderSpec; log: Logger; pollMs?: number; watch?: boolean; starter?: { dir: string } | { reason: string } }) {
     this.config = config;
     this.log = options.log;
     this.pollMs = options.pollMs;
@@ -39,6 +40,7 @@ export class ModelService {
     this.store = new ModelStore(options.log, {
       dir: config.dir,
       threads: options.threads,
+      embedder: options.embedder,
       keep: config.keep ?? MODEL_DEFAULTS.keep,
       reserveBytes: (config.minFreeMiB ?? MODEL_DEFAULTS.minFreeMiB) * MiB,
       starter: options.starter && 'dir' in options.starter ? options.starter.dir : undefined,

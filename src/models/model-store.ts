@@ -8,6 +8,7 @@ import type { ModelLease, ModelSource } from '../recognize/recognizer.js';
 import { clearIncoming, copyToIncoming, ensureFreeSpace, INCOMING, isBundle, listHeld, moveIntoPlace, prune, readActive, writeActive } from './disk.js';
 import { STARTER_SOURCE } from './starter.js';
 import { CountedModel, loadVerified, refusalOf, type Refusal } from './verified-model.js';
+import type { EmbedderSpec } from '../vision/embedder.js';
 
 /** A swap or a refusal; MQTT (`P/model`, retained) and `/v1/events` publish these. */
 export interface ModelEvent {
@@ -28,6 +29,8 @@ export type Outcome = { ok: true; version: string; changed: boolean } | { ok: fa
 export interface StoreOptions {
   dir: string;
   threads: number;
+  /** The embedder the daemon runs: a bundle made for another is refused. */
+  embedder?: EmbedderSpec;
   /** Versions kept on disk for rollback, the running one included. */
   keep: number;
   /** Bytes that must stay free on the disk after a download. */
@@ -249,7 +252,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
     const previous = this.current()?.version ?? null;
     let model: ActorModel;
     try {
-      model = await loadVerified(folder, { threads: this.options.threads });
+      model = await loadVerified(folder, { threads: this.options.threads, embedder: this.options.embedder });
     } catch (err) {
       return { ok: false, refusal: this.refuse(err, source, await manifestVersion(folder)) };
     }

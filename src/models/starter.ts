@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
-import { extractorId } from '../vision/create-backend.js';
+import { embedderSpec } from '../vision/embedder.js';
 import { PIPELINE_REVISION } from '../vision/pipeline.js';
 
 /** models/starter at the package root (this module is dist/src/models/starter.js); built by `npm run build-starter`. */
@@ -13,13 +13,13 @@ export const STARTER_DIR = fileURLToPath(new URL('../../../models/starter/', imp
 export const STARTER_SOURCE = 'starter';
 
 /**
- * What identifies the embedding a head was fitted on: the extractor and the face pipeline's revision.
+ * What identifies the embedding a head was fitted on: the embedder (`vision.embedder`) and the face pipeline's revision.
  * The starter records it (`training.starter.embedding`) when it is built; a daemon that embeds
  * otherwise does not run it, and test/starter.test.ts fails until `npm run build-starter` rebuilds
- * it. One function, so that a new choice of embedding (`vision.embedder`) extends it in one place.
+ * it.
  */
-export function embeddingKey(_vision: Config['vision']): string {
-  return `${extractorId()}+pipeline-r${PIPELINE_REVISION}`;
+export function embeddingKey(vision: Config['vision']): string {
+  return `${embedderSpec(vision.embedder).id}+pipeline-r${PIPELINE_REVISION}`;
 }
 
 /** The embedding key a bundle's manifest records, if it is a starter model. */

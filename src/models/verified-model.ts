@@ -2,6 +2,7 @@
 import { isRecognizerError, RecognizerError } from '../errors.js';
 import { ActorModel } from '../recognize/actor-model.js';
 import type { ModelLease } from '../recognize/recognizer.js';
+import type { EmbedderSpec } from '../vision/embedder.js';
 
 /** Why a bundle was refused, in words a person and a script can both use. */
 export interface Refusal {
@@ -17,8 +18,8 @@ export interface Refusal {
  * one score per actor on a warm-up), then runs the manifest's reference embeddings, which must come
  * out as the actors the publisher recorded. Throws a RecognizerError; never leaves a session open.
  */
-export async function loadVerified(dir: string, options: { threads: number }): Promise<ActorModel> {
-  const model = await ActorModel.load(dir, { threads: options.threads });
+export async function loadVerified(dir: string, options: { threads: number; embedder?: EmbedderSpec }): Promise<ActorModel> {
+  const model = await ActorModel.load(dir, options);
   const references = model.manifest.references ?? [];
   if (references.length === 0) return model;
   try {

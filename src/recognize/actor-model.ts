@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { RecognizerError } from '../errors.js';
 import type { RgbImage } from '../vision/types.js';
 import { checkImageInput, greyChip, imageTensor } from './image-classifier.js';
+import { bundleEmbedderId, type EmbedderSpec } from '../vision/embedder.js';
 import { readBundle, type Manifest } from './manifest.js';
 
 /** One face's answer: an actor, or null when the best score is under that actor's threshold. */
@@ -12,6 +13,18 @@ export interface Classification {
   confidence: number;
   /** The best few actors with their scores, best first. */
   candidates: { actor: string; score: number }[];
+  /** Every actor's score, in the order of the model's actors (for tracks, which add faces up). */
+  scores?: Float32Array;
+}
+
+/** The model that scored a frame's faces, as the tracker needs it to name a track. */
+export interface TrackModel {
+  version: string;
+  actors: readonly string[];
+  /** Cosines to class means (aggregated as the cosine of the mean embedding) or probabilities (averaged). */
+  score: 'cosine' | 'probability';
+  /** The per-face threshold of each actor (by index). */
+  thresholds: readonly number[];
 }
 
 const CANDIDATES = 3;
@@ -46,8 +59,9 @@ export class ActorModel {
    * Loads and verifies a bundle: manifest schema, every file's size and sha256, the graph loads, its
    * input and output match the manifest, and a warm-up inference gives one score per actor.
    */
-  static async load(dir: string, options: { threads?: number } = {}): Promise<ActorModel> {
+  static async load(dir: string, options: { threads?: number; embedder?: EmbedderSpec } = {}): Promise<ActorModel> {
     const { manifest, files } = await readBundle(dir);
+    if (options.embedder) checkEmbedder(manifest, options.embedder);
     const graph = files.get(manifest.head.graph)!;
     let session: ort.InferenceSession;
     try {
@@ -120,25 +134,55 @@ export class ActorModel {
     return rows.map((row) => this.decide(row));
   }
 
-  /** Names faces from what this model takes: their chips (see `takesChips`) or their embeddings. */
-  async classifyFaces(faces: readonly { embedding: Float32Array; chip?: RgbImage }[]): Promise<Classification[]> {
-    if (!this.takesChips) return this.classify(faces.map((f) => f.embedding));
-    const chips = faces.map((f) => f.chip ?? missingChip(this.version));
-    return (await this.chipScores(chips)).map((row) => this.decide(row));
+  /**
+   * Names faces from what this model takes: their chips (see `takesChips`) or their embeddings; each
+   * answer keeps its scores. A blurred face must clear its actor's threshold by its quality's margin
+   * (cosine heads; see vision/quality.ts).
+   */
+  async classifyFaces(faces: readonly { embedding: Float32Array; chip?: RgbImage; quality?: { margin: number } }[]): Promise<Classification[]> {
+    const rows = this.takesChips ? await this.chipScores(faces.map((f) => f.chip ?? missingChip(this.version))) : await this.scores(faces.map((f) => f.embedding));
+    const cosine = this.manifest.head.score === 'cosine';
+    return rows.map((row, i) => ({ ...this.decide(row, cosine ? (faces[i]!.quality?.margin ?? 0) : 0), scores: row }));
   }
 
-  /** Names the best actor when its score reaches that actor's threshold, else unknown. */
-  decide(row: Float32Array): Classification {
+  /** What a tracker needs to name a track from its faces' scores. */
+  get trackModel(): TrackModel {
+    const { actors, thresholds, head } = this.manifest;
+    const track = thresholds.track ?? -Infinity;
+    return { version: this.version, actors, score: head.score, thresholds: actors.map((a) => Math.max(thresholds.perActor[a] ?? thresholds.default, track)) };
+  }
+
+  /** Names the best actor when its score reaches that actor's threshold (plus `margin`), else unknown. */
+  decide(row: Float32Array, margin = 0): Classification {
     const order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!);
     const candidates = order.slice(0, CANDIDATES).map((i) => ({ actor: this.manifest.actors[i]!, score: row[i]! }));
     const best = candidates[0]!;
     const { thresholds } = this.manifest;
     const threshold = thresholds.perActor[best.actor] ?? thresholds.default;
-    return { actor: best.score >= threshold ? best.actor : null, confidence: best.score, candidates };
+    return { actor: best.score >= threshold + margin ? best.actor : null, confidence: best.score, candidates };
   }
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * Refuses a head fitted on another embedder's vectors: its scores would look like answers and mean
+ * nothing. Image classifiers cut their own chip and take no embedding.
+ */
+function checkEmbedder(manifest: Manifest, running: EmbedderSpec): void {
+  const { input, version } = manifest;
+  if (input.type !== 'embedding') return;
+  const made = bundleEmbedderId(input);
+  if (made === running.id && input.size !== running.size) {
+    throw new RecognizerError('MODEL_EMBEDDER_MISMATCH', `bundle ${version} takes embeddings of ${input.size} values, and ${made} gives ${running.size}: the bundle is not what its manifest says`);
+  }
+  if (made !== running.id) {
+    throw new RecognizerError(
+      'MODEL_EMBEDDER_MISMATCH',
+      `bundle ${version} was made for the embedder ${made} (${input.size} values), and this daemon runs ${running.id} (${running.size}): retrain it with vision.embedder ${running.id}, or run the daemon with vision.embedder ${made}`,
+    );
   }
 }
 

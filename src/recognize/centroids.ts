@@ -36,8 +36,22 @@ export function centroidsFile(actors: readonly string[], embeddingsByClass: Floa
 
 /** The file's text for these classes (training writes it, and so does an enrollment on the device). */
 export function serializeCentroids(size: number, classes: Centroids['classes']): string {
-  const centroids: Centroids = { format: CENTROIDS_FORMAT, size, classes };
+  const centroids: Centroids = { format: CENTROIDS_FORMAT, size, classes: classes.map((c) => ({ ...c, mean: c.mean.map(shortestFloat32) })) };
   return JSON.stringify(centroids) + '\n';
+}
+
+/**
+ * The shortest decimal that reads back as the same float32: a class mean is float32 in the head, and
+ * written with a double's 17 digits it takes twice the bytes (the starter model's 128 means of 192
+ * values: 530 KB against 300 KB).
+ */
+function shortestFloat32(x: number): number {
+  const f = Math.fround(x);
+  for (let digits = 6; digits < 9; digits++) {
+    const short = Number(f.toPrecision(digits));
+    if (Math.fround(short) === f) return short;
+  }
+  return Number(f.toPrecision(9));
 }
 
 /** Parses the bundle's centroids and checks them against its manifest (same actors, same order, same size). */

@@ -9,6 +9,7 @@ import type { ActorModel } from './actor-model.js';
 import { CENTROIDS_FILE, parseCentroids, serializeCentroids, type Centroids } from './centroids.js';
 import { readBundle, type Manifest } from './manifest.js';
 import { cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph, norm } from './ncm-head.js';
+import { bundleEmbedderId, EMBEDDER_IDS, embedderSpec, embedderTuning, type EmbedderId } from '../vision/embedder.js';
 
 /** The slice of the model store enrollment needs (src/models/model-store.ts). */
 export interface EnrollStore {
@@ -20,7 +21,7 @@ export interface EnrollStore {
 
 /** What was enrolled, and which version now runs (or why the new bundle was refused). */
 export type EnrollOutcome =
-  | { ok: true; actor: string; version: string; previous: string; faces: number; updated: boolean; nearest: { actor: string; score: number } | null }
+  | { ok: true; actor: string; version: string; previous: string; faces: number; updated: boolean; nearest: Nearest | null }
   | Extract<Outcome, { ok: false }>;
 
 /** Who was removed, and which version now runs (or why the new bundle was refused). */
@@ -89,7 +90,7 @@ export class Enroller {
     const classes = foldIn(centroids, actor, embeddings);
     const means = classes.map((c) => Float32Array.from(c.mean));
     const index = classes.findIndex((c) => c.actor === actor);
-    const nearest = nearestOther(means, index, classes.map((c) => c.actor));
+    const nearest = nearestOther(means, index, classes.map((c) => c.actor), alikeCosine(manifest));
     const enrolled = [...previousEnrollments(manifest), { actor, faces: embeddings.length, updated: existing >= 0, base: manifest.version, origin, at: new Date().toISOString() }];
     const version = await this.nextVersion(manifest.version, 'e', enrolled.length + previousRemovals(manifest).length, actor);
     const outcome = await this.install(manifest, centroids.size, classes, version, { enrolled }, index, `enroll:${origin}`);
@@ -127,7 +128,7 @@ export class Enroller {
       kind: 'embedding-classifier',
       createdAt: new Date().toISOString(),
       actors,
-      input: { type: 'embedding', name: HEAD_INPUT, size, extractor: manifest.input.type === 'embedding' ? manifest.input.extractor : 'unknown' },
+      input: manifest.input.type === 'embedding' ? { ...manifest.input, size } : { type: 'embedding', name: HEAD_INPUT, size, extractor: 'unknown' },
       head: { type: 'ncm-cosine', graph: 'head.onnx', output: HEAD_OUTPUT, score: 'cosine' },
       // A new actor takes the pooled threshold; actors that had their own keep it.
       thresholds: { ...manifest.thresholds, perActor: Object.fromEntries(Object.entries(manifest.thresholds.perActor).filter(([a]) => actors.includes(a))) },
@@ -207,15 +208,28 @@ function foldIn(centroids: Centroids, actor: string, embeddings: Float32Array[])
   });
 }
 
-/** The other actor whose mean is closest: a warning sign that the two may be confused. */
-function nearestOther(means: Float32Array[], index: number, actors: string[]): { actor: string; score: number } | null {
-  let best: { actor: string; score: number } | null = null;
+/** The other actor whose mean is closest; `alike`: so close that the two may be confused. */
+export interface Nearest {
+  actor: string;
+  score: number;
+  alike: boolean;
+}
+
+function nearestOther(means: Float32Array[], index: number, actors: string[], alike: number): Nearest | null {
+  let best: Nearest | null = null;
   means.forEach((m, i) => {
     if (i === index) return;
     const score = cosine(means[index]!, m);
-    if (!best || score > best.score) best = { actor: actors[i]!, score: Math.round(score * 1000) / 1000 };
+    if (!best || score > best.score) best = { actor: actors[i]!, score: Math.round(score * 1000) / 1000, alike: score >= alike };
   });
   return best;
+}
+
+/** Where two class means look alike for the bundle's embedder (cosines mean different things per network). */
+function alikeCosine(manifest: Manifest): number {
+  if (manifest.input.type !== 'embedding') return Infinity;
+  const id = bundleEmbedderId(manifest.input);
+  return (EMBEDDER_IDS as readonly string[]).includes(id) ? embedderTuning(embedderSpec(id as EmbedderId)).alike : Infinity;
 }
 
 function previousEnrollments(manifest: Manifest): EnrollmentRecord[] {

@@ -9,7 +9,7 @@ export class FixedModel implements ModelSource {
   ) {}
 
   /** Loads and verifies the bundle at `dir`; no `dir`: no model, every face is unknown. */
-  static async load(dir: string | undefined, options: { threads?: number } = {}): Promise<FixedModel> {
+  static async load(dir: string | undefined, options: Parameters<typeof ActorModel.load>[1] = {}): Promise<FixedModel> {
     return new FixedModel(dir ? await ActorModel.load(dir, options) : null, dir ?? null);
   }
 

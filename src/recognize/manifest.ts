@@ -16,8 +16,18 @@ const EmbeddingInput = Type.Object({
   /** Graph input name, e.g. `embedding`. */
   name: Type.String({ minLength: 1 }),
   size: Type.Integer({ minimum: 1 }),
-  /** Which extractor made the embeddings the head was trained on (detector, aligner, network). */
+  /** Which extractor made the embeddings the head was trained on: the embedder's id (older bundles: a description). */
   extractor: Type.String({ minLength: 1 }),
+  /** The embedding stage the head was fitted on (src/vision/embedder.ts); a daemon running another refuses the bundle. */
+  embedder: Type.Optional(
+    Type.Object({
+      id: Type.String({ minLength: 1 }),
+      network: Type.Object({ id: Type.String(), version: Type.String() }),
+      size: Type.Integer({ minimum: 1 }),
+      input: Type.Object({ size: Type.Integer({ minimum: 1 }), alignment: Type.String(), normalisation: Type.String() }),
+      tta: Type.Union([Type.Literal('none'), Type.Literal('flip')]),
+    }),
+  ),
 });
 
 /** The face chip that `image-classifier` bundles take: the aligner's 150×150 dlib chip. */
@@ -64,6 +74,8 @@ export const ManifestSchema = Type.Object({
   thresholds: Type.Object({
     default: Type.Number(),
     perActor: Type.Record(Type.String(), Type.Number()),
+    /** For tracks (many faces of one person added up): the least a track's spread-corrected aggregate needs, whatever the actor. */
+    track: Type.Optional(Type.Number()),
     /** How the thresholds were chosen, and what they did on the calibration data. */
     operatingPoint: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }),

@@ -1,8 +1,9 @@
 // From image bytes to named faces: decode, run the face pipeline, classify with the running model.
 import { decodeImage } from '../vision/decode.js';
 import type { AnalyzeOptions, FaceObservation, FacePipeline } from '../vision/pipeline.js';
+import type { FaceQuality } from '../vision/quality.js';
 import type { Box, RgbImage } from '../vision/types.js';
-import type { ActorModel, Classification } from './actor-model.js';
+import type { ActorModel, Classification, TrackModel } from './actor-model.js';
 
 /** A face as the API, the CLI and MQTT report it (CONTRACTS.md: FACE). */
 export interface RecognizedFace {
@@ -10,6 +11,8 @@ export interface RecognizedFace {
   actor: string | null;
   confidence: number;
   candidates: { actor: string; score: number }[];
+  /** How much the face is worth as evidence, and the margin a face this blurred needs (see vision/quality.ts). */
+  quality: FaceQuality;
 }
 
 export interface Recognition {
@@ -63,13 +66,13 @@ export class Recognizer {
   async recognizeImage(image: RgbImage, options: AnalyzeOptions = {}): Promise<Recognition> {
     const { faces, version } = await this.nameFaces(image, options);
     return {
-      faces: faces.map((f) => ({ box: roundBox(f.box), actor: f.actor, confidence: f.confidence, candidates: f.candidates })),
+      faces: faces.map((f) => ({ box: roundBox(f.box), actor: f.actor, confidence: f.confidence, candidates: f.candidates, quality: f.quality })),
       model: version === null ? null : { version },
     };
   }
 
   /** Every face of an image with its embedding and name; `version` is the model that named them. */
-  async nameFaces(image: RgbImage, options: AnalyzeOptions = {}): Promise<{ faces: NamedFace[]; version: string | null }> {
+  async nameFaces(image: RgbImage, options: AnalyzeOptions = {}): Promise<{ faces: NamedFace[]; version: string | null; model: TrackModel | null }> {
     // Take the model once, so that a swap in the middle cannot mix two versions in one answer; the
     // lease keeps its session alive until this answer is made, even if a swap retires it meanwhile.
     const lease = this.models.acquire ? this.models.acquire() : null;
@@ -85,7 +88,7 @@ export class Recognizer {
       } else {
         named = observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
       }
-      return { faces: observed.map((o, i) => ({ ...o, ...named[i]! })), version: model?.version ?? null };
+      return { faces: observed.map((o, i) => ({ ...o, ...named[i]! })), version: model?.version ?? null, model: model?.trackModel ?? null };
     } finally {
       lease?.release();
     }

@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { ActorsOnScreen, EventBus } from '../publish/event-bus.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
-import { Tracker, type TrackEvent } from './tracker.js';
+import { ShotDetector } from './shot-detector.js';
+import { Tracker, type TrackEvent, type TrackModel } from './tracker.js';
 
 /** A face of the latest processed frame, as the REST API shows it. */
 export interface LiveFace {
@@ -61,6 +62,7 @@ class Rate {
 export class CameraWorker {
   readonly source: CameraSource;
   private readonly tracker: Tracker;
+  private readonly shots = new ShotDetector();
   private readonly rateIn = new Rate();
   private readonly rateProcessed = new Rate();
   private framesProcessed = 0;
@@ -90,7 +92,7 @@ export class CameraWorker {
     private readonly log: Logger,
     private readonly onFrame?: FrameObserver,
   ) {
-    this.tracker = new Tracker(config.track);
+    this.tracker = new Tracker({ ...config.track, link: analyzer.tuning?.link });
     this.onScreen = { camera: camera.id, actors: [], at: new Date().toISOString(), confidences: {}, since: {}, unknown: 0 };
     this.source = new CameraSource(
       camera.id,
@@ -190,14 +192,18 @@ export class CameraWorker {
     this.rateIn.mark(frame.receivedAt);
     this.analysing = true;
     let faces: AnalyzedFace[];
+    let model: TrackModel | null;
     try {
-      ({ faces } = await this.analyzer.analyze(frame.image));
+      ({ faces, model } = await this.analyzer.analyze(frame.image));
     } finally {
       this.analysing = false;
     }
     this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
     // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
-    const events = this.tracker.update(faces, frame.receivedAt / 1000);
+    // A restarted ffmpeg may show anything: its first frame is a new shot too.
+    if (frame.index === 0) this.shots.reset();
+    const cut = this.shots.next(frame.image);
+    const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model });
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
     this.framesProcessed++;
     this.rateProcessed.mark();

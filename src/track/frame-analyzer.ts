@@ -1,6 +1,7 @@
 // Faces of a video frame with their embeddings and names, timing every stage for the metrics.
-import type { Classification } from '../recognize/actor-model.js';
+import type { Classification, TrackModel } from '../recognize/actor-model.js';
 import { Recognizer, type ModelSource } from '../recognize/recognizer.js';
+import { Embedder, type EmbedderSpec, type EmbedderTuning } from '../vision/embedder.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from '../vision/types.js';
 import type { TrackInput } from './tracker.js';
@@ -21,6 +22,9 @@ class TimedBackend implements FaceBackend {
   constructor(private readonly inner: FaceBackend, private readonly timer: StageTimer) {}
   get name(): string {
     return this.inner.name;
+  }
+  get embedNetwork() {
+    return this.inner.embedNetwork;
   }
   start(): Promise<void> {
     return this.inner.start();
@@ -49,19 +53,23 @@ class TimedBackend implements FaceBackend {
 
 export class FrameAnalyzer {
   private readonly recognizer: Recognizer;
+  /** The embedder's cosine bars (track linking, grouping strangers). */
+  readonly tuning: EmbedderTuning;
 
-  constructor(backend: FaceBackend, detectOptions: DetectOptions, models: ModelSource, timer: StageTimer = () => undefined) {
-    const pipeline = new FacePipeline(new TimedBackend(backend, timer), detectOptions);
+  constructor(backend: FaceBackend, detectOptions: DetectOptions, models: ModelSource, embedder: EmbedderSpec, timer: StageTimer = () => undefined) {
+    const timed = new TimedBackend(backend, timer);
+    const pipeline = new FacePipeline(timed, detectOptions, new Embedder(embedder, timed));
+    this.tuning = pipeline.embedder.tuning;
     // Frames are never decoded from bytes here, so the pixel limit does not apply.
     this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
   }
 
-  /** The faces of one frame; `version` is the model that named them (null without a model). */
-  async analyze(image: RgbImage): Promise<{ faces: AnalyzedFace[]; version: string | null }> {
-    const { faces, version } = await this.recognizer.nameFaces(image, { fallback: 'none' });
+  /** The faces of one frame; `model` is the model that named them (null without a model). */
+  async analyze(image: RgbImage): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
+    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none' });
     return {
-      faces: faces.map((f) => ({ box: f.box, embedding: f.embedding, actor: f.actor, confidence: f.confidence, candidates: f.candidates })),
-      version,
+      faces: faces.map((f) => ({ box: f.box, embedding: f.embedding, actor: f.actor, confidence: f.confidence, candidates: f.candidates, quality: f.quality.score, margin: f.quality.margin, ...(f.scores ? { scores: f.scores } : {}) })),
+      model,
     };
   }
 }

@@ -11,6 +11,7 @@ import { CameraWorker, type FrameObserver } from './camera-worker.js';
 import { FrameFeed } from './frame-feed.js';
 import { UnknownFaces } from './unknown-faces.js';
 import { FrameAnalyzer } from './frame-analyzer.js';
+import { embedderSpec, embedderTuning } from '../vision/embedder.js';
 
 export class LiveVideo {
   readonly bus: EventBus;
@@ -22,7 +23,7 @@ export class LiveVideo {
   private started = false;
   private stopping: Promise<void> | undefined;
   /** Live copies of what a configuration update may change while running (see reconfigure). */
-  private live: { track: Config['track']; detect: { minScore: number; maxFaces: number }; ingest: Config['ingest']; mqtt: Config['mqtt']; cameras: readonly CameraConfig[] };
+  private live: { track: Config['track']; detect: { minScore: number; maxFaces: number; tileZoom: number }; ingest: Config['ingest']; mqtt: Config['mqtt']; cameras: readonly CameraConfig[] };
   private analyzer: FrameAnalyzer | undefined;
   /** The broker started or found on mqtt.host:mqtt.port, when mqtt.url was unset at start. */
   private localBrokerUrl: string | undefined;
@@ -40,8 +41,9 @@ export class LiveVideo {
     private readonly log: Logger,
   ) {
     this.bus = new EventBus(log.child({ component: 'bus' }));
-    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }));
-    this.live = { track: { ...config.track }, detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces }, ingest: config.ingest, mqtt: config.mqtt, cameras: config.cameras };
+    const groups = embedderTuning(embedderSpec(config.vision.embedder)).unknownGroups;
+    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }), { joinCosine: groups.join, mergeCosine: groups.merge });
+    this.live = { track: { ...config.track }, detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom }, ingest: config.ingest, mqtt: config.mqtt, cameras: config.cameras };
     this.metrics = new Metrics({
       cameras: () => this.workers.map((w) => w.status()),
       mqtt: () => this.publisher?.stats,
@@ -71,7 +73,7 @@ export class LiveVideo {
     this.startPublisher();
     this.watchModel();
     // The detect options and track thresholds are the live copies, read on every frame: updates apply at once.
-    this.analyzer = new FrameAnalyzer(this.backend, this.live.detect, this.models, this.metrics.observeStage);
+    this.analyzer = new FrameAnalyzer(this.backend, this.live.detect, this.models, embedderSpec(this.config.vision.embedder), this.metrics.observeStage);
     for (const camera of config.cameras) this.startCamera(camera);
     this.started = true;
   }
@@ -84,7 +86,7 @@ export class LiveVideo {
   async reconfigure(next: Config): Promise<string[]> {
     const { live } = this;
     Object.assign(live.track, next.track);
-    Object.assign(live.detect, { minScore: next.vision.minScore, maxFaces: next.vision.maxFaces });
+    Object.assign(live.detect, { minScore: next.vision.minScore, maxFaces: next.vision.maxFaces, tileZoom: next.vision.tileZoom });
     const notApplied: string[] = [];
     if (!sameJson(live.mqtt, next.mqtt)) {
       const url = next.mqtt.url ?? this.localBrokerUrl;

@@ -1,12 +1,24 @@
-// Identity over frames: links faces by box overlap and embedding similarity, votes a name per track.
+// Identity over frames: links faces within a shot, names each track from the quality-weighted aggregate of its faces.
+import type { TrackModel } from '../recognize/actor-model.js';
+import { spreadThreshold } from '../train/thresholds.js';
 import type { Box } from '../vision/types.js';
+
+export type { TrackModel };
 
 /** One face of one frame, as the tracker takes it. */
 export interface TrackInput {
   box: Box;
+  /** Unit-length embedding. */
   embedding: Float32Array;
+  /** The frame's own decision, shown until the track has one of its own. */
   actor: string | null;
   confidence: number;
+  /** The model's scores for this face, one per actor of `TrackModel.actors`; absent without a model. */
+  scores?: Float32Array;
+  /** How much this face is worth as evidence (0–1): size, sharpness, pose, detector score. */
+  quality: number;
+  /** How far over the threshold a face this blurred must be (cosine; see vision/quality.ts). */
+  margin?: number;
 }
 
 /** What happened to a track (CONTRACTS.md: P/<camera>/events, plus the left event's extras). */
@@ -17,6 +29,8 @@ export interface TrackEvent {
   confidence: number;
   /** Stream time in seconds (live: wall clock; scan: position in the video). */
   time: number;
+  /** On `identified`: the name the track had before (null: unknown). */
+  previous?: string | null;
   /** On `left`: how long the track lasted, in seconds, and its best confidence for its actor. */
   durationSeconds?: number;
   bestConfidence?: number;
@@ -27,9 +41,37 @@ export interface TrackerOptions {
   minHits: number;
   /** A track unseen this long has left. */
   absentSeconds: number;
-  /** Frames named with less confidence than this vote unknown (0: trust the model's thresholds). */
+  /** A track is named only when its aggregate confidence reaches this too (0: the model's thresholds alone). */
   minConfidence?: number;
+  /** Embedding cosines that link a face to a track: measured per embedder (see LINK_DEFAULTS). */
+  link?: LinkThresholds;
+  /**
+   * A track whose own best candidate falls short is still named after a person named in the last
+   * `reidSeconds` (another shot, the same camera) whose faces it matches as closely as `link.reid`
+   * requires; 0: never.
+   */
+  reidSeconds?: number;
 }
+
+/**
+ * Cosines between a track's recent face and a new face that link them, by how close the new face is:
+ * `overlapping` boxes (IoU ≥ 0.3), `near` (within one face of where the track was), `anywhere` in the
+ * same shot (after an occlusion). Set per embedder from same- and different-person pairs (see
+ * EmbedderTuning): `anywhere` where about 0.2% of pairs of different people reach; video faces of one
+ * person, small and turning, fall lower than photos, so position carries most of the link and the
+ * embedding only vetoes a different face in the same place. `reid`: a track's faces against those of a
+ * track named in an earlier shot, when the track's own best candidate is that name too (two conditions,
+ * so it may sit a little lower, just over the different-person pairs' 99.9th percentile). The defaults
+ * are face-api's.
+ */
+export interface LinkThresholds {
+  overlapping: number;
+  near: number;
+  anywhere: number;
+  reid: number;
+}
+
+export const LINK_DEFAULTS: LinkThresholds = { overlapping: 0.7, near: 0.85, anywhere: 0.92, reid: 0.92 };
 
 /** A track's public state. */
 export interface TrackView {
@@ -44,66 +86,102 @@ export interface TrackView {
 }
 
 interface Track extends TrackView {
-  embedding: Float32Array;
-  votes: Map<string, number>;
+  /** The embedding of its latest face: what the next face is compared with. */
+  last: Float32Array;
   bestConfidence: number;
+  evidence: Evidence;
 }
 
-const UNKNOWN = '';
-// Older observations fade, so that a track can change its mind, but slowly.
-const VOTE_DECAY = 0.85;
-// A new name must out-vote the current one by this factor: hysteresis against flicker.
-const SWITCH_RATIO = 1.5;
-// Votes a name needs before a track takes it (about two confident frames).
-const MIN_VOTES = 1.2;
-// An unknown face votes less than a named one: the model rejects unsure frames of known people too.
-const UNKNOWN_WEIGHT = 0.5;
-const MIN_IOU = 0.2;
-const MIN_COSINE = 0.8;
+/** Running, quality-weighted sums of a track's faces: enough to name it at any time in constant memory. */
+interface Evidence {
+  version: string | null;
+  /** When the sums were last added to (they fade from there). */
+  at: number;
+  weight: number;
+  /** Quality-weighted sum of the faces' blur margins. */
+  margin: number;
+  embedding: Float64Array;
+  scores: Float64Array;
+}
+
+/**
+ * Evidence older than this weighs half as much: enough frames to add up (25 at 5 frames a second),
+ * and a track misnamed early still comes round as its face turns to the light.
+ */
+const EVIDENCE_HALF_LIFE_SECONDS = 5;
+
+/** A name must lead the track's current one by this much (aggregate score) to replace it: hysteresis. */
+const SWITCH_MARGIN = 0.01;
 
 export class Tracker {
   private readonly tracks: Track[] = [];
   private nextId = 1;
+  private readonly link: LinkThresholds;
+  /** Frames analysed since the last cut, this one included. */
+  private shotFrames = 0;
+  /** Named tracks that ended recently: their faces' mean (unit) and name, for re-identification across shots. */
+  private readonly recent: { embedding: Float32Array; actor: string; at: number }[] = [];
 
-  constructor(private readonly options: TrackerOptions) {}
+  constructor(private readonly options: TrackerOptions) {
+    this.link = options.link ?? LINK_DEFAULTS;
+  }
 
-  /** Feeds one frame's faces at stream time `time` (seconds); returns the events it caused. */
-  update(faces: TrackInput[], time: number): TrackEvent[] {
-    const events: TrackEvent[] = [];
+  /**
+   * Feeds one frame's faces at stream time `time` (seconds); `cut`: the frame starts a new shot, so
+   * every track ends first (a track never crosses a cut). Returns the events it caused.
+   */
+  update(faces: TrackInput[], time: number, options: { cut?: boolean; model?: TrackModel | null } = {}): TrackEvent[] {
+    const events: TrackEvent[] = options.cut ? this.expire(time, true) : [];
+    this.shotFrames = options.cut ? 1 : this.shotFrames + 1;
     const pairs: { score: number; t: number; f: number }[] = [];
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
         const iou = overlap(track.box, face.box);
-        const cos = cosine(track.embedding, face.embedding);
-        if (iou >= MIN_IOU || cos >= MIN_COSINE) pairs.push({ score: iou + cos, t, f });
+        const cos = dot(track.last, face.embedding);
+        if (this.links(track, face, iou, cos)) pairs.push({ score: iou + cos, t, f });
       }),
     );
     pairs.sort((a, b) => b.score - a.score);
     const usedTracks = new Set<number>();
     const usedFaces = new Set<number>();
+    const touched: Track[] = [];
     for (const { t, f } of pairs) {
       if (usedTracks.has(t) || usedFaces.has(f)) continue;
       usedTracks.add(t);
       usedFaces.add(f);
-      this.observe(this.tracks[t]!, faces[f]!, time, events);
+      this.observe(this.tracks[t]!, faces[f]!, time, options.model ?? null);
+      touched.push(this.tracks[t]!);
     }
     faces.forEach((face, f) => {
       if (usedFaces.has(f)) return;
-      const track: Track = { id: this.nextId++, actor: null, confidence: 0, box: face.box, firstSeen: time, lastSeen: time, hits: 0, announced: false, embedding: Float32Array.from(face.embedding), votes: new Map(), bestConfidence: 0 };
+      const track: Track = { id: this.nextId++, actor: null, confidence: 0, box: face.box, firstSeen: time, lastSeen: time, hits: 0, announced: false, last: face.embedding, bestConfidence: 0, evidence: emptyEvidence(face.embedding.length) };
       this.tracks.push(track);
-      this.observe(track, face, time, events);
+      this.observe(track, face, time, options.model ?? null);
+      touched.push(track);
     });
+    for (const track of touched) this.decide(track, time, options.model ?? null, events);
     events.push(...this.expire(time));
     return events;
   }
 
-  /** Ends tracks not seen for `absentSeconds` before `time`; with `all`, ends every track (end of a video). */
+  /**
+   * Ends tracks not seen for `absentSeconds` before `time`; with `all`, ends every track (a cut, the
+   * end of a video). A shot too short to see a face `minHits` times still counts the faces seen in
+   * every one of its frames: a person on screen for a quarter of a second is there.
+   */
   expire(time: number, all = false): TrackEvent[] {
     const events: TrackEvent[] = [];
     for (let i = this.tracks.length - 1; i >= 0; i--) {
       const track = this.tracks[i]!;
       if (!all && time - track.lastSeen < this.options.absentSeconds) continue;
       this.tracks.splice(i, 1);
+      this.remember(track);
+      if (all && !track.announced && this.shotFrames < this.options.minHits && track.hits >= this.shotFrames) {
+        track.announced = true;
+        events.push({ type: 'left', trackId: track.id, actor: track.actor, confidence: track.confidence, time, durationSeconds: track.lastSeen - track.firstSeen, bestConfidence: track.bestConfidence });
+        events.push({ type: 'appeared', trackId: track.id, actor: track.actor, confidence: track.confidence, time: track.firstSeen });
+        continue;
+      }
       if (track.announced) {
         events.push({ type: 'left', trackId: track.id, actor: track.actor, confidence: track.confidence, time, durationSeconds: track.lastSeen - track.firstSeen, bestConfidence: track.bestConfidence });
       }
@@ -113,7 +191,17 @@ export class Tracker {
 
   /** Announced tracks now on screen. */
   active(): TrackView[] {
-    return this.tracks.filter((t) => t.announced).map(({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }) => ({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }));
+    return this.tracks.filter((t) => t.announced).map(view);
+  }
+
+  /** Tracks that took a face at `time` (announced or not), for callers that follow faces frame by frame. */
+  seenAt(time: number): TrackView[] {
+    return this.tracks.filter((t) => t.lastSeen === time).map(view);
+  }
+
+  /** Whether track `id` is still followed. */
+  has(id: number): boolean {
+    return this.tracks.some((t) => t.id === id);
   }
 
   /** The names on screen now, sorted, each once. */
@@ -121,34 +209,133 @@ export class Tracker {
     return [...new Set(this.tracks.filter((t) => t.announced && t.actor).map((t) => t.actor!))].sort();
   }
 
-  private observe(track: Track, face: TrackInput, time: number, events: TrackEvent[]): void {
+  /** Keeps an ending named track's look for re-identification, and forgets looks older than reidSeconds. */
+  private remember(track: Track): void {
+    const keep = this.options.reidSeconds ?? 0;
+    if (keep > 0 && track.actor !== null && track.evidence.weight > 0) this.recent.push({ embedding: unitOf(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
+    const since = track.lastSeen - keep;
+    while (this.recent.length > 0 && (this.recent[0]!.at < since || this.recent.length > 200)) this.recent.shift();
+  }
+
+  /** Whether someone named `actor` ended recently whose faces this track's match as one person's. */
+  private seenBefore(track: Track, actor: string): boolean {
+    if (!this.options.reidSeconds || this.recent.length === 0) return false;
+    const look = unitOf(track.evidence.embedding);
+    return this.recent.some((r) => r.actor === actor && track.firstSeen - r.at <= this.options.reidSeconds! && dot(look, r.embedding) >= this.link.reid);
+  }
+
+  private links(track: Track, face: TrackInput, iou: number, cos: number): boolean {
+    if (iou >= 0.3 && cos >= this.link.overlapping) return true;
+    const size = Math.max(track.box.height, face.box.height, 1);
+    const distance = Math.hypot(track.box.x + track.box.width / 2 - face.box.x - face.box.width / 2, track.box.y + track.box.height / 2 - face.box.y - face.box.height / 2);
+    if (distance <= size && cos >= this.link.near) return true;
+    return cos >= this.link.anywhere;
+  }
+
+  private observe(track: Track, face: TrackInput, time: number, model: TrackModel | null): void {
     track.box = face.box;
     track.lastSeen = time;
     track.hits++;
-    // A running mean keeps the appearance current as the head turns, without one frame taking over.
-    for (let i = 0; i < track.embedding.length; i++) track.embedding[i] = 0.7 * track.embedding[i]! + 0.3 * (face.embedding[i] ?? 0);
-    for (const [name, v] of track.votes) track.votes.set(name, v * VOTE_DECAY);
-    const named = face.actor !== null && face.confidence >= (this.options.minConfidence ?? 0) ? face.actor : null;
-    const label = named ?? UNKNOWN;
-    const weight = named ? Math.max(0.5, face.confidence) : UNKNOWN_WEIGHT;
-    track.votes.set(label, (track.votes.get(label) ?? 0) + weight);
+    track.last = face.embedding;
+    const e = track.evidence;
+    // Scores of another model version cannot be summed with these: start the name's evidence again.
+    if (model && e.version !== model.version) {
+      e.version = model.version;
+      e.weight = 0;
+      e.margin = 0;
+      e.embedding.fill(0);
+      e.scores = new Float64Array(model.actors.length);
+    }
+    const fade = 0.5 ** (Math.max(0, time - e.at) / EVIDENCE_HALF_LIFE_SECONDS);
+    e.at = time;
+    e.weight *= fade;
+    e.margin *= fade;
+    for (let i = 0; i < e.embedding.length; i++) e.embedding[i]! *= fade;
+    for (let k = 0; k < e.scores.length; k++) e.scores[k]! *= fade;
+    const w = Math.max(1e-3, face.quality);
+    e.weight += w;
+    e.margin += w * (face.margin ?? 0);
+    for (let i = 0; i < e.embedding.length; i++) e.embedding[i]! += w * (face.embedding[i] ?? 0);
+    if (face.scores && face.scores.length === e.scores.length) for (let k = 0; k < e.scores.length; k++) e.scores[k]! += w * face.scores[k]!;
+  }
+
+  /** Names the track from its evidence, and says what changed. */
+  private decide(track: Track, time: number, model: TrackModel | null, events: TrackEvent[]): void {
     const before = track.actor;
-    const [leader, leaderVotes] = [...track.votes].reduce((a, b) => (b[1] > a[1] ? b : a));
-    const current = track.votes.get(track.actor ?? UNKNOWN) ?? 0;
-    // Once named, a track keeps its name through unknown frames; only another name can replace it.
-    if (leader !== UNKNOWN && leader !== track.actor && leaderVotes >= MIN_VOTES && leaderVotes >= current * SWITCH_RATIO) track.actor = leader;
-    if (named && named === track.actor) {
-      track.confidence = face.confidence;
-      track.bestConfidence = Math.max(track.bestConfidence, face.confidence);
+    const verdict = model ? judge(track.evidence, model) : null;
+    const floor = this.options.minConfidence ?? 0;
+    if (verdict) {
+      // Its own evidence, or its own best candidate confirmed by the look of someone named in an
+      // earlier shot (a sitcom cuts back and forth between the same faces).
+      const passes = verdict.score >= verdict.threshold || this.seenBefore(track, verdict.actor);
+      const accepted = passes && verdict.score >= floor ? verdict.actor : null;
+      const current = track.actor === null ? null : verdict.aggregate.get(track.actor);
+      // Once named, a track keeps its name until another actor's evidence clearly leads; it loses it
+      // only when the aggregate falls under the threshold by the same margin.
+      if (accepted && accepted !== track.actor && (current === undefined || current === null || verdict.score >= current + SWITCH_MARGIN)) track.actor = accepted;
+      else if (!accepted && track.actor !== null && (current ?? -Infinity) < verdict.thresholdOf(track.actor) - SWITCH_MARGIN && !this.seenBefore(track, track.actor)) track.actor = null;
+      track.confidence = track.actor === null ? verdict.score : (verdict.aggregate.get(track.actor) ?? verdict.score);
+      if (track.actor !== null) track.bestConfidence = Math.max(track.bestConfidence, track.confidence);
     }
     if (!track.announced && track.hits >= this.options.minHits) {
       track.announced = true;
+      // One event: a face known at its first announcement is `appeared` with its name, not two events.
       events.push({ type: 'appeared', trackId: track.id, actor: track.actor, confidence: track.confidence, time: track.firstSeen });
-      if (track.actor) events.push({ type: 'identified', trackId: track.id, actor: track.actor, confidence: track.confidence, time });
     } else if (track.announced && track.actor !== before) {
-      events.push({ type: 'identified', trackId: track.id, actor: track.actor, confidence: track.confidence, time });
+      events.push({ type: 'identified', trackId: track.id, actor: track.actor, confidence: track.confidence, time, previous: before });
     }
   }
+}
+
+interface Verdict {
+  actor: string;
+  score: number;
+  threshold: number;
+  aggregate: Map<string, number>;
+  thresholdOf(actor: string): number;
+}
+
+
+/**
+ * The track's aggregate score for every actor: for cosines, the cosine between each class mean and the
+ * quality-weighted mean of the faces' unit embeddings (the weighted mean of the faces' cosines divided
+ * by that mean's length, since the means are unit vectors); for probabilities, their weighted mean.
+ */
+function judge(e: Evidence, model: TrackModel): Verdict | null {
+  if (e.weight <= 0 || e.version !== model.version || e.scores.length === 0) return null;
+  let length = 1;
+  if (model.score === 'cosine') {
+    let s = 0;
+    for (const x of e.embedding) s += (x / e.weight) ** 2;
+    length = Math.sqrt(s) || 1;
+  }
+  const aggregate = new Map<string, number>();
+  let best = 0;
+  for (let k = 0; k < e.scores.length; k++) {
+    aggregate.set(model.actors[k]!, e.scores[k]! / e.weight / length);
+    if (e.scores[k]! > e.scores[best]!) best = k;
+  }
+  const actor = model.actors[best]!;
+  // A track of blurred faces must clear the bar by their weighted blur margin, as each face would.
+  const margin = e.margin / e.weight;
+  const raise = (t: number) => (model.score === 'cosine' ? spreadThreshold(t, length) + margin : t);
+  const thresholdOf = (name: string) => raise(model.thresholds[model.actors.indexOf(name)] ?? Infinity);
+  return { actor, score: aggregate.get(actor)!, threshold: raise(model.thresholds[best]!), aggregate, thresholdOf };
+}
+
+function unitOf(v: ArrayLike<number>): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  const n = Math.sqrt(s) || 1;
+  return Float32Array.from(v as ArrayLike<number>, (x) => x / n);
+}
+
+function emptyEvidence(size: number): Evidence {
+  return { version: null, at: 0, weight: 0, margin: 0, embedding: new Float64Array(size), scores: new Float64Array(0) };
+}
+
+function view({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }: Track): TrackView {
+  return { id, actor, confidence, box, firstSeen, lastSeen, hits, announced };
 }
 
 /** Intersection over union of two boxes. */
@@ -160,14 +347,8 @@ export function overlap(a: Box, b: Box): number {
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * (b[i] ?? 0);
-    na += a[i]! * a[i]!;
-    nb += (b[i] ?? 0) * (b[i] ?? 0);
-  }
-  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * (b[i] ?? 0);
+  return s;
 }

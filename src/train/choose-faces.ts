@@ -88,7 +88,7 @@ export async function* chooseActorFaces(
           photos.push({ id: result.hash, faces: result.faces, file, bytes: result.bytes });
         }
       }
-      const { chosen: faces, disagreeing } = chooseFaces(photos);
+      const { chosen: faces, disagreeing } = chooseFaces(photos, source.tuning.agreement);
       skipped.disagreeing += disagreeing.length;
       const byId = new Map(photos.map((p) => [p.id, p]));
       for (const id of disagreeing) drop(byId.get(id)!.file, 'disagreeing');

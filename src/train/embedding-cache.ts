@@ -12,7 +12,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 interface Stored {
-  faces: { box: FaceObservation['box']; score: number; via: FaceObservation['via']; embedding: string; landmarks: FaceObservation['landmarks'] }[];
+  faces: { box: FaceObservation['box']; score: number; via: FaceObservation['via']; embedding: string; landmarks: FaceObservation['landmarks']; quality: FaceObservation['quality'] }[];
 }
 
 export class EmbeddingCache {
@@ -37,7 +37,7 @@ export class EmbeddingCache {
     return stored.faces.map((f) => {
       const bytes = Buffer.from(f.embedding, 'base64');
       const embedding = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-      return { box: f.box, score: f.score, via: f.via, landmarks: f.landmarks, embedding };
+      return { box: f.box, score: f.score, via: f.via, landmarks: f.landmarks, quality: f.quality, embedding };
     });
   }
 
@@ -48,6 +48,7 @@ export class EmbeddingCache {
         score: f.score,
         via: f.via,
         landmarks: f.landmarks,
+        quality: f.quality,
         embedding: Buffer.from(f.embedding.buffer, f.embedding.byteOffset, f.embedding.byteLength).toString('base64'),
       })),
     };

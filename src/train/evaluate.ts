@@ -3,7 +3,7 @@ import type { ActorModel } from '../recognize/actor-model.js';
 import { Progress } from '../util/progress.js';
 import { imagesBelow, scanDataset } from './dataset.js';
 import { decodeImage } from '../vision/decode.js';
-import { faceChip, type FaceObservation } from '../vision/pipeline.js';
+import type { FaceObservation } from '../vision/pipeline.js';
 import { FaceSource, largestFace } from './face-source.js';
 
 export interface EvalReport {
@@ -44,7 +44,7 @@ export async function evaluateModel(source: FaceSource, model: ActorModel, optio
         errors[result.status === 'no-face' ? 'noFace' : 'unreadable']++;
         continue;
       }
-      const [named] = await model.classifyFaces([await input(model, result.bytes, largestFace(result.faces))]);
+      const [named] = await model.classifyFaces([await input(source, model, result.bytes, largestFace(result.faces))]);
       if (named!.candidates[0]?.actor === actor) closed++;
       if (named!.actor === actor) actorRight++;
       else if (named!.actor === null) errors.rejected++;
@@ -64,7 +64,7 @@ export async function evaluateModel(source: FaceSource, model: ActorModel, optio
         continue;
       }
       unknown.n++;
-      const [named] = await model.classifyFaces([await input(model, result.bytes, largestFace(result.faces))]);
+      const [named] = await model.classifyFaces([await input(source, model, result.bytes, largestFace(result.faces))]);
       if (named!.actor === null) unknown.rejectedCount++;
     }
     unknown.rejected = unknown.n ? unknown.rejectedCount / unknown.n : 0;
@@ -75,9 +75,9 @@ export async function evaluateModel(source: FaceSource, model: ActorModel, optio
 }
 
 /** What the model takes for a face: its embedding, or for an image classifier also its aligned chip, cut again from the photo. */
-async function input(model: ActorModel, bytes: Uint8Array, face: FaceObservation): Promise<FaceObservation> {
+async function input(source: FaceSource, model: ActorModel, bytes: Uint8Array, face: FaceObservation): Promise<FaceObservation> {
   if (!model.takesChips) return face;
   // The photo decoded once already under the configured pixel limit, when its faces were found.
   const image = await decodeImage(bytes, { maxPixels: Number.MAX_SAFE_INTEGER });
-  return { ...face, chip: faceChip(image, face) };
+  return { ...face, chip: source.chip(image, face) };
 }

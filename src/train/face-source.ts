@@ -4,6 +4,8 @@ import { isRecognizerError } from '../errors.js';
 import { sha256 } from '../recognize/manifest.js';
 import { decodeImage } from '../vision/decode.js';
 import type { FaceObservation, FacePipeline } from '../vision/pipeline.js';
+import type { RgbImage } from '../vision/types.js';
+import type { EmbedderTuning } from '../vision/embedder.js';
 import type { EmbeddingCache } from './embedding-cache.js';
 
 export type PhotoResult =
@@ -20,6 +22,21 @@ export class FaceSource {
     this.pipeline = pipeline;
     this.cache = options.cache;
     this.maxPixels = options.maxPixels;
+  }
+
+  /** The embedder's cosine bars. */
+  get tuning(): EmbedderTuning {
+    return this.pipeline.embedder.tuning;
+  }
+
+  /** Every face of a frame (no dataset fallbacks), as a camera's frame is analysed. */
+  analyze(image: RgbImage): Promise<FaceObservation[]> {
+    return this.pipeline.analyze(image, { fallback: 'none' });
+  }
+
+  /** The chip an image classifier takes of a face found in `image` (dlib-chip-150, whatever the embedder). */
+  chip(image: RgbImage, face: FaceObservation): RgbImage {
+    return this.pipeline.embedder.classifierChip(image, face);
   }
 
   /**

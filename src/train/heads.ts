@@ -2,7 +2,6 @@
 // held-out identities, measured on the test split, then refitted on every face for the bundle.
 import * as ort from 'onnxruntime-node';
 import { classMeans, cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
-import { EMBEDDING_SIZE } from '../vision/types.js';
 import { seededShuffle } from './dataset.js';
 import { MLP_DEFAULTS, mlpForward, mlpHeadGraph, trainMlp, type History, type MlpWeights, type Samples } from './mlp-head.js';
 import type { Split } from './split.js';
@@ -13,6 +12,7 @@ import {
   ncmGenuine,
   operatingPoint,
   SCORE_SCALES,
+  trackThreshold,
   unknownImpostors,
   type Calibration,
   type GenuineScore,
@@ -28,6 +28,8 @@ export interface HeadInput {
   /** Reject this fraction of each impostor's faces for this fraction of impostors; unset: equal-error. */
   rejectRate?: number;
   seed: number;
+  /** The cosine range and prior of the embedder (EmbedderTuning.scores); face-api's when absent. */
+  scale?: { range: readonly [number, number]; prior: number };
 }
 
 /** The head measured on the test split, which neither fitting nor calibration saw. */
@@ -55,21 +57,37 @@ export interface FittedHead {
   metrics: Record<string, unknown>;
 }
 
+/** The length of the embeddings in a split (the embedder's size). */
+function embeddingSize(split: Split<Float32Array[]>): number {
+  const first = [...split.train, ...split.validation, ...split.test].find((list) => list.length > 0)?.[0];
+  if (!first) throw new Error('no embedding to fit a head on');
+  return first.length;
+}
+
 const all = (split: Split<Float32Array[]>, k: number) => [...split.train[k]!, ...split.validation[k]!, ...split.test[k]!];
 
 export async function fitNcm(input: HeadInput): Promise<FittedHead> {
   const { actors, split, unknown, rejectRate } = input;
-  const fitted = classMeans(split.train, EMBEDDING_SIZE);
+  const size = embeddingSize(split);
+  const fitted = classMeans(split.train, size);
   const genuine = ncmGenuine(split.validation, fitted);
-  const calibration = calibrate(genuine, [...heldOutImpostors(actors, split.train.map((t, k) => [...t, ...split.validation[k]!]), fitted), ...unknownImpostors(unknown, fitted)], actors.length, rejectRate);
+  const scale = input.scale ?? SCORE_SCALES.cosine;
+  const calibration = calibrate(genuine, [...heldOutImpostors(actors, split.train.map((t, k) => [...t, ...split.validation[k]!]), fitted), ...unknownImpostors(unknown, fitted)], actors.length, rejectRate, scale);
   const testGenuine = ncmGenuine(split.test, fitted);
   const test = testMetrics(testGenuine, heldOutImpostors(actors, split.test, fitted), calibration);
   // The bundle's means use every face; its thresholds are calibrated again on them, since a mean of
   // more photos sits closer to its actor's faces and, a little, to everyone else's.
-  const means = classMeans(actors.map((_, k) => all(split, k)), EMBEDDING_SIZE);
+  const means = classMeans(actors.map((_, k) => all(split, k)), size);
   const impostors = [...heldOutImpostors(actors, actors.map((_, k) => all(split, k)), means), ...unknownImpostors(unknown, means)];
-  const shipped = calibrate(genuine, impostors, actors.length, rejectRate);
-  const graph = ncmHeadGraph(means, EMBEDDING_SIZE);
+  const shipped = calibrate(genuine, impostors, actors.length, rejectRate, scale);
+  const identities = new Map<string, { faces: Float32Array[]; own: number }>(actors.map((a, k) => [a, { faces: all(split, k), own: k }]));
+  for (const u of unknown) {
+    const entry = identities.get(`unknown:${u.identity}`) ?? { faces: [], own: -1 };
+    entry.faces.push(u.embedding);
+    identities.set(`unknown:${u.identity}`, entry);
+  }
+  const track = trackThreshold(identities, means);
+  const graph = ncmHeadGraph(means, size);
   const probe = actors.flatMap((_, k) => all(split, k));
   const maxAbsDiff = await exportDifference(graph, probe, probe.map((e) => Float32Array.from(means, (m) => cosine(e, m))));
   if (!(maxAbsDiff <= 1e-5)) throw new Error(`the exported head differs from the cosines by ${maxAbsDiff}`);
@@ -77,7 +95,7 @@ export async function fitNcm(input: HeadInput): Promise<FittedHead> {
     type: 'ncm-cosine',
     score: 'cosine',
     graph,
-    calibration: { ...shipped, point: operatingPoint(genuine, impostors, shipped.perActor, shipped.default, rejectRate) },
+    calibration: { ...shipped, ...(track === undefined ? {} : { track }), point: operatingPoint(genuine, impostors, shipped.perActor, shipped.default, rejectRate) },
     test,
     hyperparameters: { rejectRate: rejectRate ?? null, unknownFaces: unknown.length },
     report: { confusion: confusion(actors.length, testGenuine.length ? testGenuine : genuine), genuine: genuine.map((g) => g.score), impostor: impostors.map((i) => i.score) },
@@ -188,9 +206,10 @@ function best(p: Float32Array): { actor: number; score: number } {
 async function exportDifference(graph: Uint8Array, probe: Float32Array[], expected: Float32Array[]): Promise<number> {
   const session = await ort.InferenceSession.create(graph);
   try {
-    const batch = new Float32Array(probe.length * EMBEDDING_SIZE);
-    probe.forEach((e, i) => batch.set(e, i * EMBEDDING_SIZE));
-    const out = (await session.run({ [HEAD_INPUT]: new ort.Tensor('float32', batch, [probe.length, EMBEDDING_SIZE]) }))[HEAD_OUTPUT]!.data as Float32Array;
+    const size = probe[0]?.length ?? 0;
+    const batch = new Float32Array(probe.length * size);
+    probe.forEach((e, i) => batch.set(e, i * size));
+    const out = (await session.run({ [HEAD_INPUT]: new ort.Tensor('float32', batch, [probe.length, size]) }))[HEAD_OUTPUT]!.data as Float32Array;
     let worst = 0;
     expected.forEach((row, i) => row.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - out[i * row.length + k]!)))));
     return worst;

@@ -41,7 +41,7 @@ export const NEAR_DUPLICATE_BITS = 32;
 
 /**
  * A face whose cosine to the mean of the actor's other photos is under this does not agree with
- * them. Measured on the pooled photos: the actor's own faces score at least 0.87 and 99% of them
+ * them (face-api's; each embedder has its own, EmbedderTuning.agreement). Measured on the pooled photos: the actor's own faces score at least 0.87 and 99% of them
  * over 0.92, while the other people in the same photos score 0.85–0.93.
  */
 export const AGREEMENT = 0.9;
@@ -70,7 +70,7 @@ function dot(a: Float32Array, b: Float32Array): number {
  * face is then not always the actor. Starts from the faces of single-face photos (or the largest
  * faces), then scores every face against the mean of the other photos' choices, twice.
  */
-export function chooseFaces(photos: Photo[]): { chosen: { id: string; face: FaceObservation }[]; disagreeing: string[] } {
+export function chooseFaces(photos: Photo[], agreement = AGREEMENT): { chosen: { id: string; face: FaceObservation }[]; disagreeing: string[] } {
   if (photos.length < 3) return { chosen: photos.map((p) => ({ id: p.id, face: largestFace(p.faces) })), disagreeing: [] };
   const single = photos.filter((p) => p.faces.length === 1).length;
   let choice = photos.map((p) => (single >= 2 && p.faces.length > 1 ? undefined : largestFace(p.faces)));
@@ -100,7 +100,7 @@ export function chooseFaces(photos: Photo[]): { chosen: { id: string; face: Face
   const chosen: { id: string; face: FaceObservation }[] = [];
   const disagreeing: string[] = [];
   photos.forEach((photo, p) => {
-    if (scores[p]! >= AGREEMENT) chosen.push({ id: photo.id, face: choice[p]! });
+    if (scores[p]! >= agreement) chosen.push({ id: photo.id, face: choice[p]! });
     else disagreeing.push(photo.id);
   });
   return { chosen, disagreeing };

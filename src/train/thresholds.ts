@@ -55,6 +55,8 @@ export interface OperatingPoint {
 
 export interface Calibration {
   default: number;
+  /** The threshold for tracks (see trackThreshold), when there were impostor identities enough to set one. */
+  track?: number;
   /** One threshold per actor index (the default where the data says nothing more). */
   perActor: number[];
   point: OperatingPoint;
@@ -184,4 +186,62 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
     else groups.set(k, [item]);
   }
   return groups;
+}
+
+/**
+ * How much a cosine threshold rises with the spread of a track's faces. Averaging unit embeddings
+ * shortens their mean by 1/L as the faces differ, and the cosine of that mean to a class mean rises
+ * by as much, for strangers too: on the pooled photos (five strangers, six draws) groups of 2 to 10
+ * photos of a stranger passed the single-face threshold 23–55% of the time instead of 5%. Raising
+ * the threshold by β·T·(1/L − 1) with β = 0.8 kept them at 1.4–3.7%, while 99.5% or more of the
+ * groups of an enrolled person's photos were still named.
+ */
+export const SPREAD_BETA = 0.8;
+
+/** A cosine threshold `t` for the mean of faces whose mean unit embedding has length `length`. */
+export function spreadThreshold(t: number, length: number): number {
+  return t * (1 + SPREAD_BETA * (1 / Math.max(length, 1e-6) - 1));
+}
+
+/** Faces a simulated track of an impostor is made of (consecutive faces of one identity). */
+const TRACK_FACES = 3;
+
+/**
+ * Fraction of impostor identities whose typical track stays unnamed. A stranger on screen is one
+ * identity whatever the number of frames, and the faces of a video that a track adds up are more
+ * alike than photos; so the track threshold rejects whole identities, and more of them than the
+ * per-face threshold rejects faces.
+ */
+export const TRACK_REJECT_RATE = 0.97;
+
+/**
+ * The threshold on a track's spread-corrected aggregate cosine (see {@link spreadThreshold}): each
+ * impostor identity's faces, taken TRACK_FACES at a time, give mean embeddings whose best cosine to
+ * the class means (its own left out, for an actor held out) is divided by its spread factor; the
+ * median of those is the identity's typical track, and the threshold leaves TRACK_REJECT_RATE of
+ * the identities under it.
+ */
+export function trackThreshold(impostors: Map<string, { faces: readonly Float32Array[]; own: number }>, means: readonly Float32Array[]): number | undefined {
+  const typical: number[] = [];
+  for (const { faces, own } of impostors.values()) {
+    const scores: number[] = [];
+    for (let i = 0; i + TRACK_FACES <= faces.length; i += TRACK_FACES) {
+      const group = faces.slice(i, i + TRACK_FACES);
+      const size = group[0]!.length;
+      const mean = new Float32Array(size);
+      for (const f of group) {
+        let n = 0;
+        for (const x of f) n += x * x;
+        n = Math.sqrt(n) || 1;
+        for (let k = 0; k < size; k++) mean[k]! += f[k]! / n / group.length;
+      }
+      let length = 0;
+      for (const x of mean) length += x * x;
+      length = Math.sqrt(length);
+      const best = nearestMean(mean, means, own).score;
+      scores.push(best / spreadThreshold(1, length));
+    }
+    if (scores.length) typical.push(quantile(scores, 0.5));
+  }
+  return typical.length >= 5 ? quantile(typical, TRACK_REJECT_RATE) : undefined;
 }

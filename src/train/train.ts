@@ -4,9 +4,10 @@ import path from 'node:path';
 import { HEAD_INPUT, HEAD_OUTPUT } from '../recognize/ncm-head.js';
 import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
-import { EMBEDDING_SIZE } from '../vision/types.js';
+import { embedderTuning, type EmbedderSpec } from '../vision/embedder.js';
 import { writeBundle } from './bundle-writer.js';
 import { chooseActorFaces, noSkips, type DroppedPhoto, type SkipCounts } from './choose-faces.js';
+import { strangersOf, type CohortFace } from './cohort.js';
 import { imagesBelow, scanDataset } from './dataset.js';
 import { FaceSource, largestFace } from './face-source.js';
 import { fitMlp, fitNcm, type HeadInput, type TestMetrics } from './heads.js';
@@ -21,7 +22,8 @@ export interface TrainOptions {
   seed?: number;
   /** People with fewer usable photos than this are left out of the model. */
   minPerActor?: number;
-  extractor: string;
+  /** The embedder the faces were embedded with; recorded in the manifest. */
+  embedder: EmbedderSpec;
   /** `ncm`: cosine nearest-class-mean (default, best with few photos); `mlp`: dense layers and softmax. */
   head?: 'ncm' | 'mlp';
   /** Faces of people who are not enrolled (any layout), used as extra impostors in calibration. */
@@ -43,6 +45,8 @@ export interface TrainOptions {
    * confusion matrix (128 actors make it a 100 KB table of zeros), only the head and its class means.
    */
   compact?: boolean;
+  /** The embedder's cohort of strangers (src/train/cohort.ts): calibrated against too, but for the people enrolled. */
+  cohort?: readonly CohortFace[];
 }
 
 /**
@@ -94,9 +98,12 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     const folder = path.relative(unknownDir!, path.dirname(file));
     if (result.status === 'ok') strangers.push({ identity: folder || path.basename(file), embedding: largestFace(result.faces).embedding });
   }
+  const tuning = embedderTuning(options.embedder);
+  const cohort = strangersOf(options.cohort ?? [], actors, embeddings, tuning.sameIdentity);
+  strangers.push(...cohort);
   const rejectRate = options.equalError ? undefined : (options.rejectRate ?? DEFAULT_REJECT_RATE);
   const split = splitAll(actors, embeddings, seed, options.split ?? SPLIT_DEFAULTS);
-  const input: HeadInput = { actors, split, unknown: strangers, rejectRate, seed };
+  const input: HeadInput = { actors, split, unknown: strangers, rejectRate, seed, scale: tuning.scores };
   const fitted = options.head === 'mlp' ? await fitMlp(input) : await fitNcm(input);
   const { calibration } = fitted;
   const threshold = calibration.default;
@@ -123,9 +130,9 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     kind: 'embedding-classifier',
     createdAt: reproducible?.createdAt ?? new Date().toISOString(),
     actors,
-    input: { type: 'embedding', name: HEAD_INPUT, size: EMBEDDING_SIZE, extractor: options.extractor },
+    input: { type: 'embedding', name: HEAD_INPUT, size: options.embedder.size, extractor: options.embedder.id, embedder: options.embedder },
     head: { type: fitted.type, graph: 'head.onnx', output: HEAD_OUTPUT, score: fitted.score },
-    thresholds: { default: threshold, perActor: perActorThreshold, operatingPoint: { ...calibration.point } },
+    thresholds: { default: threshold, perActor: perActorThreshold, ...(calibration.track === undefined ? {} : { track: calibration.track }), operatingPoint: { ...calibration.point } },
     metrics,
     training: {
       head: fitted.type,
@@ -135,13 +142,14 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
       seed,
       images,
       split: splitCounts,
-      unknownFaces: strangers.length,
+      unknownFaces: strangers.length - cohort.length,
+      cohort: { faces: cohort.length, identities: new Set(cohort.map((c) => c.identity)).size },
       skipped,
       ...reproducible?.extra,
     },
   };
   // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
-  const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, EMBEDDING_SIZE) } : {};
+  const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, options.embedder.size) } : {};
   const reports: Record<string, string> = options.compact ? {} : { 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) };
   await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, ...reports });
   return { version, actors, images, metrics, skipped, dropped, test: fitted.test };

@@ -66,16 +66,135 @@ export function chipGeometry(eyes: EyePair): ChipGeometry {
 }
 
 /**
- * Cuts the rotated square `geometry` out of `image` into a size×size RGB chip. Bilinear sampling,
- * averaged over a grid of sub-samples when the chip shrinks the face (so a large face is not
- * aliased); pixels outside the image are black, as dlib leaves them.
+ * A similarity transform from chip pixels to image positions: chip pixel (u, v), counted from 0 at
+ * the chip's first pixel centre, samples the image at (a·u − b·v + tx, b·u + a·v + ty), in image
+ * coordinates whose pixel centres are integers (dlib's convention; face-api's points are half a
+ * pixel further, since they count from the image's corner).
+ */
+export interface ChipTransform {
+  a: number;
+  b: number;
+  tx: number;
+  ty: number;
+}
+
+/** The transform that cuts `geometry`'s rotated square into a size×size chip. */
+export function geometryTransform(geometry: ChipGeometry, size: number): ChipTransform {
+  const scale = geometry.side / size;
+  const a = Math.cos(geometry.angle) * scale;
+  const b = Math.sin(geometry.angle) * scale;
+  // Chip pixel u's centre lies u + 0.5 − size/2 chip pixels from the square's centre.
+  const d = 0.5 - size / 2;
+  return { a, b, tx: geometry.center.x - 0.5 + a * d - b * d, ty: geometry.center.y - 0.5 + b * d + a * d };
+}
+
+/**
+ * Mean positions of landmarks 17–67 in dlib's face chip (x, then y, as fractions of the unpadded
+ * chip): dlib's `get_face_chip_details` (image_transforms/interpolation.h), which cut the chips the
+ * descriptor network was trained on.
+ */
+const MEAN_FACE_X = [
+  0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991, 0.98004, 0.490127, 0.490127, 0.490127, 0.490127, 0.36688,
+  0.426036, 0.490127, 0.554217, 0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647, 0.714428, 0.793132, 0.858516, 0.79751,
+  0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395, 0.639268, 0.726104, 0.642159, 0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096,
+  0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
+];
+const MEAN_FACE_Y = [
+  0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915, 0.106454, 0.203352, 0.307009, 0.409805, 0.515625,
+  0.587326, 0.609345, 0.628106, 0.609345, 0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733, 0.179852, 0.178758, 0.216423,
+  0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388, 0.745405, 0.780233, 0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792,
+  0.778746, 0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
+];
+
+/**
+ * dlib's chip for 68 landmarks: the least-squares similarity transform that puts the nose, the eyes
+ * and the outer and upper lips (dlib leaves out the jaw, the eyebrows and the lower lip) on the mean
+ * face, with `padding` of the face's width on every side. Measured on the pooled photos (44 people,
+ * ten draws), against the eye-only chip: closed-set 97.4% -> 98.3%, named at 95% of strangers
+ * rejected 94.1% -> 96.0%, at the same cost.
+ */
+export function dlibChipTransform(landmarks: readonly Point[], size = CHIP_SIZE, padding = PADDING): ChipTransform {
+  if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
+  const template = dlibChipTemplate(size, padding);
+  return similarityTransform(
+    template.map((t) => t.point),
+    template.map((t) => ({ x: landmarks[t.index]!.x - 0.5, y: landmarks[t.index]!.y - 0.5 })),
+  );
+}
+
+/** Where dlib's chip puts the landmarks it aligns by: their indices and chip positions. */
+export function dlibChipTemplate(size = CHIP_SIZE, padding = PADDING): { index: number; point: Point }[] {
+  const out: { index: number; point: Point }[] = [];
+  for (let i = 27; i < 68; i++) {
+    if ((i >= 55 && i <= 59) || i >= 65) continue;
+    out.push({ index: i, point: { x: ((padding + MEAN_FACE_X[i - 17]!) / (2 * padding + 1)) * size, y: ((padding + MEAN_FACE_Y[i - 17]!) / (2 * padding + 1)) * size } });
+  }
+  return out;
+}
+
+/** The five points of InsightFace's 112×112 ArcFace chip: eye centres, nose tip, mouth corners. */
+const ARCFACE_POINTS: readonly Point[] = [
+  { x: 38.2946, y: 51.6963 },
+  { x: 73.5318, y: 51.5014 },
+  { x: 56.0252, y: 71.7366 },
+  { x: 41.5493, y: 92.3655 },
+  { x: 70.7299, y: 92.2041 },
+];
+
+/**
+ * The ArcFace chip (the crop MobileFaceNet and other InsightFace-trained networks expect): the
+ * similarity transform putting the eye centres, the nose tip (30) and the mouth corners (48, 54) of
+ * the 68 landmarks on InsightFace's five template points, scaled to `size`.
+ */
+export function arcfaceChipTransform(landmarks: readonly Point[], size = 112): ChipTransform {
+  const eyes = eyesFromLandmarks(landmarks);
+  const points = [eyes.left, eyes.right, landmarks[30]!, landmarks[48]!, landmarks[54]!];
+  // Template points count from the chip's corner, as face-api's landmarks count from the image's.
+  return similarityTransform(
+    ARCFACE_POINTS.map((p) => ({ x: (p.x * size) / 112 - 0.5, y: (p.y * size) / 112 - 0.5 })),
+    points.map((p) => ({ x: p.x - 0.5, y: p.y - 0.5 })),
+  );
+}
+
+/** The similarity transform (rotation, uniform scale, shift; no reflection) taking `from` nearest to `to`. */
+export function similarityTransform(from: readonly Point[], to: readonly Point[]): ChipTransform {
+  const n = from.length;
+  let fx = 0, fy = 0, tx = 0, ty = 0;
+  for (let i = 0; i < n; i++) {
+    fx += from[i]!.x / n;
+    fy += from[i]!.y / n;
+    tx += to[i]!.x / n;
+    ty += to[i]!.y / n;
+  }
+  let norm = 0, cos = 0, sin = 0;
+  for (let i = 0; i < n; i++) {
+    const px = from[i]!.x - fx, py = from[i]!.y - fy;
+    const qx = to[i]!.x - tx, qy = to[i]!.y - ty;
+    norm += px * px + py * py;
+    cos += px * qx + py * qy;
+    sin += px * qy - py * qx;
+  }
+  const a = cos / norm;
+  const b = sin / norm;
+  return { a, b, tx: tx - a * fx + b * fy, ty: ty - b * fx - a * fy };
+}
+
+/**
+ * Cuts the rotated square `geometry` out of `image` into a size×size RGB chip (see {@link warpChip}).
  */
 export function cutChip(image: RgbImage, geometry: ChipGeometry, size = CHIP_SIZE): RgbImage {
+  return warpChip(image, geometryTransform(geometry, size), size);
+}
+
+/**
+ * A size×size RGB chip sampled through `transform`. Bilinear sampling, averaged over a grid of
+ * sub-samples when the chip shrinks the face (so a large face is not aliased); pixels outside the
+ * image are black, as dlib leaves them.
+ */
+export function warpChip(image: RgbImage, transform: ChipTransform, size: number): RgbImage {
   const out = new Uint8Array(size * size * 3);
-  const scale = geometry.side / size;
-  const cos = Math.cos(geometry.angle) * scale;
-  const sin = Math.sin(geometry.angle) * scale;
-  const sub = Math.max(1, Math.min(4, Math.ceil(scale)));
+  const { a, b, tx, ty } = transform;
+  const sub = Math.max(1, Math.min(4, Math.ceil(Math.hypot(a, b))));
   const { data, width, height } = image;
   const acc = [0, 0, 0];
   for (let v = 0; v < size; v++) {
@@ -83,12 +202,9 @@ export function cutChip(image: RgbImage, geometry: ChipGeometry, size = CHIP_SIZ
       acc[0] = acc[1] = acc[2] = 0;
       for (let sv = 0; sv < sub; sv++) {
         for (let su = 0; su < sub; su++) {
-          const du = u + (su + 0.5) / sub - size / 2;
-          const dv = v + (sv + 0.5) / sub - size / 2;
-          // Source position, in pixel-centre coordinates.
-          const x = geometry.center.x + cos * du - sin * dv - 0.5;
-          const y = geometry.center.y + sin * du + cos * dv - 0.5;
-          sampleBilinear(data, width, height, x, y, acc);
+          const cu = u + (su + 0.5) / sub - 0.5;
+          const cv = v + (sv + 0.5) / sub - 0.5;
+          sampleBilinear(data, width, height, a * cu - b * cv + tx, b * cu + a * cv + ty, acc);
         }
       }
       const o = (v * size + u) * 3;
@@ -99,6 +215,23 @@ export function cutChip(image: RgbImage, geometry: ChipGeometry, size = CHIP_SIZ
     }
   }
   return { data: out, width: size, height: size };
+}
+
+/** The chip mirrored left to right (test-time augmentation). */
+export function mirror(image: RgbImage): RgbImage {
+  const { data, width, height } = image;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      const s = row + x * 3;
+      const d = row + (width - 1 - x) * 3;
+      out[d] = data[s]!;
+      out[d + 1] = data[s + 1]!;
+      out[d + 2] = data[s + 2]!;
+    }
+  }
+  return { data: out, width, height };
 }
 
 function sampleBilinear(data: Uint8Array, width: number, height: number, x: number, y: number, acc: number[]): void {

@@ -1,20 +1,22 @@
 // Builds the configured inference backend and the face pipeline around it.
 import type { Config } from '../config/schema.js';
+import { RecognizerError } from '../errors.js';
+import { Embedder, embedderSpec, type EmbeddingNetwork } from './embedder.js';
 import { FacePipeline } from './pipeline.js';
 import { OnnxFaceBackend } from './onnx/onnx-backend.js';
 import { TfjsFaceBackend } from './tfjs-backend.js';
 import type { FaceBackend } from './types.js';
 
 export async function createFacePipeline(vision: Config['vision']): Promise<FacePipeline> {
+  const spec = embedderSpec(vision.embedder);
+  // face-api on TensorFlow.js is the reference for face-api's networks only.
+  if (vision.backend === 'tfjs' && spec.network.id !== 'face-api-resnet34') {
+    throw new RecognizerError('CONFIG_INVALID', `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`);
+  }
   const backend: FaceBackend =
     vision.backend === 'onnx'
-      ? new OnnxFaceBackend({ detector: vision.detector, intraOpNumThreads: vision.threads })
+      ? new OnnxFaceBackend({ detector: vision.detector, intraOpNumThreads: vision.threads, embedNetwork: spec.network.id as EmbeddingNetwork })
       : new TfjsFaceBackend({ detector: vision.detector });
   await backend.start();
-  return new FacePipeline(backend, { minScore: vision.minScore, maxFaces: vision.maxFaces });
-}
-
-/** Describes the embedding a pipeline produces, so a model trained on one is not fed another. */
-export function extractorId(): string {
-  return 'face-api-resnet34/dlib-chip150';
+  return new FacePipeline(backend, { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom }, new Embedder(spec, backend));
 }

@@ -1,5 +1,8 @@
 // The face pipeline: detect, find landmarks, align and embed every face of an image.
-import { addBorder, chipGeometry, cutChip, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
+import { addBorder, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
+import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
+import { faceQuality, type FaceQuality } from './quality.js';
+import { detectWithTiles } from './tiles.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
 
 /** One face found in an image, with its descriptor. Coordinates are the image's pixels. */
@@ -11,8 +14,10 @@ export interface FaceObservation {
   embedding: Float32Array;
   /** How the face was found: by the detector, by the detector after adding a border, or assumed. */
   via: 'detector' | 'border' | 'aligned-crop';
-  /** The aligned chip the embedding was made from; kept only when asked (`AnalyzeOptions.chips`). */
+  /** The dlib-chip-150 an image classifier takes (see Embedder.classifierChip); kept only when asked (`AnalyzeOptions.chips`). */
   chip?: RgbImage;
+  /** How much the face is worth as evidence (size, sharpness, pose, detector score): see quality.ts. */
+  quality: FaceQuality;
 }
 
 /**
@@ -38,7 +43,7 @@ export interface AnalyzeOptions {
 const BORDER_FRACTION = 0.5;
 
 /** Changes whenever the faces found for an image may change: caches of faces are keyed by it. */
-export const PIPELINE_REVISION = 6;
+export const PIPELINE_REVISION = 8;
 const RETRY_MIN_SCORE = 0.3;
 
 /** How far (in fractions of the image's width) detected eyes may lie from the ArcFace template's. */
@@ -54,20 +59,30 @@ const ALIGNED_SCALE_RANGE = [0.8, 1.25] as const;
 
 export class FacePipeline {
   readonly backend: FaceBackend;
+  /** Cuts each face's chip and embeds it (`vision.embedder`). */
+  readonly embedder: Embedder;
   private readonly detectOptions: DetectOptions;
 
-  constructor(backend: FaceBackend, detectOptions: DetectOptions) {
+  constructor(backend: FaceBackend, detectOptions: DetectOptions, embedder = new Embedder(embedderSpec(backend.embedNetwork === 'mobilefacenet' ? DEFAULT_EMBEDDER : 'face-api-68'), backend)) {
     this.backend = backend;
     this.detectOptions = detectOptions;
+    this.embedder = embedder;
+  }
+
+  /** Names what changes the faces and embeddings this pipeline finds, for caches keyed by it. */
+  get revision(): string {
+    return `${this.backend.name}-${this.embedder.spec.id}-r${PIPELINE_REVISION}`;
   }
 
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {
     const fallback = options.fallback ?? 'none';
-    let found = await this.detectAndLocate(image, 0, image, this.detectOptions);
+    // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
+    const detect = fallback === 'face-crop' ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
+    let found = await this.detectAndLocate(image, 0, image, detect);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {
       const bordered = addBorder(image, BORDER_FRACTION);
-      const lenient = { ...this.detectOptions, minScore: Math.min(this.detectOptions.minScore, RETRY_MIN_SCORE) };
+      const lenient = { ...this.detectOptions, tileZoom: 0, minScore: Math.min(this.detectOptions.minScore, RETRY_MIN_SCORE) };
       found = await this.detectAndLocate(bordered.image, bordered.offset, image, lenient);
       via = 'border';
     }
@@ -77,25 +92,25 @@ export class FacePipeline {
       // the plain detector found it or only the retry did (taking the template for both lifted
       // the pooled photos' closed-set top-1 from 97.4% to 97.8%).
       const face = { box: { x: 0, y: 0, width: image.width, height: image.height }, score: 0, landmarks: found[0]?.landmarks ?? [], via: 'aligned-crop' as const };
-      const chip = faceChip(image, face);
-      const [embedding] = await this.backend.embed([chip]);
-      return [{ ...face, embedding: embedding!, ...(options.chips ? { chip } : {}) }];
+      const chip = this.embedder.chip(image, face);
+      const [embedding] = await this.embedder.embedChips([chip]);
+      return [{ ...face, embedding: embedding!, quality: faceQuality(face.box, face.landmarks, 0, chip, this.embedder.tuning.blurMargin), ...(options.chips ? { chip: this.embedder.classifierChip(image, face, chip) } : {}) }];
     }
     if (found.length === 0) return [];
     // Cutting a chip takes about 13 ms of JavaScript; yield between faces so that a crowded frame
     // does not hold the event loop (and the API) for the whole crowd.
     const chips: RgbImage[] = [];
     for (const f of found) {
-      chips.push(faceChip(image, { landmarks: f.landmarks, via }));
+      chips.push(this.embedder.chip(image, { landmarks: f.landmarks, via }));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const embeddings = await this.backend.embed(chips);
-    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via, ...(options.chips ? { chip: chips[i]! } : {}) }));
+    const embeddings = await this.embedder.embedChips(chips);
+    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via, quality: faceQuality(f.box, f.landmarks, f.score, chips[i]!, this.embedder.tuning.blurMargin), ...(options.chips ? { chip: this.embedder.classifierChip(image, { landmarks: f.landmarks, via }, chips[i]!) } : {}) }));
   }
 
   /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
   private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions) {
-    const detections = await this.backend.detect(searched, options);
+    const detections = options.tileZoom && options.tileZoom > 1 ? await detectWithTiles(this.backend, searched, options, options.tileZoom) : await this.backend.detect(searched, options);
     if (detections.length === 0) return [];
     const marks = await this.backend.landmarks(searched, detections.map((d) => d.box));
     const out: { box: Box; score: number; landmarks: Point[] }[] = [];
@@ -110,15 +125,6 @@ export class FacePipeline {
     });
     return out;
   }
-}
-
-/**
- * The aligned chip of a face that `analyze` found in `image`: the very pixels its embedding was made
- * from. Cut again from a cached observation, it gives the same chip, so training crops match serving.
- */
-export function faceChip(image: RgbImage, face: Pick<FaceObservation, 'landmarks' | 'via'>): RgbImage {
-  const eyes = face.via === 'aligned-crop' ? eyesOfAlignedCrop(image.width, image.height) : eyesFromLandmarks(face.landmarks);
-  return cutChip(image, chipGeometry(eyes));
 }
 
 /** Whether a square image's eyes sit where the ArcFace template puts them. */

@@ -34,6 +34,11 @@ export interface DetectOptions {
   minScore: number;
   /** At most this many faces per image, best first. */
   maxFaces: number;
+  /**
+   * A second look for small faces: the detector again on tiles that it sees this many times larger
+   * than the whole image (see tiles.ts); 0 or 1: the whole image only.
+   */
+  tileZoom?: number;
 }
 
 /** Side of the square aligned face chip the descriptor network takes. */
@@ -57,6 +62,8 @@ export interface FaceBackend {
   detect(image: RgbImage, options: DetectOptions): Promise<Detection[]>;
   /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
   landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
-  /** The 128-d descriptors of aligned CHIP_SIZE×CHIP_SIZE face chips, one per chip. */
+  /** Which embedding network `embed` runs (see embedder.ts); face-api's descriptor when absent. */
+  readonly embedNetwork?: 'face-api-resnet34' | 'mobilefacenet';
+  /** The embeddings of aligned face chips (the network's own chip size), one per chip. */
   embed(chips: RgbImage[]): Promise<Float32Array[]>;
 }

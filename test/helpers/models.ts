@@ -6,8 +6,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { defaultCacheDir, EmbeddingCache } from '../../src/train/embedding-cache.js';
 import { FaceSource } from '../../src/train/face-source.js';
 import { trainModel } from '../../src/train/train.js';
-import { createFacePipeline, extractorId } from '../../src/vision/create-backend.js';
-import { PIPELINE_REVISION, type FacePipeline } from '../../src/vision/pipeline.js';
+import { createFacePipeline } from '../../src/vision/create-backend.js';
+import type { FacePipeline } from '../../src/vision/pipeline.js';
 import { faces } from './datasets.js';
 
 let pipeline: Promise<FacePipeline> | undefined;
@@ -22,8 +22,8 @@ export function testPipeline(): Promise<FacePipeline> {
 export async function fiveCelebritiesModel(perActor = 8): Promise<string> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'ar-model-'));
   const p = await testPipeline();
-  const cache = new EmbeddingCache(defaultCacheDir(), `${p.backend.name}-test-r${PIPELINE_REVISION}`);
+  const cache = new EmbeddingCache(defaultCacheDir(), `${p.revision}-test`);
   const source = new FaceSource(p, { cache, maxPixels: 40_000_000 });
-  await trainModel(source, { datasets: [faces('five-celebrities', 'train')], out, maxPerActor: perActor, extractor: extractorId() });
+  await trainModel(source, { datasets: [faces('five-celebrities', 'train')], out, maxPerActor: perActor, embedder: p.embedder.spec });
   return out;
 }

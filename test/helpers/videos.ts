@@ -8,8 +8,6 @@ import { promisify } from 'node:util';
 import { defaultCacheDir, EmbeddingCache } from '../../src/train/embedding-cache.js';
 import { FaceSource } from '../../src/train/face-source.js';
 import { trainModel } from '../../src/train/train.js';
-import { extractorId } from '../../src/vision/create-backend.js';
-import { PIPELINE_REVISION } from '../../src/vision/pipeline.js';
 import { DATASETS, faces } from './datasets.js';
 import { testPipeline } from './models.js';
 
@@ -39,9 +37,9 @@ export function aocModel(): Promise<string> {
     await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', video('talking-head-aoc-a.mp4'), '-vf', 'fps=2', '-q:v', '3', path.join(person, 'frame-%03d.jpg')]);
     const out = path.join(base, 'model');
     const p = await testPipeline();
-    const cache = new EmbeddingCache(defaultCacheDir(), `${p.backend.name}-test-r${PIPELINE_REVISION}`);
+    const cache = new EmbeddingCache(defaultCacheDir(), `${p.revision}-test`);
     const source = new FaceSource(p, { cache, maxPixels: 40_000_000 });
-    await trainModel(source, { datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')], out, maxPerActor: Number(process.env.AR_ENROLL_MAX ?? 12), extractor: extractorId() });
+    await trainModel(source, { datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')], out, maxPerActor: Number(process.env.AR_ENROLL_MAX ?? 12), embedder: p.embedder.spec });
     return out;
   })();
   return enrolled;

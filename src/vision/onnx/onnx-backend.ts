@@ -9,6 +9,8 @@ import { faceModelPath, type FaceModelOptions } from './model-cache.js';
 import { clipRegion, writeSquare, type Region } from './preprocess.js';
 import { RECOGNITION_INPUT_SIZE } from './recognition-graph.js';
 import { SSD_INPUT_SIZE } from './ssd-graph.js';
+import { MOBILEFACENET, mobileFaceNetModelPath } from './mobilefacenet.js';
+import type { EmbeddingNetwork } from '../embedder.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
 import { WorkerSessions, type WireTensor } from './worker-sessions.js';
 
@@ -21,6 +23,8 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   intraOpNumThreads?: number;
   /** Faces per landmark or descriptor inference; larger batches trade memory for throughput. Default 16. */
   maxBatch?: number;
+  /** The embedding network `embed` runs: face-api's descriptor (default) or MobileFaceNet. */
+  embedNetwork?: EmbeddingNetwork;
 }
 
 /**
@@ -62,12 +66,14 @@ export function resolveThreads(configured: number | undefined): number {
  */
 export class OnnxFaceBackend implements FaceBackend {
   readonly name = 'onnx';
+  readonly embedNetwork: EmbeddingNetwork;
   private readonly options: OnnxBackendOptions;
   private readonly sessions = new WorkerSessions();
   private starting: Promise<void> | undefined;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
+    this.embedNetwork = options.embedNetwork ?? 'face-api-resnet34';
   }
 
   private get detector(): DetectorKind {
@@ -85,7 +91,7 @@ export class OnnxFaceBackend implements FaceBackend {
         const models = {
           detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', this.options),
           landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
-          embed: await faceModelPath('recognition', this.options),
+          embed: this.embedNetwork === 'mobilefacenet' ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir }) : await faceModelPath('recognition', this.options),
         };
         await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });
       } catch (err) {
@@ -148,6 +154,7 @@ export class OnnxFaceBackend implements FaceBackend {
   }
 
   async embed(chips: RgbImage[]): Promise<Float32Array[]> {
+    if (this.embedNetwork === 'mobilefacenet') return this.embedMobileFaceNet(chips);
     const size = RECOGNITION_INPUT_SIZE;
     // face-api answers an empty chip with a zero descriptor instead of failing; so do we.
     const result = chips.map(() => new Float32Array(EMBEDDING_SIZE));
@@ -162,6 +169,26 @@ export class OnnxFaceBackend implements FaceBackend {
     }
     return result;
   }
+
+  /** MobileFaceNet on 112×112 ArcFace chips: the bytes go in as they are, normalised in the graph. */
+  private async embedMobileFaceNet(chips: RgbImage[]): Promise<Float32Array[]> {
+    const { inputSize: size, embeddingSize } = MOBILEFACENET;
+    const result: Float32Array[] = [];
+    for (const chunk of chunks(chips, this.options.maxBatch ?? 16)) {
+      const input = new Uint8Array(chunk.length * size * size * 3);
+      chunk.forEach((chip, k) => input.set(exactChip(chip, size), k * size * size * 3));
+      const out = await this.run('embed', { type: 'uint8', data: input, dims: [chunk.length, size, size, 3] });
+      const raw = out[MOBILEFACENET.outputName]!.data as Float32Array;
+      chunk.forEach((_, k) => result.push(raw.slice(k * embeddingSize, (k + 1) * embeddingSize)));
+    }
+    return result;
+  }
+}
+
+/** A chip's bytes, which must be `size`×`size`: MobileFaceNet's graph takes exactly 112×112. */
+function exactChip(chip: RgbImage, size: number): Uint8Array {
+  if (chip.width === size && chip.height === size) return chip.data;
+  throw new RecognizerError('VISION_FAILED', `MobileFaceNet takes ${size}×${size} chips, got ${chip.width}×${chip.height}`);
 }
 
 /**

@@ -1,0 +1,98 @@
+// A second look for small faces: the detector again on overlapping tiles, each seen larger than in the whole frame.
+import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
+
+/** Tiles are never cut smaller than this: the detector sees a tile at 512 px, and more zoom only blurs. */
+const MIN_TILE = 256;
+/** Neighbouring tiles overlap by this fraction of their side, so a face on a seam is whole in one of them. */
+const OVERLAP = 0.25;
+/** A face this large (fraction of the tile's side) is the whole frame's pass's to find. */
+const MAX_FACE_IN_TILE = 0.45;
+const NMS_IOU = 0.4;
+/** The side the detector scales its input to (SSD MobileNet's 512). */
+const DETECTOR_SIDE = 512;
+
+export interface Tile {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Square tiles of side max(width, height) / zoom (at least MIN_TILE), covering the image with
+ * overlap; none when the tile would be the whole image. The detector scales every input to its own
+ * side, so a face in a tile is seen `zoom` times larger than in the whole frame.
+ */
+export function tileGrid(width: number, height: number, zoom: number): Tile[] {
+  // An image the detector already sees at full size or larger has nothing small left to find.
+  if (!(zoom > 1) || Math.max(width, height) <= DETECTOR_SIDE) return [];
+  const side = Math.max(MIN_TILE, Math.round(Math.max(width, height) / zoom));
+  if (side >= Math.max(width, height)) return [];
+  const along = (length: number): { start: number; size: number }[] => {
+    if (side >= length) return [{ start: 0, size: length }];
+    const count = Math.ceil((length - side * OVERLAP) / (side * (1 - OVERLAP)));
+    const step = (length - side) / (count - 1);
+    return Array.from({ length: count }, (_, i) => ({ start: Math.round(i * step), size: side }));
+  };
+  return along(height).flatMap((row) => along(width).map((col) => ({ x: col.start, y: row.start, width: col.size, height: row.size })));
+}
+
+/** The pixels of `tile`, copied out of `image`. */
+export function cropImage(image: RgbImage, tile: Tile): RgbImage {
+  const data = new Uint8Array(tile.width * tile.height * 3);
+  for (let y = 0; y < tile.height; y++) {
+    const from = ((tile.y + y) * image.width + tile.x) * 3;
+    data.set(image.data.subarray(from, from + tile.width * 3), y * tile.width * 3);
+  }
+  return { data, width: tile.width, height: tile.height };
+}
+
+/**
+ * Faces of the whole frame, plus the small ones only the tiles show. A tile's face that touches a
+ * tile edge inside the image is cut by it, and left to the neighbouring tile that holds it whole.
+ */
+export async function detectWithTiles(backend: FaceBackend, image: RgbImage, options: DetectOptions, zoom: number): Promise<Detection[]> {
+  const whole = await backend.detect(image, options);
+  const found = [...whole];
+  for (const tile of tileGrid(image.width, image.height, zoom)) {
+    for (const d of await backend.detect(cropImage(image, tile), options)) {
+      const box = { x: d.box.x + tile.x, y: d.box.y + tile.y, width: d.box.width, height: d.box.height };
+      if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * tile.width || cutByTile(box, tile, image)) continue;
+      found.push({ box, score: d.score });
+    }
+  }
+  return suppress(found).slice(0, options.maxFaces);
+}
+
+function cutByTile(box: Box, tile: Tile, image: RgbImage): boolean {
+  const margin = 2;
+  return (
+    (box.x <= tile.x + margin && tile.x > 0) ||
+    (box.y <= tile.y + margin && tile.y > 0) ||
+    (box.x + box.width >= tile.x + tile.width - margin && tile.x + tile.width < image.width) ||
+    (box.y + box.height >= tile.y + tile.height - margin && tile.y + tile.height < image.height)
+  );
+}
+
+/** Greedy non-maximum suppression, best score first. */
+function suppress(detections: Detection[]): Detection[] {
+  const kept: Detection[] = [];
+  for (const d of [...detections].sort((a, b) => b.score - a.score)) {
+    if (kept.every((k) => iou(k.box, d.box) <= NMS_IOU && !contains(k.box, d.box))) kept.push(d);
+  }
+  return kept;
+}
+
+function iou(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  return (w * h) / (a.width * a.height + b.width * b.height - w * h);
+}
+
+/** Whether most of `inner` lies inside `outer` (a part of a face found again as a face of its own). */
+function contains(outer: Box, inner: Box): boolean {
+  const w = Math.min(outer.x + outer.width, inner.x + inner.width) - Math.max(outer.x, inner.x);
+  const h = Math.min(outer.y + outer.height, inner.y + inner.height) - Math.max(outer.y, inner.y);
+  return w > 0 && h > 0 && (w * h) / (inner.width * inner.height) > 0.7;
+}

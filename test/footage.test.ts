@@ -1,0 +1,86 @@
+// Footage end to end: actors enrolled from stills, named in the two labelled film scenes through scan's path,
+// and the live camera path giving the same answer as `scan` on the same file.
+import path from 'node:path';
+import t from 'tap';
+import { loadConfig } from '../src/config/load.js';
+import { Daemon } from '../src/daemon.js';
+import { silentLogger } from '../src/logger.js';
+import type { AppearanceEvent } from '../src/publish/event-bus.js';
+import { cliJson } from './helpers/cli.js';
+import { ROOT, datasetsMissing, faces } from './helpers/datasets.js';
+import { until } from './helpers/ingest.js';
+import { video, videosMissing } from './helpers/videos.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+
+const missing = datasetsMissing() ?? videosMissing();
+const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', 'footage', name);
+const AVENGERS = ['Chris Evans', 'Chris Hemsworth', 'Robert Downey Jr'];
+
+interface FootageJson {
+  precision: number;
+  recall: number;
+  shots: number;
+  perActor: Record<string, { recall: number; precision: number }>;
+  faces: Record<string, { faces: number; detected: number; namedByTrack: number; strangersNamed: number }>;
+  model: { embedder: string };
+}
+
+let trained: Promise<string> | undefined;
+/** Both scenes' casts from their stills, the five celebrities as other actors: never a frame of the scenes. */
+function stillsModel(): Promise<string> {
+  trained ??= (async () => {
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-footage-')), 'model');
+    await cliJson(['train', '--dataset', faces('avengers-stills'), '--dataset', faces('hera-pheri-stills'), '--dataset', faces('five-celebrities', 'train'), '--out', out]);
+    return out;
+  })();
+  return trained;
+}
+
+t.test('eval --footage: every shot of the Avengers corridor and most of the Hera Pheri scene, nobody misnamed', { skip: missing }, async (t) => {
+  const model = await stillsModel();
+  const avengers = await cliJson<FootageJson>(['eval', '--model', model, '--footage', fixture('avengers-corridor.json'), '--video', video('avengers-corridor.mp4')]);
+  t.equal(avengers.shots, 4, 'the four shots of the labels');
+  t.equal(avengers.model.embedder, 'mobilefacenet', 'the default embedder, said in the report');
+  t.ok(avengers.precision >= 0.95, `avengers precision ${avengers.precision}`);
+  t.ok(avengers.recall >= 0.9, `avengers recall ${avengers.recall}`);
+  const big = avengers.faces['>=60']!;
+  t.ok(big.faces >= 20 && big.detected >= 0.95 && big.namedByTrack >= 0.9, `faces of 60 px or more: ${JSON.stringify(big)}`);
+
+  // Three men 24–48 px high in a wide shot, a woman nobody enrolled, and a last shot of a quarter second.
+  const hera = await cliJson<FootageJson>(['eval', '--model', model, '--footage', fixture('hera-pheri-scene.json'), '--video', video('hera-pheri-scene.mp4')]);
+  t.ok(hera.precision >= 0.95, `hera precision ${hera.precision}`);
+  t.ok(hera.recall >= 0.8, `hera recall ${hera.recall}`);
+  const small = hera.faces['36-60']!;
+  t.ok(small.detected >= 0.9, `faces of 36–60 px detected: ${small.detected}`);
+  t.ok(small.namedByTrack >= 0.6, `faces of 36–60 px named by their track: ${small.namedByTrack}`);
+  t.equal(hera.faces['>=60']!.strangersNamed, 0, 'the woman nobody enrolled is never named');
+});
+
+t.test('a live file camera and scan name the same actors in the same file', { skip: missing }, async (t) => {
+  const model = await stillsModel();
+  const fps = 2;
+  const scanned = await cliJson<{ appearances: { actor: string | null }[] }>(['scan', '--model', model, video('avengers-corridor.mp4'), '--fps', String(fps)]);
+  const byScan = [...new Set(scanned.appearances.map((a) => a.actor).filter((a) => a !== null))].sort();
+  t.same(byScan, AVENGERS, 'scan names the three of them');
+
+  const config = loadConfig({
+    env: {
+      ACTOR_RECOGNIZER_API_PORT: '0',
+      ACTOR_RECOGNIZER_MODEL_DIR: model,
+      ACTOR_RECOGNIZER_MQTT_PORT: '0',
+      ACTOR_RECOGNIZER_CAMERAS: JSON.stringify([{ id: 'corridor', url: video('avengers-corridor.mp4'), fps, maxWidth: 1280 }]),
+    },
+  });
+  const daemon = new Daemon(config, silentLogger());
+  t.teardown(() => daemon.stop());
+  const events: AppearanceEvent[] = [];
+  await daemon.start();
+  daemon.liveVideo!.bus.on('appearance', (e) => events.push(e));
+  // One play of the 15-second file, in real time.
+  await until(() => (daemon.liveVideo!.cameras()[0]?.status().framesProcessed ?? 0) >= 15 * fps * 0.8, 60_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  await daemon.stop();
+  const live = [...new Set(events.map((e) => e.actor).filter((a) => a !== null))].sort();
+  t.same(live, byScan, `live named ${live.join(', ') || 'nobody'}`);
+});

@@ -1,0 +1,82 @@
+// The second look for small faces: tiles that cover the frame, and detections merged back into it.
+import t from 'tap';
+import { cropImage, detectWithTiles, tileGrid } from '../src/vision/tiles.js';
+import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
+
+t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger; none where nothing is small', async (t) => {
+  const tiles = tileGrid(640, 360, 2);
+  t.equal(tiles.length, 6, 'three across, two down for 640×360');
+  for (const tile of tiles) t.equal(tile.width, 320);
+  const uncovered: string[] = [];
+  for (let x = 0; x < 640; x += 5) for (let y = 0; y < 360; y += 5) if (!tiles.some((k) => x >= k.x && x < k.x + k.width && y >= k.y && y < k.y + k.height)) uncovered.push(`${x},${y}`);
+  t.same(uncovered, [], 'every pixel is in a tile');
+  const across = tiles.filter((k) => k.y === 0).sort((a, b) => a.x - b.x);
+  t.ok(across[0]!.x + across[0]!.width - across[1]!.x >= 80, 'neighbours overlap by a quarter of a tile');
+  t.same(tileGrid(640, 360, 0), [], 'zoom 0: off');
+  t.same(tileGrid(500, 300, 2), [], 'an image the detector sees at full size has no tiles');
+  t.ok(tileGrid(1920, 1080, 2).every((k) => k.x + k.width <= 1920 && k.y + k.height <= 1080), 'inside the frame');
+});
+
+t.test('a crop copies the tile`s pixels', async (t) => {
+  const image: RgbImage = { data: Uint8Array.from({ length: 8 * 4 * 3 }, (_, i) => i % 251), width: 8, height: 4 };
+  const crop = cropImage(image, { x: 2, y: 1, width: 3, height: 2 });
+  t.same(Array.from(crop.data.subarray(0, 3)), Array.from(image.data.subarray((1 * 8 + 2) * 3, (1 * 8 + 2) * 3 + 3)));
+  t.same(Array.from(crop.data.subarray(9, 12)), Array.from(image.data.subarray((2 * 8 + 2) * 3, (2 * 8 + 2) * 3 + 3)));
+});
+
+/** A detector that sees faces only at a given size or larger, in whatever it is given, relative to 512. */
+function fakeBackend(faces: Box[], image: RgbImage): FaceBackend & { calls: number } {
+  const backend = {
+    name: 'fake',
+    calls: 0,
+    async start() {},
+    async stop() {},
+    async detect(input: RgbImage, _options: DetectOptions): Promise<Detection[]> {
+      backend.calls++;
+      const origin = locate(input, image);
+      const scale = 512 / Math.max(input.width, input.height);
+      return faces
+        .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
+        .filter((f) => f.height * scale >= 40)
+        .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
+    },
+    async landmarks() {
+      return [];
+    },
+    async embed() {
+      return [];
+    },
+  };
+  return backend;
+}
+
+/** Where a crop of the test image starts: its first pixel holds its own coordinates. */
+function locate(input: RgbImage, _image: RgbImage): { x: number; y: number } {
+  const [r, g, b] = [input.data[0]!, input.data[1]!, input.data[2]!];
+  return { x: r + ((b >> 4) << 8), y: g + ((b & 15) << 8) };
+}
+
+/** Each pixel's colour is its coordinates, so a crop says where it came from. */
+function coordinateImage(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      data[o] = x & 255;
+      data[o + 1] = y & 255;
+      data[o + 2] = ((x >> 8) << 4) | (y >> 8);
+    }
+  }
+  return { data, width, height };
+}
+
+t.test('small faces come from the tiles, large ones from the whole frame, each once', async (t) => {
+  const image = coordinateImage(640, 360);
+  const small = { x: 100, y: 100, width: 30, height: 32 };
+  const large = { x: 400, y: 100, width: 90, height: 100 };
+  const backend = fakeBackend([small, large], image);
+  const whole = await backend.detect(image, { minScore: 0.5, maxFaces: 20 });
+  t.same(whole.map((d) => d.box), [large], 'the whole frame alone misses the 32 px face');
+  const found = await detectWithTiles(backend, image, { minScore: 0.5, maxFaces: 20 }, 2);
+  t.same(found.map((d) => d.box).sort((a, b) => a.x - b.x), [small, large], 'with the tiles both, the large one once');
+});
