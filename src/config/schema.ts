@@ -117,8 +117,9 @@ const IngestSchema = Type.Object(
     stallSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: 'A camera that delivers no frame for this long is restarted.' }),
     backoffInitialMs: Type.Integer({ default: 500, minimum: 10, maximum: 60_000, description: 'Wait before the first restart of ffmpeg; doubles with each failure in a row.' }),
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'Longest wait between restarts.' }),
-    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed.' }),
+    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed (still tried every failedRetrySeconds).' }),
     restartWindowSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 86_400, description: 'The window over which restarts are counted.' }),
+    failedRetrySeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'A failed camera is tried again this often, for ever; its first frame makes it running, with quick restarts again.' }),
   },
   { default: {}, additionalProperties: false, description: 'How camera streams are read and supervised.' },
 );

@@ -62,6 +62,24 @@ export function parseDuration(stderr: string): number | undefined {
   return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : undefined;
 }
 
+/** Lines ffmpeg writes at every failure, which say nothing of its cause. */
+const NOISE = /^(Conversion failed!|Exiting normally.*|Error opening (?:input|output) files?: .*|.*Error while filtering.*|Finishing stream .*|Press \[q\].*|.*Terminating thread with return code.*)$/i;
+const CAUSE = /error|refused|no such|denied|unauthori[sz]ed|forbidden|not found|timed? ?out|invalid|unable|could not|cannot|failed|unreachable|reset by peer|end of file|40[0-9]|50[0-9]/i;
+
+/**
+ * ffmpeg's own reason for an exit: the last meaningful line of its stderr ("No such file or
+ * directory", "Connection refused", "401 Unauthorized"), without the "[tcp @ 0x…]" prefix, or
+ * undefined when it said nothing of use. The caller redacts it: the line often repeats the URL.
+ */
+export function ffmpegReason(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.replace(/^\[[^\]]*@ ?0x[0-9a-f]+\]\s*/i, '').trim());
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (line && !NOISE.test(line) && CAUSE.test(line)) return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  }
+  return undefined;
+}
+
 /** Keeps the last `size` lines of ffmpeg's stderr, to log why it exited. */
 export class LineRing {
   private readonly lines: string[] = [];
