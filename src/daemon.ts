@@ -60,7 +60,7 @@ export class Daemon {
         notReady,
         modelControl: this.models,
       },
-      { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, logger: log.child({ component: 'api' }), version: packageVersion() },
+      { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, allowedHosts: config.api.allowedHosts, limits: config.api, logger: log.child({ component: 'api' }), version: packageVersion() },
     );
     registerLiveRoutes(this.app, { cameras: () => live.cameras(), bus: live.bus, metrics: () => live.metricsText() });
     // The web page's routes: enrollment on the device, unknown faces, health, the hour's appearances.

@@ -7,6 +7,7 @@ import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
 import { installErrorHandlers, refuseNonImage } from './errors.js';
+import { installHostCheck } from './hosts.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
 import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
@@ -48,9 +49,22 @@ export interface ApiDeps {
   modelControl?: ModelControl;
 }
 
+/** Connection limits against slow and half-sent requests (the `api` config's timeouts and cap). */
+export interface ConnectionLimits {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  maxConnections: number;
+}
+
 export interface ApiOptions {
   apiKey?: string;
   bodyLimitBytes: number;
+  /** Host names besides IP literals, loopback and our own (api.allowedHosts). */
+  allowedHosts?: readonly string[];
+  /** Absent: Node's defaults (tests that only inject). */
+  limits?: ConnectionLimits;
   logger: Logger;
   version: string;
 }
@@ -58,13 +72,25 @@ export interface ApiOptions {
 const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody };
 
 export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<FastifyInstance> {
+  const limits = options.limits;
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
     // A line per request is noise on a device; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // fastify 5 sets no timeouts: 300 half-sent requests and a 1-byte-per-2-s upload stayed open for
+    // ever, until /healthz failed for want of descriptors (issue 16).
+    ...(limits && {
+      requestTimeout: limits.requestTimeoutSeconds * 1000,
+      keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+      connectionTimeout: limits.idleTimeoutSeconds * 1000,
+      // Node looks for expired headers and requests every 30 s by default: too late for a 10 s bound.
+      http: { headersTimeout: limits.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
+    }),
   });
+  if (limits) app.server.maxConnections = limits.maxConnections;
   installErrorHandlers(app);
+  installHostCheck(app, options.allowedHosts ?? []);
   const page = await loadWebPage();
   if (page.files.length === 0) options.logger.warn({ dir: page.dir }, 'no web page files found: / is not served');
   installApiKey(app, options.apiKey, pageUrls(page));

@@ -31,6 +31,17 @@ const ApiSchema = Type.Object(
       Type.String({ minLength: 8, maxLength: 1024, ...secret('value'), description: 'When set, every route except /healthz and /readyz needs it (header x-api-key or Authorization: Bearer).' }),
     ),
     bodyLimitBytes: Type.Integer({ default: 20 * MiB, minimum: KiB, maximum: 200 * MiB, description: 'Largest request body accepted, in bytes; a larger upload is answered 413.' }),
+    allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^(\\*|\\.?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }), {
+      default: [],
+      maxItems: 64,
+      description:
+        'Host names the API answers to (the Host header), besides IP addresses, localhost and this machine\'s own name (and NAME.local): a guard against DNS rebinding. A leading dot takes subdomains too; "*" answers any name.',
+    }),
+    headersTimeoutSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: "A client's request headers must arrive within this long, or the connection is closed (slow-loris)." }),
+    requestTimeoutSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600, description: 'The whole request, body included, must arrive within this long, or the connection is closed with 408.' }),
+    keepAliveTimeoutSeconds: Type.Number({ default: 5, minimum: 1, maximum: 600, description: 'An idle kept-alive connection is closed after this long.' }),
+    idleTimeoutSeconds: Type.Number({ default: 60, minimum: 30, maximum: 3600, description: 'A connection that sends and receives nothing for this long is closed (longer than the 25 s a frame.jpg request may wait, and the 15 s event-stream heartbeat).' }),
+    maxConnections: Type.Integer({ default: 256, minimum: 8, maximum: 65_536, description: 'Open connections at most; more are closed at once (keeps descriptors for files, ffmpeg and MQTT).' }),
   },
   { default: {}, additionalProperties: false, description: 'The REST API.' },
 );
