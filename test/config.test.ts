@@ -37,7 +37,7 @@ cameras:
 
 t.test('defaults load with no file and an empty environment', async (t) => {
   const c = loadConfig({ env: {} });
-  t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024, allowedHosts: [], headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, maxConnections: 256 });
+  t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024, allowedHosts: [], headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, jsonBodyLimitBytes: 1024 * 1024, maxConcurrentImages: 2, maxQueuedImages: 6, maxConnections: 256 });
   t.equal(c.api.apiKey, undefined);
   t.same(c.log, { level: 'info' });
   t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0 });
@@ -104,7 +104,7 @@ t.test('ACTOR_RECOGNIZER_CONFIG names the file when none is passed', async (t) =
 t.test('an unknown key in the file is rejected with its path and the file', async (t) => {
   const file = fileWith(t, 'config.yaml', 'api: { prot: 9000 }\nvision: { minScore: 0.6 }\ncolour: blue\n');
   const err = failure({ file, env: {} });
-  t.match(err.message, `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes, allowedHosts, headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds, idleTimeoutSeconds, maxConnections), from ${file}`);
+  t.match(err.message, `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes, allowedHosts, headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds, idleTimeoutSeconds, jsonBodyLimitBytes, maxConcurrentImages, maxQueuedImages, maxConnections), from ${file}`);
   t.match(err.message, '/colour: unknown key');
 });
 

@@ -6,7 +6,8 @@ import type { Recognizer } from '../recognize/recognizer.js';
 import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
-import { installErrorHandlers, refuseNonImage } from './errors.js';
+import type { Admission } from './admission.js';
+import { installErrorHandlers, installImageOnly, refuseNonImage } from './errors.js';
 import { installHostCheck } from './hosts.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
@@ -65,11 +66,15 @@ export interface ApiOptions {
   allowedHosts?: readonly string[];
   /** Absent: Node's defaults (tests that only inject). */
   limits?: ConnectionLimits;
+  /** Largest JSON body: JSON is parsed on the main thread, and no route takes more than a few KiB. */
+  jsonBodyLimitBytes?: number;
+  /** Bounds the image requests running and waiting (api.maxConcurrentImages, api.maxQueuedImages); absent: unbounded. */
+  admission?: Admission;
   logger: Logger;
   version: string;
 }
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
 export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<FastifyInstance> {
   const limits = options.limits;
@@ -112,6 +117,11 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   app.addSchema(FaceSchema);
   // Images arrive as raw bytes; anything else is refused with 415 by fastify before the handler.
   app.addContentTypeParser([...SUPPORTED_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // No route takes text; JSON bodies are small (a name, a list of ids).
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.min(options.jsonBodyLimitBytes ?? options.bodyLimitBytes, options.bodyLimitBytes) }, app.getDefaultJsonParser('error', 'error'));
+  installImageOnly(app);
+  const admitted = <T>(work: () => Promise<T>): Promise<T> => (options.admission ? options.admission.run(work) : work());
 
   // `security: []`: open without the key (src/api/auth.ts), as the document says.
   app.get('/healthz', { schema: { summary: 'Alive', security: [], response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
@@ -135,7 +145,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
       const refused = refuseNonImage(request, reply);
       if (refused) return refused;
       const body = request.body as Buffer | undefined;
-      const result = await deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' });
+      const result = await admitted(() => deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' }));
       return { faces: result.faces, model: { version: result.model?.version ?? null } };
     },
   );
