@@ -51,7 +51,7 @@ export class Daemon {
     this.models = new ModelService(config.model, { threads: config.vision.threads, log: log.child({ component: 'model' }), starter: await usableStarter(config) });
     await this.models.start();
     const models = this.models.store;
-    const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels });
+    const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide });
     const live = (this.live = new LiveVideo(config, this.pipeline.backend, models, log.child({ component: 'live' })));
     const notReady = () => [...(models.current() ? [] : ['no actor model is loaded']), ...live.notReady()];
     const admission = new Admission(config.api.maxConcurrentImages, config.api.maxQueuedImages);
@@ -69,7 +69,7 @@ export class Daemon {
     const appearances = (this.appearances = new AppearanceLog(live.bus));
     appearances.start();
     const enroller = new Enroller(models, log.child({ component: 'enroll' }));
-    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
+    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
     registerStatusRoutes(this.app, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => live.mqttStatus(), model: () => models.current(), notReady });
     await this.app.listen({ host: config.api.host, port: config.api.port });
     this.greengrass?.start({ bus: live.bus, busy: [{ name: 'a model swap', signal: models }], target: liveTarget(live, this.models) });

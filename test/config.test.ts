@@ -40,7 +40,7 @@ t.test('defaults load with no file and an empty environment', async (t) => {
   t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024, allowedHosts: [], headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, jsonBodyLimitBytes: 1024 * 1024, maxConcurrentImages: 2, maxQueuedImages: 6, maxConnections: 256 });
   t.equal(c.api.apiKey, undefined);
   t.same(c.log, { level: 'info' });
-  t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0 });
+  t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0, decodeMaxSide: 2048 });
   t.same(c.model, { dir: './models/actors', starter: true });
   t.same(c.mqtt, { topicPrefix: 'actor-recognizer', port: 1883, host: '127.0.0.1', protocolVersion: 4, rejectUnauthorized: true, qos: 1, bufferSize: 1000, reconnectMaxSeconds: 30, homeAssistant: false, discoveryPrefix: 'homeassistant' });
   t.same(c.ingest, { ffmpegPath: 'ffmpeg', stallSeconds: 10, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, restartWindowSeconds: 300, failedRetrySeconds: 60 });

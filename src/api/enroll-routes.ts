@@ -20,6 +20,8 @@ export interface EnrollDeps {
   unknowns: Pick<UnknownFaces, 'list' | 'embeddings' | 'remove' | 'sample'>;
   cameras(): { id: string; snapshot(): { image: RgbImage } | undefined }[];
   maxPixels: number;
+  /** Photos are decoded to at most this long side (vision.decodeMaxSide); boxes are in the decoded image, whose size the answer gives. */
+  maxSide?: number;
   /** How long unknown faces are kept, for the answer of GET /v1/unknowns. */
   unknownWindowSeconds: number;
   /** The same bound on image work as POST /v1/recognize; absent: unbounded. */
@@ -88,7 +90,7 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
     async (request, reply) => {
       const refused = refuseNonImage(request, reply);
       if (refused) return refused;
-      return admitted(async () => findFaces(await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels }), 'retry'));
+      return admitted(async () => findFaces(await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels, maxSide: deps.maxSide }), 'retry'));
     },
   );
 

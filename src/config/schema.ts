@@ -62,6 +62,12 @@ const VisionSchema = Type.Object(
     detector: oneOf(['ssd', 'tiny'], { default: 'ssd', description: 'Face detector: ssd (accurate) or tiny (fast, misses small faces).' }),
     minScore: Type.Number({ default: 0.5, minimum: 0.05, maximum: 0.99, description: 'Lowest detector score for a face to be kept.' }),
     maxFaces: Type.Integer({ default: 20, minimum: 1, maximum: 100, description: 'Most faces kept per image, highest scores first.' }),
+    decodeMaxSide: Type.Integer({
+      default: 2048,
+      minimum: 512,
+      maximum: 16_384,
+      description: "Uploaded images are decoded straight to at most this many pixels on the long side (JPEG and WebP shrink while decoding), so a large photo never sits in memory at full size; faces are still reported in the original's pixels. Faces smaller than about 150/decodeMaxSide of the image lose detail.",
+    }),
     // The ceiling is sharp's own default limitInputPixels (0x3FFF squared).
     maxPixels: Type.Integer({ default: 40_000_000, minimum: 10_000, maximum: 268_402_689, description: 'A decoded image with more pixels than this is refused (guards memory).' }),
     threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
