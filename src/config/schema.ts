@@ -113,7 +113,7 @@ const MqttSchema = Type.Object(
     rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse a broker whose certificate does not verify; false only for testing.' }),
     qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of everything published.' }),
     bufferSize: Type.Integer({ default: 1000, minimum: 0, maximum: 100_000, description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.' }),
-    reconnectMaxSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this).' }),
+    reconnectMaxSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this): after an outage the broker is probed this often, so the daemon is back within about this long of the broker (a probe is one TCP connect).' }),
     homeAssistant: Type.Boolean({ default: false, description: 'Announce each camera to Home Assistant by MQTT discovery: a sensor of who is on screen (one device for the daemon), available while P/status is online, removed when the camera goes.' }),
     discoveryPrefix: Type.String({ default: 'homeassistant', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "Home Assistant's MQTT discovery prefix (set in its MQTT integration; homeassistant unless changed there)." }),
   },
