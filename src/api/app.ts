@@ -7,7 +7,7 @@ import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
 import type { Admission } from './admission.js';
-import { installErrorHandlers, installImageOnly, refuseNonImage } from './errors.js';
+import { clientErrorHandler, installErrorHandlers, installImageOnly, refuseNonImage } from './errors.js';
 import { installHostCheck } from './hosts.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
@@ -83,6 +83,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
     bodyLimit: options.bodyLimitBytes,
     // A line per request is noise on a device; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler,
     // fastify 5 sets no timeouts: 300 half-sent requests and a 1-byte-per-2-s upload stayed open for
     // ever, until /healthz failed for want of descriptors (issue 16).
     ...(limits && {

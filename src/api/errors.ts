@@ -1,4 +1,6 @@
 // Maps every error to `{"error": {"code", "message"}}` with the right status; 5xx hide internals.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRecognizerError, type ErrorCode } from '../errors.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
@@ -51,7 +53,7 @@ export function installImageOnly(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     if (!takesImages(request) || !hasBody(request)) return;
     if ((SUPPORTED_TYPES as readonly string[]).includes(mediaType(request))) return;
-    return reply.status(415).header('connection', 'close').send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
+    return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
   });
 }
 
@@ -86,4 +88,23 @@ function unsupportedType(request: FastifyRequest): string {
   const send = `send the image's raw bytes as the whole body with Content-Type ${SUPPORTED_TYPES.slice(0, -1).join(', ')} or ${SUPPORTED_TYPES.at(-1)}`;
   if (mediaType(request) === 'multipart/form-data') return `a multipart form is not taken here: ${send} (curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL)`;
   return send;
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before fastify sees a request (a malformed request line,
+ * headers too large, a request that timed out) in the project's vocabulary, not fastify's
+ * `{"error": "Bad Request", "message": "Client Error"}`; fastify's `clientErrorHandler` option.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'BAD_REQUEST', 'a malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }
