@@ -1,5 +1,6 @@
 // The composition root: starts the components in order and stops them in reverse.
 import type { FastifyInstance } from 'fastify';
+import { Admission } from './api/admission.js';
 import { buildApp } from './api/app.js';
 import { registerEnrollRoutes } from './api/enroll-routes.js';
 import { registerLiveRoutes } from './api/live-routes.js';
@@ -51,9 +52,10 @@ export class Daemon {
     this.models = new ModelService(config.model, { threads: config.vision.threads, embedder: embedderSpec(config.vision.embedder), log: log.child({ component: 'model' }), starter: await usableStarter(config) });
     await this.models.start();
     const models = this.models.store;
-    const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels });
+    const recognizer = new Recognizer(this.pipeline, models, { maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide });
     const live = (this.live = new LiveVideo(config, this.pipeline.backend, models, log.child({ component: 'live' })));
     const notReady = () => [...(models.current() ? [] : ['no actor model is loaded']), ...live.notReady()];
+    const admission = new Admission(config.api.maxConcurrentImages, config.api.maxQueuedImages);
     this.app = await buildApp(
       {
         recognizer,
@@ -61,14 +63,14 @@ export class Daemon {
         notReady,
         modelControl: this.models,
       },
-      { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, logger: log.child({ component: 'api' }), version: packageVersion() },
+      { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, jsonBodyLimitBytes: config.api.jsonBodyLimitBytes, allowedHosts: config.api.allowedHosts, limits: config.api, admission, logger: log.child({ component: 'api' }), version: packageVersion() },
     );
     registerLiveRoutes(this.app, { cameras: () => live.cameras(), bus: live.bus, metrics: () => live.metricsText() });
     // The web page's routes: enrollment on the device, unknown faces, health, the hour's appearances.
     const appearances = (this.appearances = new AppearanceLog(live.bus));
     appearances.start();
     const enroller = new Enroller(models, log.child({ component: 'enroll' }));
-    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000 });
+    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
     registerStatusRoutes(this.app, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => live.mqttStatus(), model: () => models.current(), notReady });
     await this.app.listen({ host: config.api.host, port: config.api.port });
     this.greengrass?.start({ bus: live.bus, busy: [{ name: 'a model swap', signal: models }], target: liveTarget(live, this.models) });

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'ENROLL_INVALID'
   | 'ENROLL_UNSUPPORTED'
   | 'ENROLL_NOT_FOUND'
-  | 'USAGE';
+  | 'USAGE'
+  | 'BUSY';
 
 export class RecognizerError extends Error {
   readonly code: ErrorCode;

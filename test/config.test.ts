@@ -37,13 +37,13 @@ cameras:
 
 t.test('defaults load with no file and an empty environment', async (t) => {
   const c = loadConfig({ env: {} });
-  t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024 });
+  t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024, allowedHosts: [], headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, jsonBodyLimitBytes: 1024 * 1024, maxConcurrentImages: 2, maxQueuedImages: 6, maxConnections: 256 });
   t.equal(c.api.apiKey, undefined);
   t.same(c.log, { level: 'info' });
-  t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0, tileZoom: 2, embedder: 'mobilefacenet' });
+  t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0, tileZoom: 2, embedder: 'mobilefacenet', decodeMaxSide: 2048 });
   t.same(c.model, { dir: './models/actors', starter: true });
-  t.same(c.mqtt, { topicPrefix: 'actor-recognizer', port: 1883, host: '127.0.0.1', protocolVersion: 4, rejectUnauthorized: true, qos: 1, bufferSize: 1000, reconnectMaxSeconds: 30, homeAssistant: false, discoveryPrefix: 'homeassistant' });
-  t.same(c.ingest, { ffmpegPath: 'ffmpeg', stallSeconds: 10, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, restartWindowSeconds: 300 });
+  t.same(c.mqtt, { topicPrefix: 'actor-recognizer', port: 1883, host: '127.0.0.1', protocolVersion: 4, rejectUnauthorized: true, qos: 1, bufferSize: 1000, reconnectMaxSeconds: 5, homeAssistant: false, discoveryPrefix: 'homeassistant' });
+  t.same(c.ingest, { ffmpegPath: 'ffmpeg', stallSeconds: 10, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, restartWindowSeconds: 300, failedRetrySeconds: 60 });
   t.same(c.track, { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 60 });
   t.same(c.cameras, []);
 });
@@ -104,7 +104,7 @@ t.test('ACTOR_RECOGNIZER_CONFIG names the file when none is passed', async (t) =
 t.test('an unknown key in the file is rejected with its path and the file', async (t) => {
   const file = fileWith(t, 'config.yaml', 'api: { prot: 9000 }\nvision: { minScore: 0.6 }\ncolour: blue\n');
   const err = failure({ file, env: {} });
-  t.match(err.message, `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes), from ${file}`);
+  t.match(err.message, `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes, allowedHosts, headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds, idleTimeoutSeconds, jsonBodyLimitBytes, maxConcurrentImages, maxQueuedImages, maxConnections), from ${file}`);
   t.match(err.message, '/colour: unknown key');
 });
 

@@ -43,7 +43,7 @@ t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop
 t.test('a camera that never works is marked failed, and its password never reaches the log', async (t) => {
   const { log, lines } = capturingLogger();
   const states: string[] = [];
-  const camera = new CameraSource('broken', { url: 'rtsp://admin:hunter2@127.0.0.1:1/stream', fps: 5, maxWidth: 640 }, fastSupervision({ maxRestarts: 3 }), log, { onState: (s) => states.push(s) });
+  const camera = new CameraSource('broken', { url: 'rtsp://admin:hunter2@127.0.0.1:1/stream', fps: 5, maxWidth: 640 }, fastSupervision({ maxRestarts: 3, failedRetrySeconds: 3600 }), log, { onState: (s) => states.push(s) });
   camera.start();
   t.teardown(() => camera.stop());
   t.ok(await until(() => camera.state === 'failed', 10_000), 'failed');

@@ -6,7 +6,9 @@ import type { Recognizer } from '../recognize/recognizer.js';
 import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
-import { installErrorHandlers, refuseNonImage } from './errors.js';
+import type { Admission } from './admission.js';
+import { clientErrorHandler, installErrorHandlers, installImageOnly, refuseNonImage } from './errors.js';
+import { installHostCheck } from './hosts.js';
 import { registerModelRoutes, type ModelControl } from './model-routes.js';
 import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
 import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
@@ -48,23 +50,53 @@ export interface ApiDeps {
   modelControl?: ModelControl;
 }
 
+/** Connection limits against slow and half-sent requests (the `api` config's timeouts and cap). */
+export interface ConnectionLimits {
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  maxConnections: number;
+}
+
 export interface ApiOptions {
   apiKey?: string;
   bodyLimitBytes: number;
+  /** Host names besides IP literals, loopback and our own (api.allowedHosts). */
+  allowedHosts?: readonly string[];
+  /** Absent: Node's defaults (tests that only inject). */
+  limits?: ConnectionLimits;
+  /** Largest JSON body: JSON is parsed on the main thread, and no route takes more than a few KiB. */
+  jsonBodyLimitBytes?: number;
+  /** Bounds the image requests running and waiting (api.maxConcurrentImages, api.maxQueuedImages); absent: unbounded. */
+  admission?: Admission;
   logger: Logger;
   version: string;
 }
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody };
+const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
 export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<FastifyInstance> {
+  const limits = options.limits;
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
     // A line per request is noise on a device; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler,
+    // fastify 5 sets no timeouts: 300 half-sent requests and a 1-byte-per-2-s upload stayed open for
+    // ever, until /healthz failed for want of descriptors (issue 16).
+    ...(limits && {
+      requestTimeout: limits.requestTimeoutSeconds * 1000,
+      keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+      connectionTimeout: limits.idleTimeoutSeconds * 1000,
+      // Node looks for expired headers and requests every 30 s by default: too late for a 10 s bound.
+      http: { headersTimeout: limits.headersTimeoutSeconds * 1000, connectionsCheckingInterval: 1000 },
+    }),
   });
+  if (limits) app.server.maxConnections = limits.maxConnections;
   installErrorHandlers(app);
+  installHostCheck(app, options.allowedHosts ?? []);
   const page = await loadWebPage();
   if (page.files.length === 0) options.logger.warn({ dir: page.dir }, 'no web page files found: / is not served');
   installApiKey(app, options.apiKey, pageUrls(page));
@@ -86,6 +118,11 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   app.addSchema(FaceSchema);
   // Images arrive as raw bytes; anything else is refused with 415 by fastify before the handler.
   app.addContentTypeParser([...SUPPORTED_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // No route takes text; JSON bodies are small (a name, a list of ids).
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.min(options.jsonBodyLimitBytes ?? options.bodyLimitBytes, options.bodyLimitBytes) }, app.getDefaultJsonParser('error', 'error'));
+  installImageOnly(app);
+  const admitted = <T>(work: () => Promise<T>): Promise<T> => (options.admission ? options.admission.run(work) : work());
 
   // `security: []`: open without the key (src/api/auth.ts), as the document says.
   app.get('/healthz', { schema: { summary: 'Alive', security: [], response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
@@ -109,7 +146,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
       const refused = refuseNonImage(request, reply);
       if (refused) return refused;
       const body = request.body as Buffer | undefined;
-      const result = await deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' });
+      const result = await admitted(() => deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' }));
       return { faces: result.faces, model: { version: result.model?.version ?? null } };
     },
   );

@@ -8,6 +8,7 @@ import type { Recognizer } from '../recognize/recognizer.js';
 import type { UnknownFaces } from '../track/unknown-faces.js';
 import { decodeImage, SUPPORTED_TYPES } from '../vision/decode.js';
 import type { RgbImage } from '../vision/types.js';
+import type { Admission } from './admission.js';
 import { refuseNonImage } from './errors.js';
 import { BoxSchema, ErrorBody } from './schemas.js';
 
@@ -19,8 +20,12 @@ export interface EnrollDeps {
   unknowns: Pick<UnknownFaces, 'list' | 'embeddings' | 'remove' | 'sample'>;
   cameras(): { id: string; snapshot(): { image: RgbImage } | undefined }[];
   maxPixels: number;
+  /** Photos are decoded to at most this long side (vision.decodeMaxSide); boxes are in the decoded image, whose size the answer gives. */
+  maxSide?: number;
   /** How long unknown faces are kept, for the answer of GET /v1/unknowns. */
   unknownWindowSeconds: number;
+  /** The same bound on image work as POST /v1/recognize; absent: unbounded. */
+  admission?: Admission;
 }
 
 const FoundFace = Type.Object({
@@ -66,6 +71,7 @@ const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
 
 export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): void {
+  const admitted = <T>(work: () => Promise<T>): Promise<T> => (deps.admission ? deps.admission.run(work) : work());
   const findFaces = async (image: RgbImage, fallback: 'retry' | 'none') => {
     const { faces } = await deps.recognizer.nameFaces(image, { fallback });
     return { faces: await deps.pending.add(image, faces), width: image.width, height: image.height };
@@ -78,14 +84,13 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
         summary: 'Finds the faces in a photo, to enroll; each is kept 30 minutes by its id',
         description: 'The body is the image itself: Content-Type image/jpeg, image/png or image/webp.',
         consumes: [...SUPPORTED_TYPES],
-        response: { 200: FacesReply, 413: ErrorBody, 415: ErrorBody, 400: ErrorBody },
+        response: { 200: FacesReply, 413: ErrorBody, 415: ErrorBody, 400: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
       const refused = refuseNonImage(request, reply);
       if (refused) return refused;
-      const image = await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels });
-      return findFaces(image, 'retry');
+      return admitted(async () => findFaces(await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels, maxSide: deps.maxSide }), 'retry'));
     },
   );
 
@@ -97,7 +102,7 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
       if (!camera) return reply.status(404).send({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(request.params.id)}` } });
       const shot = camera.snapshot();
       if (!shot) return reply.status(503).header('retry-after', '1').send({ error: { code: 'NO_FRAME_YET', message: 'no frame analysed yet on this camera' } });
-      return findFaces(shot.image, 'none');
+      return admitted(() => findFaces(shot.image, 'none'));
     },
   );
 

@@ -1,7 +1,10 @@
 // Maps every error to `{"error": {"code", "message"}}` with the right status; 5xx hide internals.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isRecognizerError, type ErrorCode } from '../errors.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
+import { BusyError } from './admission.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   IMAGE_INVALID: 400,
@@ -11,6 +14,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ENROLL_INVALID: 400,
   ENROLL_NOT_FOUND: 404,
   ENROLL_UNSUPPORTED: 409,
+  BUSY: 503,
 };
 
 /** Fastify's own codes, for requests refused before a handler runs. */
@@ -19,10 +23,13 @@ const FASTIFY: Record<string, { status: number; code: string; message: string }>
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: 'the body is larger than the configured limit' },
   FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'a Content-Type header is required' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'BODY_INVALID', message: 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BODY_INVALID', message: 'the body is not valid JSON' },
 };
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof BusyError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (isRecognizerError(err) && STATUS[err.code]) {
       return reply.status(STATUS[err.code]!).send({ error: { code: err.code, message: err.message } });
     }
@@ -30,11 +37,33 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (known) return reply.status(known.status).send({ error: { code: known.code, message: err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedType(request) : known.message } });
     if (err.validation) return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status < 500) return reply.status(status).send({ error: { code: err.code ?? 'BAD_REQUEST', message: err.message } });
+    // fastify's own codes (FST_…) and a JSON parser's SyntaxError are not ours to hand out: one vocabulary.
+    if (status < 500) return reply.status(status).send({ error: { code: err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST', message: err.message } });
     request.log.error({ err }, 'request failed');
     return reply.status(status).send({ error: { code: 'INTERNAL', message: 'internal error' } });
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+}
+
+/**
+ * Image routes (their schema `consumes` only images) refuse any other body before it is read: a
+ * 20 MB JSON posted to /v1/recognize was parsed on the main thread before its 415 (issue 16).
+ */
+export function installImageOnly(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (!takesImages(request) || !hasBody(request)) return;
+    if ((SUPPORTED_TYPES as readonly string[]).includes(mediaType(request))) return;
+    return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
+  });
+}
+
+function takesImages(request: FastifyRequest): boolean {
+  const consumes = (request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes ?? [];
+  return consumes.length > 0 && consumes.every((type) => type.startsWith('image/'));
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
 }
 
 /**
@@ -55,10 +84,27 @@ function mediaType(request: FastifyRequest): string {
  * to an image route is the common mistake: the image goes as the whole body.
  */
 function unsupportedType(request: FastifyRequest): string {
-  const consumes = (request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes ?? [];
-  const images = consumes.length > 0 && consumes.every((type) => type.startsWith('image/'));
-  if (!images) return 'send JSON (Content-Type application/json)';
+  if (!takesImages(request)) return 'send JSON (Content-Type application/json)';
   const send = `send the image's raw bytes as the whole body with Content-Type ${SUPPORTED_TYPES.slice(0, -1).join(', ')} or ${SUPPORTED_TYPES.at(-1)}`;
   if (mediaType(request) === 'multipart/form-data') return `a multipart form is not taken here: ${send} (curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL)`;
   return send;
+}
+
+/**
+ * Answers what Node's HTTP parser refuses before fastify sees a request (a malformed request line,
+ * headers too large, a request that timed out) in the project's vocabulary, not fastify's
+ * `{"error": "Bad Request", "message": "Client Error"}`; fastify's `clientErrorHandler` option.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'BAD_REQUEST', 'a malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }

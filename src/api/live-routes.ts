@@ -10,7 +10,7 @@ import type { RgbImage } from '../vision/types.js';
 
 /** The slice of the daemon these routes need. */
 export interface LiveDeps {
-  cameras(): { status(): CameraStatus; snapshot(): { image: RgbImage; faces: LiveFace[] } | undefined }[];
+  cameras(): { status(): CameraStatus; snapshot(): { image: RgbImage; faces: LiveFace[] } | undefined; restart(): void }[];
   bus: EventBus;
   /** Prometheus text and its content type. */
   metrics(): Promise<{ text: string; contentType: string }>;
@@ -52,6 +52,17 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
     const camera = find(request.params.id);
     return camera ? camera.status() : reply.status(404).send(notFound(request.params.id));
   });
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/cameras/:id/restart',
+    { schema: { summary: "Restarts the camera's ffmpeg now, backoff reset (a failed camera is also retried on its own, every ingest.failedRetrySeconds)", params: Params, response: { 202: Type.Object({ id: Type.String(), state: Type.String() }), 404: NotFound } } },
+    async (request, reply) => {
+      const camera = find(request.params.id);
+      if (!camera) return reply.status(404).send(notFound(request.params.id));
+      camera.restart();
+      return reply.status(202).send({ id: request.params.id, state: camera.status().state });
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/v1/cameras/:id/snapshot.jpg', { schema: { summary: 'The latest analysed frame with boxes and names drawn', params: Params, produces: ['image/jpeg'], response: { 404: NotFound, 503: ErrorBody } } }, async (request, reply) => {
     const camera = find(request.params.id);

@@ -32,6 +32,20 @@ const ApiSchema = Type.Object(
       Type.String({ minLength: 8, maxLength: 1024, ...secret('value'), description: 'When set, every route except /healthz and /readyz needs it (header x-api-key or Authorization: Bearer).' }),
     ),
     bodyLimitBytes: Type.Integer({ default: 20 * MiB, minimum: KiB, maximum: 200 * MiB, description: 'Largest request body accepted, in bytes; a larger upload is answered 413.' }),
+    allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^(\\*|\\.?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }), {
+      default: [],
+      maxItems: 64,
+      description:
+        'Host names the API answers to (the Host header), besides IP addresses, localhost and this machine\'s own name (and NAME.local): a guard against DNS rebinding. A leading dot takes subdomains too; "*" answers any name.',
+    }),
+    headersTimeoutSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: "A client's request headers must arrive within this long, or the connection is closed (slow-loris)." }),
+    requestTimeoutSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600, description: 'The whole request, body included, must arrive within this long, or the connection is closed with 408.' }),
+    keepAliveTimeoutSeconds: Type.Number({ default: 5, minimum: 1, maximum: 600, description: 'An idle kept-alive connection is closed after this long.' }),
+    idleTimeoutSeconds: Type.Number({ default: 60, minimum: 30, maximum: 3600, description: 'A connection that sends and receives nothing for this long is closed (longer than the 25 s a frame.jpg request may wait, and the 15 s event-stream heartbeat).' }),
+    jsonBodyLimitBytes: Type.Integer({ default: MiB, minimum: KiB, maximum: 20 * MiB, description: 'Largest JSON body, in bytes (JSON is parsed on the main thread; no route needs more than a few KiB); larger is answered 413.' }),
+    maxConcurrentImages: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'Image requests (recognize, enroll) decoded and analysed at once.' }),
+    maxQueuedImages: Type.Integer({ default: 6, minimum: 0, maximum: 1000, description: 'Image requests that may wait for a turn; more are answered 503 with Retry-After at once, so the cameras and /healthz stay responsive.' }),
+    maxConnections: Type.Integer({ default: 256, minimum: 8, maximum: 65_536, description: 'Open connections at most; more are closed at once (keeps descriptors for files, ffmpeg and MQTT).' }),
   },
   { default: {}, additionalProperties: false, description: 'The REST API.' },
 );
@@ -49,6 +63,12 @@ const VisionSchema = Type.Object(
     detector: oneOf(['ssd', 'tiny'], { default: 'ssd', description: 'Face detector: ssd (accurate) or tiny (fast, misses small faces).' }),
     minScore: Type.Number({ default: 0.5, minimum: 0.05, maximum: 0.99, description: 'Lowest detector score for a face to be kept.' }),
     maxFaces: Type.Integer({ default: 20, minimum: 1, maximum: 100, description: 'Most faces kept per image, highest scores first.' }),
+    decodeMaxSide: Type.Integer({
+      default: 2048,
+      minimum: 512,
+      maximum: 16_384,
+      description: "Uploaded images are decoded straight to at most this many pixels on the long side (JPEG and WebP shrink while decoding), so a large photo never sits in memory at full size; faces are still reported in the original's pixels. Faces smaller than about 150/decodeMaxSide of the image lose detail.",
+    }),
     // The ceiling is sharp's own default limitInputPixels (0x3FFF squared).
     maxPixels: Type.Integer({ default: 40_000_000, minimum: 10_000, maximum: 268_402_689, description: 'A decoded image with more pixels than this is refused (guards memory).' }),
     threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
@@ -106,7 +126,7 @@ const MqttSchema = Type.Object(
     rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse a broker whose certificate does not verify; false only for testing.' }),
     qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of everything published.' }),
     bufferSize: Type.Integer({ default: 1000, minimum: 0, maximum: 100_000, description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.' }),
-    reconnectMaxSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this).' }),
+    reconnectMaxSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this): after an outage the broker is probed this often, so the daemon is back within about this long of the broker (a probe is one TCP connect).' }),
     homeAssistant: Type.Boolean({ default: false, description: 'Announce each camera to Home Assistant by MQTT discovery: a sensor of who is on screen (one device for the daemon), available while P/status is online, removed when the camera goes.' }),
     discoveryPrefix: Type.String({ default: 'homeassistant', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "Home Assistant's MQTT discovery prefix (set in its MQTT integration; homeassistant unless changed there)." }),
   },
@@ -130,8 +150,9 @@ const IngestSchema = Type.Object(
     stallSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: 'A camera that delivers no frame for this long is restarted.' }),
     backoffInitialMs: Type.Integer({ default: 500, minimum: 10, maximum: 60_000, description: 'Wait before the first restart of ffmpeg; doubles with each failure in a row.' }),
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'Longest wait between restarts.' }),
-    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed.' }),
+    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed (still tried every failedRetrySeconds).' }),
     restartWindowSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 86_400, description: 'The window over which restarts are counted.' }),
+    failedRetrySeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'A failed camera is tried again this often, for ever; its first frame makes it running, with quick restarts again.' }),
   },
   { default: {}, additionalProperties: false, description: 'How camera streams are read and supervised.' },
 );

@@ -1,4 +1,5 @@
 // The ffmpeg command line for a camera, and what we read back from ffmpeg's stderr.
+import { redactUrl } from '../config/schema.js';
 
 /** What ffmpeg needs to know about one source. */
 export interface SourceSpec {
@@ -23,26 +24,54 @@ export function sourceKind(url: string): SourceKind {
   return 'file';
 }
 
+/** The protocol options of a network source: flags on the command line, or `option` lines of an input list. */
+function protocolOptions(kind: SourceKind): [string, string][] {
+  // UDP loses packets on Wi-Fi and through NAT; TCP is what every camera supports.
+  if (kind === 'rtsp') return [['rtsp_transport', 'tcp'], ['timeout', '10000000']];
+  if (kind === 'http') return [['reconnect', '1'], ['reconnect_streamed', '1'], ['reconnect_delay_max', '5']];
+  return [];
+}
+
+/** Whether a URL carries a secret (user:password, a token parameter) that must not be on a command line. */
+export function hasCredentials(url: string): boolean {
+  return redactUrl(url) !== url;
+}
+
+/**
+ * An ffconcat list of one entry: the URL with its protocol options. ffmpeg reads it from a file
+ * (`inputList` of {@link ffmpegArgs}), so a URL with credentials never appears on ffmpeg's command
+ * line, which every local user can read in `ps` and /proc (issue 16). ffmpeg takes no URL from the
+ * environment or a pipe, and RTSP has no option to give the password apart from the URL.
+ */
+export function inputList(spec: SourceSpec): string {
+  const quoted = `'${spec.url.replace(/'/g, "'\\''")}'`;
+  const options = protocolOptions(sourceKind(spec.url)).map(([key, value]) => `option ${key} ${value}\n`);
+  return `ffconcat version 1.0\nfile ${quoted}\n${options.join('')}`;
+}
+
+/** What the concat demuxer may open for a network camera, and nothing else (no file: URLs inside). */
+const LIST_PROTOCOLS = 'file,rtsp,rtsps,rtp,srtp,tcp,udp,tls,http,https,httpproxy,crypto';
+
 /**
  * The arguments that make ffmpeg write raw RGB frames to stdout, at most `maxWidth` wide with the
- * aspect kept and both sides even (odd sizes make some scalers and encoders fail later).
+ * aspect kept and both sides even (odd sizes make some scalers and encoders fail later). With
+ * `hidden.inputList`, a file holding {@link inputList} of the spec, ffmpeg opens the URL from it.
  */
-export function ffmpegArgs(spec: SourceSpec): string[] {
+export function ffmpegArgs(spec: SourceSpec, hidden: { inputList?: string } = {}): string[] {
   const kind = sourceKind(spec.url);
   // -nostats: the progress line would fill the stderr ring and push out the lines that say why it ended.
   const input: string[] = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
-  if (kind === 'rtsp') {
-    // UDP loses packets on Wi-Fi and through NAT; TCP is what every camera supports.
-    input.push('-rtsp_transport', 'tcp', '-timeout', '10000000');
-  } else if (kind === 'http') {
-    input.push('-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '5');
+  if (hidden.inputList) {
+    input.push('-f', 'concat', '-safe', '0', '-protocol_whitelist', LIST_PROTOCOLS);
+  } else if (kind === 'rtsp' || kind === 'http') {
+    for (const [key, value] of protocolOptions(kind)) input.push(`-${key}`, value);
   } else if (kind === 'device') {
     input.push('-f', 'v4l2');
   } else {
     if (spec.loop) input.push('-stream_loop', '-1');
     if (spec.realtime) input.push('-re');
   }
-  input.push('-i', spec.url);
+  input.push('-i', hidden.inputList ?? spec.url);
   // The comma inside min() is escaped for the filtergraph parser, since there is no shell here.
   // round=up: frame k is the last input frame at or before k/fps, so a frame's time says what was
   // on screen then; the default (near) shows the last frame before (k + 0.5)/fps, half a sample
@@ -63,6 +92,24 @@ export function parseOutputSize(stderr: string): { width: number; height: number
 export function parseDuration(stderr: string): number | undefined {
   const match = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(stderr);
   return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : undefined;
+}
+
+/** Lines ffmpeg writes at every failure, which say nothing of its cause. */
+const NOISE = /^(Conversion failed!|Exiting normally.*|Error opening (?:input|output) files?: .*|.*Error while filtering.*|Finishing stream .*|Press \[q\].*|.*Terminating thread with return code.*)$/i;
+const CAUSE = /error|refused|no such|denied|unauthori[sz]ed|forbidden|not found|timed? ?out|invalid|unable|could not|cannot|failed|unreachable|reset by peer|end of file|40[0-9]|50[0-9]/i;
+
+/**
+ * ffmpeg's own reason for an exit: the last meaningful line of its stderr ("No such file or
+ * directory", "Connection refused", "401 Unauthorized"), without the "[tcp @ 0x…]" prefix, or
+ * undefined when it said nothing of use. The caller redacts it: the line often repeats the URL.
+ */
+export function ffmpegReason(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.replace(/^\[[^\]]*@ ?0x[0-9a-f]+\]\s*/i, '').trim());
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (line && !NOISE.test(line) && CAUSE.test(line)) return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  }
+  return undefined;
 }
 
 /** Keeps the last `size` lines of ffmpeg's stderr, to log why it exited. */

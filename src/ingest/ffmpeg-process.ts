@@ -1,8 +1,11 @@
 // One ffmpeg run: spawn it, learn the frame size from stderr, cut stdout into frames by byte count.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { RgbImage } from '../vision/types.js';
-import { ffmpegArgs, LineRing, parseDuration, parseOutputSize, type SourceSpec } from './ffmpeg-args.js';
+import { ffmpegArgs, hasCredentials, inputList, LineRing, parseDuration, parseOutputSize, type SourceSpec } from './ffmpeg-args.js';
 
 /** A frame as ingest hands it on. */
 export interface Frame {
@@ -23,6 +26,8 @@ export interface FfmpegExit {
 }
 
 const live = new Set<ChildProcessByStdio<null, Readable, Readable>>();
+/** Input lists not yet deleted, removed on exit too. */
+const secretDirs = new Set<string>();
 let exitHookInstalled = false;
 
 /** A crash or process.exit() must not leave ffmpeg behind: kill what is still running, synchronously. */
@@ -31,6 +36,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const child of live) child.kill('SIGKILL');
+    for (const dir of secretDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -46,9 +52,20 @@ export class FfmpegProcess {
   private pendingBytes = 0;
   private index = 0;
 
+  /** A private folder holding the input list of a URL with credentials, until ffmpeg has opened it. */
+  private secretDir: string | undefined;
+
   constructor(ffmpegPath: string, private readonly spec: SourceSpec, private readonly onFrame: (frame: Frame) => void) {
     installExitHook();
-    this.child = spawn(ffmpegPath, ffmpegArgs(spec), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let list: string | undefined;
+    if (hasCredentials(spec.url)) {
+      // mkdtemp makes the folder 0700; the list is 0600 too. Deleted once ffmpeg has opened the input.
+      this.secretDir = mkdtempSync(path.join(os.tmpdir(), 'actor-recognizer-'));
+      secretDirs.add(this.secretDir);
+      list = path.join(this.secretDir, 'input.ffconcat');
+      writeFileSync(list, inputList(spec), { mode: 0o600 });
+    }
+    this.child = spawn(ffmpegPath, ffmpegArgs(spec, { inputList: list }), { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this.child);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => this.onStderr(chunk));
@@ -58,7 +75,10 @@ export class FfmpegProcess {
       this.child.once('error', (err) => (spawnError = err));
       this.child.once('close', (code, signal) => {
         live.delete(this.child);
-        const stderr = spawnError ? `${spawnError.message}\n${this.ring.text()}` : this.ring.text();
+        this.forgetSecret();
+        let stderr = spawnError ? `${spawnError.message}\n${this.ring.text()}` : this.ring.text();
+        // ffmpeg names the input list where it would name the URL: say the URL (the caller redacts it).
+        if (list) stderr = stderr.split(list).join(spec.url);
         resolve({ code, signal, stderr });
       });
     });
@@ -93,8 +113,17 @@ export class FfmpegProcess {
     this.child.kill(signal);
   }
 
+  /** Deletes the input list: ffmpeg has read it (it says "Input #0") or exited. */
+  private forgetSecret(): void {
+    if (!this.secretDir) return;
+    rmSync(this.secretDir, { recursive: true, force: true });
+    secretDirs.delete(this.secretDir);
+    this.secretDir = undefined;
+  }
+
   private onStderr(chunk: string): void {
     this.ring.push(chunk);
+    if (this.secretDir && /Input #0|Output #0/.test(chunk)) this.forgetSecret();
     if (this.size) return;
     // Only the header matters for parsing; cap it so a chatty stream cannot grow it without end.
     if (this.header.length < 64 * 1024) this.header += chunk;

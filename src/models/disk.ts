@@ -5,6 +5,13 @@ import { RecognizerError } from '../errors.js';
 
 /** Where downloads and copies are assembled before they are renamed into place. */
 export const INCOMING = '.incoming';
+/**
+ * Where bundles of the store's folder that were refused are set apart, each with a `refusal.json`
+ * saying why: they are never listed as versions, never run, never counted toward `model.keep`.
+ */
+export const REFUSED = '.refused';
+/** Refused bundles kept for someone to look at; older ones are deleted (pruned apart from versions). */
+export const KEEP_REFUSED = 5;
 /** Names the version that runs, so a restart comes back on it (and a rollback survives a reboot). */
 export const ACTIVE_FILE = 'active.json';
 
@@ -100,9 +107,13 @@ export async function ensureFreeSpace(dir: string, bytes: number, reserve: numbe
   }
 }
 
-/** Deletes held versions beyond the `keep` newest arrivals, never one named in `protect`. */
-export async function prune(dir: string, keep: number, protect: Set<string>): Promise<string[]> {
-  const held = await listHeld(dir);
+/**
+ * Deletes verified versions beyond the `keep` newest arrivals, never one named in `protect` (the
+ * running one and the one before it). `verified`: versions that passed verification; a folder not
+ * yet looked at (a copy still arriving) is neither counted nor deleted.
+ */
+export async function prune(dir: string, keep: number, protect: Set<string>, verified: ReadonlySet<string>): Promise<string[]> {
+  const held = (await listHeld(dir)).filter((b) => verified.has(b.version));
   const removed: string[] = [];
   for (const bundle of held.slice(keep)) {
     if (protect.has(bundle.version)) continue;
@@ -110,6 +121,24 @@ export async function prune(dir: string, keep: number, protect: Set<string>): Pr
     removed.push(bundle.version);
   }
   return removed;
+}
+
+/**
+ * Moves a refused bundle folder of the store to `dir/.refused/`, with its reason in `refusal.json`,
+ * then deletes all but the newest {@link KEEP_REFUSED} of them. Returns where it went.
+ */
+export async function quarantine(dir: string, folder: string, refusal: object): Promise<string> {
+  const apart = path.join(dir, REFUSED);
+  await mkdir(apart, { recursive: true });
+  const to = path.join(apart, `${path.basename(folder)}-${Date.now().toString(36)}`);
+  await rename(folder, to);
+  await writeFile(path.join(to, 'refusal.json'), JSON.stringify(refusal, null, 2) + '\n');
+  const entries = await readdir(apart, { withFileTypes: true });
+  const dated = await Promise.all(
+    entries.filter((e) => e.isDirectory()).map(async (e) => ({ path: path.join(apart, e.name), at: (await stat(path.join(apart, e.name, 'refusal.json')).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
+  for (const old of dated.sort((a, b) => b.at - a.at).slice(KEEP_REFUSED)) await rm(old.path, { recursive: true, force: true });
+  return to;
 }
 
 /** Leftovers of downloads that a crash or a refusal interrupted; called before any download starts. */

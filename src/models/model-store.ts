@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { ActorModel } from '../recognize/actor-model.js';
 import type { ModelLease, ModelSource } from '../recognize/recognizer.js';
-import { clearIncoming, copyToIncoming, ensureFreeSpace, INCOMING, isBundle, listHeld, moveIntoPlace, prune, readActive, writeActive } from './disk.js';
+import { clearIncoming, copyToIncoming, ensureFreeSpace, INCOMING, isBundle, listHeld, moveIntoPlace, prune, quarantine, readActive, writeActive } from './disk.js';
 import { STARTER_SOURCE } from './starter.js';
 import { CountedModel, loadVerified, refusalOf, type Refusal } from './verified-model.js';
 import type { EmbedderSpec } from '../vision/embedder.js';
@@ -254,7 +254,9 @@ export class ModelStore extends EventEmitter implements ModelSource {
     try {
       model = await loadVerified(folder, { threads: this.options.threads, embedder: this.options.embedder });
     } catch (err) {
-      return { ok: false, refusal: this.refuse(err, source, await manifestVersion(folder)) };
+      const refusal = this.refuse(err, source, await manifestVersion(folder));
+      if (inStore) await this.setApart(folder, refusal);
+      return { ok: false, refusal };
     }
     try {
       if (place) await place(model.version);
@@ -272,10 +274,26 @@ export class ModelStore extends EventEmitter implements ModelSource {
     this.publish({ type: 'swapped', version: model.version, actors: [...model.actors], loadedAt: model.loadedAt.toISOString(), previous, source, at: new Date().toISOString() });
     if (old) void old.retire().then(() => this.log.debug({ version: old.model.version }, 'previous model drained and released'));
     if (inStore) {
-      const removed = await prune(this.options.dir, this.options.keep, new Set([model.version]));
+      // Only verified versions count toward `keep`, and the one that ran before stays for a rollback.
+      const removed = await prune(this.options.dir, this.options.keep, new Set([model.version, ...(previous ? [previous] : [])]), this.seen);
       if (removed.length) this.log.info({ removed }, 'old versions removed from the store');
     }
     return { ok: true, version: model.version, changed: true };
+  }
+
+  /**
+   * A refused folder of the store's own (not a download, which is deleted, nor model.dir itself) goes
+   * to `.refused/`, so that it never counts as a version kept, and never shows as one to roll back to.
+   */
+  private async setApart(folder: string, refusal: Refusal): Promise<void> {
+    const { dir } = this.options;
+    if (!isInside(dir, folder) || isInside(path.join(dir, INCOMING), folder)) return;
+    try {
+      const to = await quarantine(dir, folder, refusal);
+      this.log.warn({ version: refusal.version, to }, 'refused bundle set apart');
+    } catch (err) {
+      this.log.error({ err, folder }, 'could not set a refused bundle apart');
+    }
   }
 
   /**

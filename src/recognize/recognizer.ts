@@ -1,5 +1,5 @@
 // From image bytes to named faces: decode, run the face pipeline, classify with the running model.
-import { decodeImage } from '../vision/decode.js';
+import { decodeImage, originalBox } from '../vision/decode.js';
 import type { AnalyzeOptions, FaceObservation, FacePipeline } from '../vision/pipeline.js';
 import type { FaceQuality } from '../vision/quality.js';
 import type { Box, RgbImage } from '../vision/types.js';
@@ -42,6 +42,8 @@ export type NamedFace = FaceObservation & Classification;
 export interface RecognizerOptions {
   /** Largest decoded image accepted by recognizeBytes. */
   maxPixels: number;
+  /** recognizeBytes decodes to at most this long side (vision.decodeMaxSide); boxes still come in the original's pixels. */
+  maxSide?: number;
   /** Told how long each classification took (a metrics histogram in the daemon). */
   onClassify?: (seconds: number) => void;
 }
@@ -58,8 +60,9 @@ export class Recognizer {
   }
 
   async recognizeBytes(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Recognition> {
-    const image = await decodeImage(bytes, { maxPixels: this.options.maxPixels });
-    return this.recognizeImage(image, options);
+    const image = await decodeImage(bytes, { maxPixels: this.options.maxPixels, maxSide: this.options.maxSide });
+    const result = await this.recognizeImage(image, options);
+    return image.scale === 1 ? result : { ...result, faces: result.faces.map((f) => ({ ...f, box: originalBox(f.box, image.scale) })) };
   }
 
   /** Every face of an image, as the API and the CLI report them. */

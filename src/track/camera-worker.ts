@@ -105,6 +105,7 @@ export class CameraWorker {
           this.bus.emit('cameraState', { camera: camera.id, state, reason });
         },
         onRestart: () => this.metrics.ffmpegRestart(camera.id),
+        onFrame: (receivedAt) => this.rateIn.mark(receivedAt),
       },
     );
   }
@@ -132,6 +133,11 @@ export class CameraWorker {
   /** Who is on screen now, as last published (a new MQTT publisher starts from it). */
   actorsOnScreen(): ActorsOnScreen {
     return this.onScreen;
+  }
+
+  /** Restarts ffmpeg now, backoff reset (POST /v1/cameras/:id/restart). */
+  restart(): void {
+    this.source.restart();
   }
 
   /** The latest processed frame and its faces, for the snapshot. */
@@ -189,7 +195,6 @@ export class CameraWorker {
   }
 
   private async process(frame: Frame): Promise<void> {
-    this.rateIn.mark(frame.receivedAt);
     this.analysing = true;
     let faces: AnalyzedFace[];
     let model: TrackModel | null;

@@ -56,7 +56,7 @@ export class LiveVideo {
     const { config, log } = this;
     this.mqttUrl = config.mqtt.url;
     if (!this.mqttUrl) {
-      const broker = new EmbeddedBroker(config.mqtt.host, config.mqtt.port);
+      const broker = new EmbeddedBroker(config.mqtt.host, config.mqtt.port, { username: config.mqtt.username, password: config.mqtt.password });
       try {
         this.mqttUrl = await broker.start();
         this.broker = broker;

@@ -1,6 +1,7 @@
 // The reference backend: face-api's networks on TensorFlow.js (WebAssembly), every tensor disposed.
 import type { Box, Detection, DetectOptions, DetectorKind, FaceBackend, Point, RgbImage } from './types.js';
 import { faceApiModelDir, loadFaceApi, type FaceApi } from './face-api.js';
+import { detectReduced } from './detector-input.js';
 
 export interface TfjsBackendOptions {
   detector: DetectorKind;
@@ -43,7 +44,11 @@ export class TfjsFaceBackend implements FaceBackend {
     return this.api().tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
   }
 
-  async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+  detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+    return detectReduced(image, (input) => this.detectAtSize(input, options));
+  }
+
+  private async detectAtSize(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
     const faceapi = this.api();
     const input = this.toTensor(image);
     try {

@@ -47,7 +47,7 @@ export function capturingLogger(): { log: Logger; lines: string[] } {
 
 /** Fast supervision for tests: short backoff and stall time. */
 export function fastSupervision(overrides: Partial<SupervisionOptions> = {}): SupervisionOptions {
-  return { ffmpegPath: 'ffmpeg', stallSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000, maxRestarts: 30, restartWindowSeconds: 60, ...overrides };
+  return { ffmpegPath: 'ffmpeg', stallSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000, maxRestarts: 30, restartWindowSeconds: 60, failedRetrySeconds: 1, ...overrides };
 }
 
 /** Polls `check` until it is true or `ms` pass. */

@@ -4,6 +4,7 @@ import { RecognizerError } from '../../errors.js';
 import type { Box, Detection, DetectOptions, DetectorKind, FaceBackend, Point, RgbImage } from '../types.js';
 import { EMBEDDING_SIZE } from '../types.js';
 import { reshapedDims, selectSsd, selectTiny } from './detections.js';
+import { detectReduced } from '../detector-input.js';
 import { LANDMARK_INPUT_SIZE } from './landmark-graph.js';
 import { faceModelPath, type FaceModelOptions } from './model-cache.js';
 import { clipRegion, writeSquare, type Region } from './preprocess.js';
@@ -120,7 +121,11 @@ export class OnnxFaceBackend implements FaceBackend {
     }
   }
 
-  async detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+  detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+    return detectReduced(image, (input) => this.detectAtSize(input, options));
+  }
+
+  private async detectAtSize(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
     // face-api's option classes turn 0 into their defaults; do the same so both backends agree.
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
