@@ -27,7 +27,7 @@ t.test('30 concurrent images: 1 running and 2 waiting are answered, the rest get
   const all = Array.from({ length: 30 }, () => server.inject({ method: 'POST', url: '/v1/recognize', payload: png, headers: { 'content-type': 'image/png' } }).then((res) => ({ res, ms: Date.now() - started })));
   const health = Date.now();
   t.equal((await server.inject('/healthz')).statusCode, 200);
-  t.ok(Date.now() - health < 200, `/healthz answered in ${Date.now() - health} ms while 30 images were in`);
+  t.ok(Date.now() - health < 500, `/healthz answered in ${Date.now() - health} ms while 30 images were in`);
   const answers = await Promise.all(all);
   const by = (status: number) => answers.filter((a) => a.res.statusCode === status);
   t.equal(by(200).length, 3, 'the one running and the two waiting');
@@ -35,7 +35,7 @@ t.test('30 concurrent images: 1 running and 2 waiting are answered, the rest get
   const refused = by(503)[0]!;
   t.equal(refused.res.json().error.code, 'BUSY');
   t.ok(Number(refused.res.headers['retry-after']) >= 1, `Retry-After: ${refused.res.headers['retry-after']}`);
-  t.ok(Math.max(...by(503).map((a) => a.ms)) < 250, 'refused at once, not after waiting');
+  t.ok(Math.max(...by(503).map((a) => a.ms)) < Math.min(...by(200).map((a) => a.ms)), 'refused at once: before the first image was done');
 });
 
 t.test('a 20 MB JSON to /v1/recognize is refused 415 without being parsed; JSON routes take small bodies, in our vocabulary', async (t) => {

@@ -121,7 +121,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   // No route takes text; JSON bodies are small (a name, a list of ids).
   app.removeContentTypeParser(['text/plain', 'application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.min(options.jsonBodyLimitBytes ?? options.bodyLimitBytes, options.bodyLimitBytes) }, app.getDefaultJsonParser('error', 'error'));
-  installImageOnly(app);
+  installImageOnly(app, options.bodyLimitBytes);
   const admitted = <T>(work: () => Promise<T>): Promise<T> => (options.admission ? options.admission.run(work) : work());
 
   // `security: []`: open without the key (src/api/auth.ts), as the document says.
