@@ -4,6 +4,7 @@ import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/logger.js';
 import { LiveVideo } from '../src/track/live-video.js';
+import { embedderSpec } from '../src/vision/embedder.js';
 import type { FaceBackend } from '../src/vision/types.js';
 import { freePort, until } from './helpers/ingest.js';
 
@@ -21,9 +22,11 @@ async function admitted(url: string, auth: { username?: string; password?: strin
 t.test('the embedded broker applies mqtt.username and mqtt.password, and the daemon\'s own client gets in', async (t) => {
   const port = await freePort();
   const config = loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_PORT: String(port), ACTOR_RECOGNIZER_MQTT_USERNAME: 'recognizer', ACTOR_RECOGNIZER_MQTT_PASSWORD: 'change-me-now', ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'auth' } });
-  const live = new LiveVideo(config, {} as FaceBackend, { current: () => null }, silentLogger());
-  await live.start();
+  // No camera runs: a backend that only says which embedding network it has.
+  const backend = { name: 'none', embedNetwork: embedderSpec(config.vision.embedder).network.id } as FaceBackend;
+  const live = new LiveVideo(config, backend, { current: () => null }, silentLogger());
   t.teardown(() => live.stop());
+  await live.start();
   const url = `mqtt://127.0.0.1:${port}`;
   t.equal(live.mqttUrl, url, 'the embedded broker runs');
   t.ok(await until(() => live.mqttStatus()?.connected === true, 5000), "the daemon's own client connected with the credentials");
