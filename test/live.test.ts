@@ -82,6 +82,11 @@ for (const target of brokerUrls()) {
     t.equal(before.state, 'running');
     t.same(before.actors, [AOC]);
     t.equal((await cams()).find((c) => c.id === 'broken')!.url, 'rtsp://***@127.0.0.1:1/x', 'credentials redacted');
+    // Its state and ffmpeg's own reason reach MQTT too, retained, without the password.
+    const state = await sub.waitFor((m) => m.topic === `${prefix}/broken/state` && JSON.parse(m.payload).state === 'failed', 5000);
+    t.ok(state, 'P/broken/state says failed');
+    t.match(JSON.parse(state?.payload ?? '{}'), { camera: 'broken', reason: /refused|Connection|error/i }, `with the reason: ${state?.payload}`);
+    t.notOk(sub.messages.some((m) => m.payload.includes('hunter2')), 'the password is in no MQTT message');
     await new Promise((r) => setTimeout(r, 2000));
     const one = (await (await fetch(`${base}/v1/cameras/aoc`)).json()) as { framesProcessed: number; faces: unknown[] };
     t.ok(one.framesProcessed > before.framesProcessed, 'aoc keeps processing');

@@ -31,6 +31,8 @@ export class MqttPublisher {
   private readonly buffer: Outgoing[] = [];
   /** Every running camera, by what it last said is on screen: its retained state, and its discovery config. */
   private readonly actors = new Map<string, ActorsOnScreen>();
+  /** Every camera's last state payload (`P/<camera>/state`: running, restarting, failed, and ffmpeg's reason), retained. */
+  private readonly states = new Map<string, string>();
   /** Cameras taken out of the configuration whose retained topics still have to be emptied. */
   private readonly gone = new Set<string>();
   private readonly discovery: HomeAssistantDiscovery | undefined;
@@ -96,8 +98,14 @@ export class MqttPublisher {
         if (isNew && this.discovery) this.send(this.discovery.configTopic(a.camera), JSON.stringify(this.discovery.sensor(a.camera)), undefined, false, true);
         this.send(this.topic(a.camera, 'actors'), JSON.stringify(actorsPayload(a)), a.frameReceivedAt, false, true);
       }),
+      this.bus.on('cameraState', (c) => {
+        const payload = JSON.stringify({ camera: c.camera, state: c.state, ...(c.reason ? { reason: c.reason } : {}), at: new Date().toISOString() });
+        this.states.set(c.camera, payload);
+        this.send(this.topic(c.camera, 'state'), payload, undefined, false, true);
+      }),
       this.bus.on('cameraRemoved', ({ camera }) => {
         this.actors.delete(camera);
+        this.states.delete(camera);
         this.gone.add(camera);
         if (this.client?.connected) this.clearGone();
       }),
@@ -149,6 +157,7 @@ export class MqttPublisher {
       if (this.discovery) this.write({ topic: this.discovery.configTopic(a.camera), payload: JSON.stringify(this.discovery.sensor(a.camera)) }, true);
       this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify(actorsPayload(a)) }, true);
     }
+    for (const [camera, payload] of this.states) this.write({ topic: this.topic(camera, 'state'), payload }, true);
   }
 
   /** Empties the retained topics of cameras that went: an empty retained config removes the Home Assistant entity. */
@@ -156,6 +165,7 @@ export class MqttPublisher {
     for (const camera of this.gone) {
       if (this.discovery) this.write({ topic: this.discovery.configTopic(camera), payload: '' }, true);
       this.write({ topic: this.topic(camera, 'actors'), payload: '' }, true);
+      this.write({ topic: this.topic(camera, 'state'), payload: '' }, true);
     }
     this.gone.clear();
   }
