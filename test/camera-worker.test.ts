@@ -89,4 +89,33 @@ if (ffmpegMissing) {
     t.equal(unknown.confidence, 0.612, 'the event carries the face\'s score');
     t.equal(rest.confidence, unknown.confidence, 'the same number as GET /v1/cameras');
   });
+
+  t.test('the tiles are looked at while the camera keeps up, and skipped on the frame after one that fell behind', async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const looks: boolean[] = [];
+    const face: AnalyzedFace = { box: { x: 40, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.99, candidates: [{ actor: 'Someone', score: 0.99 }], scores: Float32Array.of(0.99), quality: 1 };
+    // With tiles a frame takes twice the frame interval (5 fps: 200 ms); without, a quarter of it.
+    const analyzer = {
+      async analyze(_image: unknown, options: { tiles?: boolean } = {}) {
+        looks.push(options.tiles !== false);
+        await new Promise((r) => setTimeout(r, options.tiles === false ? 50 : 400));
+        return { faces: [face], model: SOMEONE };
+      },
+    } as unknown as FrameAnalyzer;
+    const worker = new CameraWorker(
+      { id: 'tiles', url: video, fps: 5, maxWidth: 1280, loop: true },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0 } },
+      analyzer,
+      new EventBus(log),
+      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+      log,
+    );
+    worker.start();
+    t.teardown(() => worker.stop());
+    t.ok(await until(() => looks.length >= 8, 30_000), `${looks.length} frames analysed`);
+    t.equal(looks[0], true, 'the first frame gets the second look');
+    t.ok(looks.includes(false), `skipped after a slow frame: ${looks.map((l) => (l ? 'T' : '-')).join('')}`);
+    t.notOk(looks.some((l, i) => !l && looks[i + 1] === false), 'never two frames in a row without it');
+  });
 }

@@ -63,6 +63,8 @@ export class CameraWorker {
   readonly source: CameraSource;
   private readonly tracker: Tracker;
   private readonly shots = new ShotDetector();
+  /** How long the last frame's analysis took: whether the camera keeps up with its tiles. */
+  private lastAnalysisMs = 0;
   private readonly rateIn = new Rate();
   private readonly rateProcessed = new Rate();
   private framesProcessed = 0;
@@ -195,19 +197,26 @@ export class CameraWorker {
   }
 
   private async process(frame: Frame): Promise<void> {
-    this.analysing = true;
-    let faces: AnalyzedFace[];
-    let model: TrackModel | null;
-    try {
-      ({ faces, model } = await this.analyzer.analyze(frame.image));
-    } finally {
-      this.analysing = false;
-    }
-    this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
-    // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
     // A restarted ffmpeg may show anything: its first frame is a new shot too.
     if (frame.index === 0) this.shots.reset();
     const cut = this.shots.next(frame.image);
+    // The second look for small faces (vision.tileZoom) costs a detector pass per tile: it is taken on
+    // the first frame of every shot, and on other frames only while the camera keeps up (the last
+    // frame was analysed within the frame interval). A machine too slow for tiles on every frame
+    // takes them on every other one, and a Pi on cuts, instead of falling behind the stream.
+    const tiles = cut || this.lastAnalysisMs <= 1000 / this.camera.fps;
+    this.analysing = true;
+    const started = Date.now();
+    let faces: AnalyzedFace[];
+    let model: TrackModel | null;
+    try {
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles }));
+    } finally {
+      this.analysing = false;
+    }
+    this.lastAnalysisMs = Date.now() - started;
+    this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
+    // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
     const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model });
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
     this.framesProcessed++;

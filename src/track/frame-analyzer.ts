@@ -65,8 +65,8 @@ export class FrameAnalyzer {
   }
 
   /** The faces of one frame; `model` is the model that named them (null without a model). */
-  async analyze(image: RgbImage): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
-    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none' });
+  async analyze(image: RgbImage, options: { tiles?: boolean } = {}): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
+    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none', ...options });
     return {
       faces: faces.map((f) => ({ box: f.box, embedding: f.embedding, actor: f.actor, confidence: f.confidence, candidates: f.candidates, quality: f.quality.score, margin: f.quality.margin, ...(f.scores ? { scores: f.scores } : {}) })),
       model,

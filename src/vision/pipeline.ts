@@ -33,6 +33,8 @@ export interface AnalyzeOptions {
   fallback?: FallbackMode;
   /** Keep each face's aligned chip, for image classifiers; off by default so live video pays nothing. */
   chips?: boolean;
+  /** false: no second look on tiles (DetectOptions.tileZoom) for this image. */
+  tiles?: boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ export class FacePipeline {
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {
     const fallback = options.fallback ?? 'none';
     // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
-    const detect = fallback === 'face-crop' ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
+    const detect = fallback === 'face-crop' || options.tiles === false ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
     let found = await this.detectAndLocate(image, 0, image, detect);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {
