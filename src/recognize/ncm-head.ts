@@ -1,5 +1,6 @@
 // The cosine nearest-class-mean head as an ONNX graph: normalise the embedding, dot with each mean.
 import { GraphBuilder } from '../onnx/writer.js';
+import { cosine, norm } from '../util/vectors.js';
 
 export const HEAD_INPUT = 'embedding';
 export const HEAD_OUTPUT = 'scores';
@@ -18,17 +19,7 @@ export function classMeans(embeddingsByClass: Float32Array[][], size: number): F
   });
 }
 
-export function norm(v: Float32Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s) || 1;
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
-  return dot / (norm(a) * norm(b));
-}
+export { cosine, norm };
 
 /**
  * The head: `scores[n][k] = cos(embedding[n], mean[k])`. LpNormalization then one MatMul against the

@@ -1,6 +1,7 @@
 // Scores who-is-on-screen answers against footage labels: per shot, per actor, and per face by size.
 import type { Box } from '../vision/types.js';
 import type { FootageLabels } from './footage-labels.js';
+import { intersection, iou } from '../vision/boxes.js';
 
 /** A stretch of one person on screen, with the times (and boxes) it was seen at. */
 export interface ScoredAppearance {
@@ -150,14 +151,11 @@ function trackAt(appearances: readonly ScoredAppearance[], t: number, box: Box, 
 
 /** Whether two boxes are the same face: intersection over union at least 0.3, or one's centre inside the other. */
 export function overlaps(a: Box, b: Box): boolean {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return false;
-  const iou = (w * h) / (a.width * a.height + b.width * b.height - w * h);
+  if (intersection(a, b) === 0) return false;
   const inside = (p: Box, q: Box) => {
     const cx = p.x + p.width / 2;
     const cy = p.y + p.height / 2;
     return cx >= q.x && cx <= q.x + q.width && cy >= q.y && cy <= q.y + q.height;
   };
-  return iou >= 0.3 || inside(a, b) || inside(b, a);
+  return iou(a, b) >= 0.3 || inside(a, b) || inside(b, a);
 }

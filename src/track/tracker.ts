@@ -2,6 +2,8 @@
 import type { TrackModel } from '../recognize/actor-model.js';
 import { spreadThreshold } from '../train/thresholds.js';
 import type { Box } from '../vision/types.js';
+import { dot, unit } from '../util/vectors.js';
+import { iou } from '../vision/boxes.js';
 
 export type { TrackModel };
 
@@ -136,9 +138,9 @@ export class Tracker {
     const pairs: { score: number; t: number; f: number }[] = [];
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
-        const iou = overlap(track.box, face.box);
+        const overlap = iou(track.box, face.box);
         const cos = dot(track.last, face.embedding);
-        if (this.links(track, face, iou, cos)) pairs.push({ score: iou + cos, t, f });
+        if (this.links(track, face, overlap, cos)) pairs.push({ score: overlap + cos, t, f });
       }),
     );
     pairs.sort((a, b) => b.score - a.score);
@@ -212,7 +214,7 @@ export class Tracker {
   /** Keeps an ending named track's look for re-identification, and forgets looks older than reidSeconds. */
   private remember(track: Track): void {
     const keep = this.options.reidSeconds ?? 0;
-    if (keep > 0 && track.actor !== null && track.evidence.weight > 0) this.recent.push({ embedding: unitOf(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
+    if (keep > 0 && track.actor !== null && track.evidence.weight > 0) this.recent.push({ embedding: unit(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
     const since = track.lastSeen - keep;
     while (this.recent.length > 0 && (this.recent[0]!.at < since || this.recent.length > 200)) this.recent.shift();
   }
@@ -220,7 +222,7 @@ export class Tracker {
   /** Whether someone named `actor` ended recently whose faces this track's match as one person's. */
   private seenBefore(track: Track, actor: string): boolean {
     if (!this.options.reidSeconds || this.recent.length === 0) return false;
-    const look = unitOf(track.evidence.embedding);
+    const look = unit(track.evidence.embedding);
     return this.recent.some((r) => r.actor === actor && track.firstSeen - r.at <= this.options.reidSeconds! && dot(look, r.embedding) >= this.link.reid);
   }
 
@@ -323,32 +325,10 @@ function judge(e: Evidence, model: TrackModel): Verdict | null {
   return { actor, score: aggregate.get(actor)!, threshold: raise(model.thresholds[best]!), aggregate, thresholdOf };
 }
 
-function unitOf(v: ArrayLike<number>): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s) || 1;
-  return Float32Array.from(v as ArrayLike<number>, (x) => x / n);
-}
-
 function emptyEvidence(size: number): Evidence {
   return { version: null, at: 0, weight: 0, margin: 0, embedding: new Float64Array(size), scores: new Float64Array(0) };
 }
 
 function view({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }: Track): TrackView {
   return { id, actor, confidence, box, firstSeen, lastSeen, hits, announced };
-}
-
-/** Intersection over union of two boxes. */
-export function overlap(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * (b[i] ?? 0);
-  return s;
 }

@@ -1,7 +1,7 @@
 // Strangers seen recently, grouped online so that one person is one group, ready to be named.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { norm } from '../recognize/ncm-head.js';
+import { dot, unit } from '../util/vectors.js';
 import { faceThumbnail } from '../vision/thumbnail.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { FrameObserver } from './camera-worker.js';
@@ -117,9 +117,9 @@ export class UnknownFaces {
       }
       if (s.box.width < this.options.minFaceWidth) continue;
       if (track && at - (this.trackLastKept.get(track) ?? -Infinity) < this.options.perTrackMs) continue;
-      const unit = unitOf(s.embedding);
-      const group = this.groupFor(unit, track);
-      const face: Stored = { id: `f${this.nextFace++}`, unit, at, camera, track, width: s.box.width };
+      const direction = unit(s.embedding);
+      const group = this.groupFor(direction, track);
+      const face: Stored = { id: `f${this.nextFace++}`, unit: direction, at, camera, track, width: s.box.width };
       group.faces.push(face);
       // Each face kept gets a thumbnail (one a second per track at most): the page shows a group's
       // sample to untick before naming it.
@@ -129,7 +129,7 @@ export class UnknownFaces {
           (err: unknown) => this.log.warn({ err }, 'could not cut a thumbnail of an unknown face'),
         );
       }
-      for (let i = 0; i < unit.length; i++) group.sum[i]! += unit[i]!;
+      for (let i = 0; i < direction.length; i++) group.sum[i]! += direction[i]!;
       this.total++;
       if (track) {
         this.trackGroup.set(track, group.id);
@@ -320,17 +320,6 @@ function chooseSample(group: Group, count: number): Stored[] {
     candidates.forEach((c, i) => (nearest[i] = Math.max(nearest[i]!, dot(c.unit, next.unit))));
   }
   return chosen.sort((a, b) => a.at - b.at);
-}
-
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
-function unitOf(v: Float32Array): Float32Array {
-  const n = norm(v);
-  return v.map((x) => x / n);
 }
 
 /**

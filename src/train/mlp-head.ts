@@ -2,6 +2,7 @@
 import { loadFaceApi } from '../vision/face-api.js';
 import { GraphBuilder } from '../onnx/writer.js';
 import { HEAD_INPUT, HEAD_OUTPUT } from '../recognize/ncm-head.js';
+import { unit } from '../util/vectors.js';
 
 export interface MlpOptions {
   hidden: number;
@@ -37,13 +38,6 @@ export interface MlpWeights {
   inputSize: number;
   hidden: number;
   classes: number;
-}
-
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n) || 1;
-  return v.map((x) => x / n);
 }
 
 /**

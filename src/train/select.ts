@@ -2,6 +2,7 @@
 import sharp from 'sharp';
 import type { FaceObservation } from '../vision/pipeline.js';
 import { largestFace } from './face-source.js';
+import { dot, unit } from '../util/vectors.js';
 
 /** Side of the difference hash: 16×16 = 256 bits. */
 const HASH_SIDE = 16;
@@ -49,19 +50,6 @@ export const AGREEMENT = 0.9;
 export interface Photo {
   id: string;
   faces: FaceObservation[];
-}
-
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n) || 1;
-  return v.map((x) => x / n);
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 /**

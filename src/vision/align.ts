@@ -199,7 +199,7 @@ export function warpChip(image: RgbImage, transform: ChipTransform, size: number
   const n = sub * sub;
   const steps = Float64Array.from({ length: sub }, (_, s) => (s + 0.5) / sub);
   const stride = width * 3;
-  // One pass, no calls or allocations per sample: 3–4 times faster than a sampler function, and the
+  // One pass, no calls or allocations per sample: 1.4–1.7 times faster than a sampler function, and the
   // same arithmetic in the same order, so the same chips to the bit.
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {

@@ -4,6 +4,7 @@ import { RecognizerError } from '../errors.js';
 import { faceApiVersion } from './face-api.js';
 import { MOBILEFACENET, mobileFaceNetVersion } from './onnx/mobilefacenet.js';
 import { CHIP_SIZE, EMBEDDING_SIZE, type FaceBackend, type Point, type RgbImage } from './types.js';
+import { unit } from '../util/vectors.js';
 
 /**
  * One named, versioned way of making embeddings, recorded in every bundle: a head fitted on one
@@ -196,12 +197,4 @@ export class Embedder {
       return unit(a.map((x, k) => x + b[k]!));
     });
   }
-}
-
-/** The vector scaled to unit length (a zero vector stays zero). */
-export function unit(v: Float32Array): Float32Array {
-  let s = 0;
-  for (const x of v) s += x * x;
-  const n = Math.sqrt(s);
-  return n > 0 ? v.map((x) => x / n) : v;
 }

@@ -7,7 +7,7 @@ export interface FaceQuality {
   score: number;
   /**
    * How much higher than a sharp face's this face's cosine must be to name it (0 for a sharp face):
-   * a blurred face sits close to every actor (see BLUR_MARGIN).
+   * a blurred face sits close to every actor (the embedder's blurMargin, scaled by the blur below).
    */
   margin: number;
   size: number;
@@ -34,7 +34,7 @@ const SURE_DETECTION = 0.8;
 const SHARP = 300;
 const BLURRED = 10;
 
-/*
+/**
  * The margin (the embedder's blurMargin, see embedder.ts) grows with the logarithm of the blur, from
  * 0 at SHARP to all of it at BLURRED and below. Measured for face-api's descriptor on the pooled
  * photos (five strangers, eight draws) shrunk and JPEG-compressed, with the threshold that rejects
@@ -43,6 +43,8 @@ const BLURRED = 10;
  * and 0.001 at 80 px: a blurred face sits close to every actor. MobileFaceNet's blurred strangers
  * scored lower instead (0.2–3% passed at 20–40 px), so it needs none.
  */
+
+/** No part of the quality goes below this: a poor face still adds a little to its track's evidence. */
 const FLOOR = 0.1;
 
 /**

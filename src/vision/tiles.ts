@@ -1,5 +1,6 @@
 // A second look for small faces: the detector again on overlapping tiles, each seen larger than in the whole frame.
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
+import { intersection, iou } from './boxes.js';
 
 /** Tiles are never cut smaller than this: the detector sees a tile at 512 px, and more zoom only blurs. */
 const MIN_TILE = 256;
@@ -83,16 +84,7 @@ function suppress(detections: Detection[]): Detection[] {
   return kept;
 }
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  return (w * h) / (a.width * a.height + b.width * b.height - w * h);
-}
-
 /** Whether most of `inner` lies inside `outer` (a part of a face found again as a face of its own). */
 function contains(outer: Box, inner: Box): boolean {
-  const w = Math.min(outer.x + outer.width, inner.x + inner.width) - Math.max(outer.x, inner.x);
-  const h = Math.min(outer.y + outer.height, inner.y + inner.height) - Math.max(outer.y, inner.y);
-  return w > 0 && h > 0 && (w * h) / (inner.width * inner.height) > 0.7;
+  return intersection(outer, inner) / (inner.width * inner.height) > 0.7;
 }
