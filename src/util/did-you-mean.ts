@@ -16,9 +16,11 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The known name nearest to `name`, the first of equals, when it is at most `maxDistance` edits
- * away: three covers a slip of the fingers without offering an unrelated word.
+ * away: by default a third of the name's length (without leading dashes), at most three, which
+ * covers a slip of the fingers without offering an unrelated short word (`--bogus` is three edits
+ * from `--out`).
  */
-export function closest(name: string, known: Iterable<string>, maxDistance = 3): string | undefined {
+export function closest(name: string, known: Iterable<string>, maxDistance = Math.min(3, Math.ceil(name.replace(/^-+/, '').length / 3))): string | undefined {
   let best: string | undefined;
   let bestDistance = maxDistance + 1;
   for (const candidate of known) {
