@@ -1,5 +1,6 @@
 // Environment overrides: ACTOR_RECOGNIZER_<PATH> variables derived from the schema's paths.
 import type { TSchema } from '@sinclair/typebox';
+import { didYouMean } from '../util/did-you-mean.js';
 import { ConfigSchema, secretKind } from './schema.js';
 
 /** Prefix of every configuration variable. */
@@ -115,30 +116,6 @@ function coerce(key: EnvKey, raw: string): { value: unknown } | { error: string 
   }
 }
 
-/** Edit distance, for "did you mean" on a mistyped variable. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
-}
-
-function suggest(name: string): string {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const known of envKeys().keys()) {
-    const d = distance(name, known);
-    if (d < bestDistance) [best, bestDistance] = [known, d];
-  }
-  return best ? ` (did you mean ${best}?)` : '';
-}
-
 /**
  * Reads every `ACTOR_RECOGNIZER_*` variable: the overrides, shallow paths first so that
  * `..._MODEL_S3_URI` refines a `..._MODEL_S3` object, and an issue for each unknown variable or
@@ -151,7 +128,7 @@ export function readEnv(env: NodeJS.ProcessEnv): { overrides: EnvOverride[]; iss
     if (!name.startsWith(ENV_PREFIX) || OTHER_VARIABLES.has(name)) continue;
     const key = envKeys().get(name);
     if (!key) {
-      issues.push({ message: `unknown variable${suggest(name)}`, source: name });
+      issues.push({ message: `unknown variable${didYouMean(name, envKeys().keys())}`, source: name });
       continue;
     }
     if (raw === undefined || raw === '') continue;
