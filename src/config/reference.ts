@@ -83,7 +83,7 @@ function defaultOf(entry: Entry): string {
   const value: unknown = entry.schema.default;
   if (value === undefined) return entry.required ? 'required' : 'unset';
   // The sections' own `{}` defaults only say "fill in from the keys below".
-  if (entry.schema.type === 'object') return '';
+  if (entry.schema.type === 'object' && entry.schema.properties) return '';
   return cell(code(JSON.stringify(value)));
 }
 
@@ -123,10 +123,11 @@ function sections(): { key: string; schema: TSchema; entries: Entry[] }[] {
   const walk = (schema: TSchema, path: string[], shown: string, required: boolean, variable: string, entries: Entry[]): void => {
     const items = schema.items as TSchema | undefined;
     if (schema.type === 'object') {
-      // An optional object (model.s3) is a key of its own: setting it at all is a choice.
-      if (path.length > 1 && schema.default === undefined) entries.push({ path: shown, schema, required, variable });
+      // An optional object (model.s3) is a key of its own: setting it at all is a choice; so is a
+      // record (patternProperties, no named keys), which is set whole.
+      if (path.length > 1 && (schema.default === undefined || !schema.properties)) entries.push({ path: shown, schema, required, variable });
       const must = new Set((schema.required as string[] | undefined) ?? []);
-      for (const [key, inner] of Object.entries(schema.properties as Record<string, TSchema>)) {
+      for (const [key, inner] of Object.entries((schema.properties ?? {}) as Record<string, TSchema>)) {
         const next = [...path, key];
         // Inside an array the keys have no variables: the array's variable sets them all.
         walk(inner, next, shown ? `${shown}.${key}` : key, must.has(key), variableOf(next) || variable, entries);
