@@ -177,7 +177,7 @@ async function writeRecipe(out, bucket, version) {
   });
   // recipe.yaml's own header (about placeholders) hangs on the first key; this file has none.
   doc.contents.items[0].key.commentBefore = null;
-  doc.commentBefore = ` Written by \`npm run package\` from recipe.yaml for ${uris.length} architecture(s): upload each zip to its URI,\n then create the component version from this file (README "Greengrass").`;
+  doc.commentBefore = ` Written by \`npm run package\` from recipe.yaml for ${uris.length} architecture(s): upload each zip to its URI,\n then create the component version from this file (docs/deployment.md, "As a Greengrass v2 component").`;
   const file = path.join(out, 'recipe.yaml');
   await writeFile(file, doc.toString({ lineWidth: 0 }));
   return { file, uris };

@@ -1,5 +1,6 @@
+// @ts-check
 // The page's entry: one section shown at a time (by the URL's #hash), the live event stream, the sections.
-import { readEvents, say } from './api.js';
+import { byId, readEvents, say } from './api.js';
 import { Live } from './live.js';
 import { ModelView } from './model.js';
 import { Enroll } from './enroll.js';
@@ -15,23 +16,26 @@ const views = {
   unknown: new Unknowns(news),
   health: new Health(),
 };
-let current = null;
+/** @type {import('./types').View | undefined} */
+let current;
 
 function show() {
-  const name = location.hash.slice(1) in views ? location.hash.slice(1) : 'live';
-  for (const section of document.querySelectorAll('[data-view]')) section.hidden = section.id !== name;
+  const wanted = location.hash.slice(1);
+  const name = wanted in views ? /** @type {keyof typeof views} */ (wanted) : 'live';
+  for (const section of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('[data-view]'))) section.hidden = section.id !== name;
   for (const link of document.querySelectorAll('nav a')) {
     if (link.getAttribute('href') === `#${name}`) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   if (current && current !== views[name]) current.hide?.();
-  current = views[name];
-  current.show?.();
+  const view = views[name];
+  current = view;
+  view.show?.();
 }
 
 /** Reads /v1/events for as long as the page is open, reconnecting with a growing pause. */
 async function stream() {
-  const conn = document.getElementById('conn');
+  const conn = byId('conn');
   let pause = 1000;
   for (;;) {
     try {
@@ -59,7 +63,7 @@ addEventListener('hashchange', () => {
   show();
   // Each section is a page of its own: it starts at its top, not where the browser put the anchor.
   scrollTo(0, 0);
-  document.getElementById('main').focus({ preventScroll: true });
+  byId('main').focus({ preventScroll: true });
 });
 document.addEventListener('visibilitychange', () => (document.hidden ? current?.hide?.() : current?.show?.()));
 

@@ -1,5 +1,6 @@
+// @ts-check
 // Health: readiness, memory, MQTT, and per camera its frame rates, drops, latency and restarts.
-import { api, clock, fact, fill, h, Repeat } from './api.js';
+import { api, byId, clock, fact, fill, h, Repeat } from './api.js';
 
 const REFRESH_MS = 5000;
 
@@ -17,12 +18,13 @@ export class Health {
   }
 
   async load() {
-    const facts = document.getElementById('health-facts');
+    const facts = byId('health-facts');
+    /** @type {import('./types').StatusAnswer} */
     let s;
     try {
-      s = await api('/v1/status');
+      s = /** @type {import('./types').StatusAnswer} */ (await api('/v1/status'));
     } catch (err) {
-      fill(facts, fact('Daemon', `not answering: ${err.message}`));
+      fill(facts, fact('Daemon', `not answering: ${/** @type {Error} */ (err).message}`));
       return;
     }
     const mqtt = s.mqtt
@@ -37,7 +39,7 @@ export class Health {
       h('div', { class: s.mqtt?.connected ? 'good' : 'bad' }, h('dt', {}, 'MQTT'), h('dd', {}, mqtt)),
     );
     fill(
-      document.getElementById('health-cameras'),
+      byId('health-cameras'),
       s.cameras.length
         ? s.cameras.map((c) => {
             const dropped = c.framesIn ? Math.round((c.framesDropped / c.framesIn) * 100) : 0;
@@ -62,6 +64,7 @@ export class Health {
   }
 }
 
+/** @param {number} seconds */
 function duration(seconds) {
   const d = Math.floor(seconds / 86400);
   const hours = Math.floor((seconds % 86400) / 3600);

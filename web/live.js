@@ -1,19 +1,30 @@
+// @ts-check
 // Live: per camera, the latest analysed frame, who is on screen now, and the last hour as a timeline.
-import { api, clock, fill, h, request } from './api.js';
+import { api, byId, clock, fill, h, request } from './api.js';
+
+/** @typedef {import('./types').Appearance} Appearance */
+/** @typedef {import('./types').Camera} Camera */
 
 const HOUR = 3_600_000;
 /** The fastest a frame is fetched per camera: annotating a JPEG costs the device a little each time. */
 const MIN_FRAME_GAP_MS = 1000;
 
 export class Live {
+  /** @param {EventTarget} news page-wide news: `actors` and `appearance` (CustomEvents from /v1/events), `connected`, `model` */
   constructor(news) {
     this.news = news;
+    /** @type {Map<string, CameraCard>} */
     this.cards = new Map();
+    /** @type {Map<string, Appearance>} by `camera#trackId` */
     this.appearances = new Map();
     this.running = false;
+    /** @type {ReturnType<typeof setInterval>[]} */
     this.timers = [];
-    news.addEventListener('actors', (e) => this.cards.get(e.detail.camera)?.setActors(e.detail.actors));
-    news.addEventListener('appearance', (e) => this.record(e.detail));
+    news.addEventListener('actors', (e) => {
+      const { camera, actors } = /** @type {CustomEvent<import('./types').ActorsEvent>} */ (e).detail;
+      this.cards.get(camera)?.setActors(actors);
+    });
+    news.addEventListener('appearance', (e) => this.record(/** @type {CustomEvent<import('./types').AppearanceEvent>} */ (e).detail));
     // After a reconnection the events missed are lost: catch up from the API.
     news.addEventListener('connected', () => void this.refresh());
     news.addEventListener('model', () => void this.showModel());
@@ -25,17 +36,17 @@ export class Live {
 
   /** One line on which model names the faces: the starter says so, since it knows only famous people. */
   async showModel() {
-    const model = await api('/v1/model').catch(() => null);
-    const line = document.getElementById('live-model');
+    const model = /** @type {import('./types').ModelAnswer | null} */ (await api('/v1/model').catch(() => null));
+    const line = byId('live-model');
     if (!model?.version) line.textContent = 'No actor model: every face is unknown. Train one, or enroll people under Enroll.';
     else if (model.source === 'starter') line.textContent = `Names come from the starter model: ${model.actors.length} well-known actors, built in. Add your own people under Enroll or Unknown faces.`;
     else line.textContent = `Names come from model ${model.version} (${model.actors.length} ${model.actors.length === 1 ? 'person' : 'people'}).`;
   }
 
   async refresh() {
-    const [{ cameras }, { appearances }] = await Promise.all([api('/v1/cameras'), api('/v1/appearances')]);
-    document.getElementById('live-empty').hidden = cameras.length > 0;
-    const container = document.getElementById('cameras');
+    const [{ cameras }, { appearances }] = /** @type {[{ cameras: Camera[] }, { appearances: Appearance[] }]} */ (await Promise.all([api('/v1/cameras'), api('/v1/appearances')]));
+    byId('live-empty').hidden = cameras.length > 0;
+    const container = byId('cameras');
     for (const camera of cameras) {
       let card = this.cards.get(camera.id);
       if (!card) {
@@ -67,13 +78,15 @@ export class Live {
   }
 
   async refreshStates() {
-    const { cameras } = await api('/v1/cameras').catch(() => ({ cameras: [] }));
+    const { cameras } = /** @type {{ cameras: Camera[] }} */ (await api('/v1/cameras').catch(() => ({ cameras: [] })));
     for (const camera of cameras) this.cards.get(camera.id)?.update(camera);
   }
 
+  /** @param {import('./types').AppearanceEvent} e */
   record(e) {
     const key = `${e.camera}#${e.trackId}`;
-    const entry = this.appearances.get(key) ?? { camera: e.camera, trackId: e.trackId, start: e.at, end: null };
+    /** @type {Appearance} */
+    const entry = this.appearances.get(key) ?? { camera: e.camera, trackId: e.trackId, actor: null, start: e.at, end: null };
     entry.actor = e.actor;
     entry.confidence = e.type === 'left' ? (e.bestConfidence ?? e.confidence) : e.confidence;
     if (e.type === 'left') entry.end = e.at;
@@ -89,6 +102,7 @@ export class Live {
 }
 
 class CameraCard {
+  /** @param {string} id */
   constructor(id) {
     this.id = id;
     const slug = id.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -114,11 +128,16 @@ class CameraCard {
       h('div', { class: 'axis', 'aria-hidden': 'true' }, h('div', { class: 'axis-marks' }, h('span', {}, '60 min ago'), h('span', {}, '30'), h('span', {}, 'now'))),
     );
     this.img.hidden = true;
+    /** @type {string | undefined} the names shown, to leave the live region alone when they have not changed */
+    this.shown = undefined;
     this.setActors([]);
+    /** @type {AbortController | null} */
     this.loop = null;
+    /** @type {string | null} */
     this.url = null;
   }
 
+  /** @param {Camera} camera */
   update(camera) {
     this.state.textContent = camera.state;
     this.state.dataset.state = camera.state;
@@ -137,6 +156,7 @@ class CameraCard {
     this.setActors(camera.actors);
   }
 
+  /** @param {string[]} actors */
   setActors(actors) {
     // Same names, same list: a live region re-filled with the same text would be read out again.
     const key = actors.join('\n');
@@ -174,6 +194,7 @@ class CameraCard {
     this.loop = null;
   }
 
+  /** @param {Blob} blob */
   showFrame(blob) {
     const url = URL.createObjectURL(blob);
     this.img.src = url;
@@ -184,9 +205,13 @@ class CameraCard {
     this.caption.textContent = `Updated ${clock(new Date().toISOString())}`;
   }
 
-  /** One lane per person (unknown people share one), bars placed on the last hour. */
+  /**
+   * One lane per person (unknown people share one), bars placed on the last hour.
+   * @param {Appearance[]} appearances
+   */
   drawTimeline(appearances) {
     const now = Date.now();
+    /** @type {Map<string, Appearance[]>} */
     const lanes = new Map();
     for (const a of appearances) {
       const name = a.actor ?? 'Unknown';
@@ -196,11 +221,10 @@ class CameraCard {
       fill(this.lanes, h('li', { class: 'none' }, 'Nobody in the last hour'));
       return;
     }
-    const order = [...lanes.keys()].sort((a, b) => (a === 'Unknown') - (b === 'Unknown') || a.localeCompare(b));
+    const order = [...lanes].sort(([a], [b]) => Number(a === 'Unknown') - Number(b === 'Unknown') || a.localeCompare(b));
     fill(
       this.lanes,
-      order.map((name) => {
-        const list = lanes.get(name);
+      order.map(([name, list]) => {
         const track = h('div', { class: 'track', 'aria-hidden': 'true' });
         let seconds = 0;
         for (const a of list) {
@@ -212,7 +236,8 @@ class CameraCard {
           bar.style.width = `${Math.max(0.6, ((end - start) / HOUR) * 100)}%`;
           track.append(bar);
         }
-        const last = list.at(-1);
+        // A lane exists only for a person with an appearance.
+        const last = /** @type {Appearance} */ (list.at(-1));
         const summary = `${list.length} appearance${list.length === 1 ? '' : 's'}, ${formatDuration(seconds)}, last ${last.end ? `at ${clock(last.end, false)}` : 'on screen now'}`;
         return h('li', { class: name === 'Unknown' ? 'lane unknown' : 'lane' }, h('span', { class: 'lane-name' }, name), track, h('span', { class: 'visually-hidden' }, summary));
       }),
@@ -220,6 +245,7 @@ class CameraCard {
   }
 }
 
+/** @param {number} seconds */
 function formatDuration(seconds) {
   if (seconds < 60) return `${Math.round(seconds)} s`;
   return `${Math.round(seconds / 60)} min`;
