@@ -88,9 +88,9 @@ t.test('broken bundles are refused with a reason and the running model keeps ser
   t.equal((await incoming(store, 'good')).ok, true);
   const cases: [Breakage, string, RegExp][] = [
     ['tampered', 'MODEL_CHECKSUM', /sha256/],
-    ['truncated', 'MODEL_INVALID', /not a loadable ONNX graph/],
-    ['extra-actor', 'MODEL_INVALID', /3 scores for 4 actors/],
-    ['wrong-reference', 'MODEL_INVALID', /reference 0 should be Alan Turing/],
+    ['truncated', 'MODEL_GRAPH_INVALID', /not a loadable ONNX graph/],
+    ['extra-actor', 'MODEL_GRAPH_INVALID', /3 scores for 4 actors/],
+    ['wrong-reference', 'MODEL_REFERENCE_MISMATCH', /reference 0 should be Alan Turing/],
   ];
   for (const [broken, code, reason] of cases) {
     const outcome = await incoming(store, `bad-${broken}`, broken);

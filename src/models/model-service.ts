@@ -149,9 +149,9 @@ export class FolderWatcher {
         if (name === ACTIVE_FILE || name?.startsWith(INCOMING) || name?.startsWith('.')) return;
         this.soon(this.settleMs);
       });
-      this.watcher.on('error', (err) => this.log.warn({ err: err.message }, 'watching the model folder failed; periodic rescans continue'));
+      this.watcher.on('error', (err) => this.log.warn({ err }, 'watching the model folder failed; periodic rescans continue'));
     } catch (err) {
-      this.log.warn({ dir: this.store.dir, err: (err as Error).message }, 'cannot watch the model folder; periodic rescans only');
+      this.log.warn({ dir: this.store.dir, err }, 'cannot watch the model folder; periodic rescans only');
     }
     this.interval = setInterval(() => this.soon(0), this.rescanMs);
     this.interval.unref();

@@ -154,7 +154,7 @@ export class GreengrassComponent extends EventEmitter {
       next = componentConfig(values, { file: this.initial.file, env: this.initial.env });
     } catch (err) {
       if (!isRecognizerError(err, 'CONFIG_INVALID')) throw err;
-      this.log.error({ reason: err.message }, 'configuration update refused; the running configuration stays');
+      this.log.error({ err }, 'configuration update refused; the running configuration stays');
       return this.report({ applied: [], notApplied: [], restartRequired: this.restartRequired(this.running), rejected: err.message, at: new Date().toISOString() });
     }
     const { live, restart } = classifyChanges(this.running, next);
