@@ -165,7 +165,7 @@ t.test('a download larger than the free disk space is refused before it starts',
 t.test('swaps reach the event bus (MQTT P/model), starting with the running model; refusals do not', async (t) => {
   const dir = await tmpdir('ar-store-');
   await makeBundle(path.join(dir, 'v1'), { version: 'v1' });
-  const service = new ModelService({ dir, starter: false }, { threads: 1, log: silentLogger(), watch: false });
+  const service = new ModelService({ dir, starter: false, keep: 3, minFreeMiB: 64 }, { threads: 1, log: silentLogger(), watch: false });
   t.teardown(() => service.stop());
   await service.start();
   const bus = new EventBus(silentLogger());

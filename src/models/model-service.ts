@@ -15,9 +15,6 @@ export interface ModelEventSink {
   emit(name: 'model', payload: { version: string | null; actors: string[]; loadedAt: string | null }): void;
 }
 
-/** Defaults of the optional model.* keys (kept optional so older configs and tests stay valid). */
-export const MODEL_DEFAULTS = { keep: 3, minFreeMiB: 64 };
-
 export class ModelService {
   readonly store: ModelStore;
   private readonly config: Config['model'];
@@ -41,8 +38,8 @@ export class ModelService {
       dir: config.dir,
       threads: options.threads,
       embedder: options.embedder,
-      keep: config.keep ?? MODEL_DEFAULTS.keep,
-      reserveBytes: (config.minFreeMiB ?? MODEL_DEFAULTS.minFreeMiB) * MiB,
+      keep: config.keep,
+      reserveBytes: config.minFreeMiB * MiB,
       starter: options.starter && 'dir' in options.starter ? options.starter.dir : undefined,
     });
     if (options.watch !== false) this.watcher = new FolderWatcher(this.store, options.log.child({ source: 'folder' }));
