@@ -72,6 +72,11 @@ export const HTTP_STATUS = {
 /** Every code the project raises. Stable: logs, API answers and scripts rely on them. */
 export type ErrorCode = keyof typeof HTTP_STATUS;
 
+/** True when `code` is one of the project's codes (not a library's: fastify's FST_…, Node's E…). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(HTTP_STATUS, code);
+}
+
 /** The HTTP status an API answer carries for `code`. */
 export function httpStatus(code: ErrorCode): number {
   return HTTP_STATUS[code];

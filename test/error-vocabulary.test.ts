@@ -17,6 +17,9 @@ async function appRefusing(code: ErrorCode) {
   app.get('/throws', async () => {
     throw new RecognizerError(code, `thrown: ${code}`);
   });
+  app.get('/foreign', async () => {
+    throw Object.assign(new Error('a library refused it'), { statusCode: 400, code: 'ERR_SOME_LIBRARY' });
+  });
   await app.ready();
   return app;
 }
@@ -43,6 +46,9 @@ t.test('a thrown error answers its code, except a failure of ours (500), whose d
   const hidden = await vision.inject({ url: '/throws' });
   t.equal(hidden.statusCode, 500);
   t.same(hidden.json(), { error: { code: 'INTERNAL', message: 'internal error' } });
+  const foreign = await vision.inject({ url: '/foreign' });
+  t.equal(foreign.statusCode, 400);
+  t.same(foreign.json(), { error: { code: 'BAD_REQUEST', message: 'a library refused it' } }, 'a library\'s code is not handed out');
 });
 
 t.test('the unknown faces take their settings from the schema, and a setting reaches them', async (t) => {

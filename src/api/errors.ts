@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, httpStatus, isRecognizerError, type ErrorCode } from '../errors.js';
+import { errorBody, httpStatus, isErrorCode, isRecognizerError, type ErrorCode } from '../errors.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { BusyError } from './admission.js';
 
@@ -30,8 +30,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     if (known) return sendError(reply, known.code, err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedType(request) : known.message);
     if (err.validation) return sendError(reply, 'BAD_REQUEST', err.message);
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    // fastify's own codes (FST_…) and a JSON parser's SyntaxError are not ours to hand out: one vocabulary.
-    if (status < 500) return reply.status(status).send({ error: { code: err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST', message: err.message } });
+    // fastify's own codes (FST_…), a JSON parser's SyntaxError or any library's are not ours to hand out: one vocabulary.
+    if (status < 500) return reply.status(status).send(errorBody(isErrorCode(err.code) ? err.code : 'BAD_REQUEST', err.message));
     request.log.error({ err }, 'request failed');
     return reply.status(status).send(errorBody('INTERNAL', 'internal error'));
   });
