@@ -14,7 +14,6 @@ import { Enroller } from './recognize/enroll.js';
 import { PendingFaces } from './recognize/pending-faces.js';
 import { Recognizer } from './recognize/recognizer.js';
 import { AppearanceLog } from './track/appearance-log.js';
-import { UNKNOWN_DEFAULTS } from './track/unknown-faces.js';
 import { LiveVideo } from './track/live-video.js';
 import { createFacePipeline } from './vision/create-backend.js';
 import { embedderSpec } from './vision/embedder.js';
@@ -70,7 +69,7 @@ export class Daemon {
     const appearances = (this.appearances = new AppearanceLog(live.bus));
     appearances.start();
     const enroller = new Enroller(models, log.child({ component: 'enroll' }));
-    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
+    registerEnrollRoutes(this.app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: config.unknowns.keepSeconds, admission });
     registerStatusRoutes(this.app, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => live.mqttStatus(), model: () => models.current(), notReady });
     await this.app.listen({ host: config.api.host, port: config.api.port });
     this.greengrass?.start({ bus: live.bus, busy: [{ name: 'a model swap', signal: models }], target: liveTarget(live, this.models) });

@@ -91,19 +91,19 @@ t.test('a bundle whose file was changed is refused', async (t) => {
 t.test('a truncated graph is refused, even with matching checksums', async (t) => {
   const { actors, byClass } = fixture();
   const graph = ncmHeadGraph(classMeans(byClass, SIZE), SIZE);
-  t.equal(await refusal(await bundle(actors, graph.subarray(0, graph.length / 2))), 'MODEL_INVALID');
+  t.equal(await refusal(await bundle(actors, graph.subarray(0, graph.length / 2))), 'MODEL_GRAPH_INVALID');
 });
 
 t.test('more actors than the graph has outputs is refused', async (t) => {
   const { actors, byClass } = fixture();
-  t.equal(await refusal(await bundle([...actors, 'Extra Person'], ncmHeadGraph(classMeans(byClass, SIZE), SIZE))), 'MODEL_INVALID');
+  t.equal(await refusal(await bundle([...actors, 'Extra Person'], ncmHeadGraph(classMeans(byClass, SIZE), SIZE))), 'MODEL_GRAPH_INVALID');
 });
 
 t.test('a missing or malformed manifest is refused', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-bundle-'));
   t.equal(await refusal(dir), 'MODEL_NOT_FOUND');
   await writeFile(path.join(dir, 'manifest.json'), '{"format": "something else"}');
-  t.equal(await refusal(dir), 'MODEL_INVALID');
+  t.equal(await refusal(dir), 'MODEL_MANIFEST_INVALID');
   await writeFile(path.join(dir, 'manifest.json'), '{not json');
-  t.equal(await refusal(dir), 'MODEL_INVALID');
+  t.equal(await refusal(dir), 'MODEL_MANIFEST_INVALID');
 });

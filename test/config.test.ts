@@ -41,10 +41,11 @@ t.test('defaults load with no file and an empty environment', async (t) => {
   t.equal(c.api.apiKey, undefined);
   t.same(c.log, { level: 'info' });
   t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0, tileZoom: 2, embedder: 'mobilefacenet', decodeMaxSide: 2048 });
-  t.same(c.model, { dir: './models/actors', starter: true });
+  t.same(c.model, { dir: './models/actors', starter: true, keep: 3, minFreeMiB: 64 });
   t.same(c.mqtt, { topicPrefix: 'actor-recognizer', port: 1883, host: '127.0.0.1', protocolVersion: 4, rejectUnauthorized: true, qos: 1, bufferSize: 1000, reconnectMaxSeconds: 5, homeAssistant: false, discoveryPrefix: 'homeassistant' });
   t.same(c.ingest, { ffmpegPath: 'ffmpeg', stallSeconds: 10, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, restartWindowSeconds: 300, failedRetrySeconds: 60 });
   t.same(c.track, { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 60 });
+  t.same(c.unknowns, { keepSeconds: 3600, maxFaces: 2000, maxGroups: 100, minFaceWidth: 40, enrollFaces: 24 });
   t.same(c.cameras, []);
 });
 

@@ -88,9 +88,9 @@ t.test('broken bundles are refused with a reason and the running model keeps ser
   t.equal((await incoming(store, 'good')).ok, true);
   const cases: [Breakage, string, RegExp][] = [
     ['tampered', 'MODEL_CHECKSUM', /sha256/],
-    ['truncated', 'MODEL_INVALID', /not a loadable ONNX graph/],
-    ['extra-actor', 'MODEL_INVALID', /3 scores for 4 actors/],
-    ['wrong-reference', 'MODEL_INVALID', /reference 0 should be Alan Turing/],
+    ['truncated', 'MODEL_GRAPH_INVALID', /not a loadable ONNX graph/],
+    ['extra-actor', 'MODEL_GRAPH_INVALID', /3 scores for 4 actors/],
+    ['wrong-reference', 'MODEL_REFERENCE_MISMATCH', /reference 0 should be Alan Turing/],
   ];
   for (const [broken, code, reason] of cases) {
     const outcome = await incoming(store, `bad-${broken}`, broken);
@@ -165,7 +165,7 @@ t.test('a download larger than the free disk space is refused before it starts',
 t.test('swaps reach the event bus (MQTT P/model), starting with the running model; refusals do not', async (t) => {
   const dir = await tmpdir('ar-store-');
   await makeBundle(path.join(dir, 'v1'), { version: 'v1' });
-  const service = new ModelService({ dir, starter: false }, { threads: 1, log: silentLogger(), watch: false });
+  const service = new ModelService({ dir, starter: false, keep: 3, minFreeMiB: 64 }, { threads: 1, log: silentLogger(), watch: false });
   t.teardown(() => service.stop());
   await service.start();
   const bus = new EventBus(silentLogger());

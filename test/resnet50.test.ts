@@ -141,13 +141,13 @@ t.test('chips are resized with half-pixel centres, as PyTorch interpolates (alig
 });
 
 t.test('a malformed image-classifier manifest is refused with a clear error', async (t) => {
-  t.match(await refusal(await imageBundle({ width: 200, height: 200 })), /MODEL_INVALID: .*\[batch, 3, 224, 224\].*200×200/, 'input size other than the graph takes');
-  t.match(await refusal(await imageBundle({}, ['mean'])), /MODEL_INVALID: .*\/input\/mean/, 'no mean');
-  t.match(await refusal(await imageBundle({}, ['std'])), /MODEL_INVALID: .*\/input\/std/, 'no std');
-  t.match(await refusal(await imageBundle({ std: [0.2, 0, 0.2] })), /MODEL_INVALID: .*\/input\/std\/1/, 'a zero std');
-  t.match(await refusal(await imageBundle({ crop: 'arcface-112' })), /MODEL_INVALID: .*\/input\/crop/, 'a crop the daemon does not cut');
-  t.match(await refusal(await imageBundle({ width: 8 })), /MODEL_INVALID: .*\/input\/width/, 'a width too small');
-  t.match(await refusal(await imageBundle({ type: 'embedding' })), /MODEL_INVALID: .*\/input\/type/, 'an embedding input under kind image-classifier');
+  t.match(await refusal(await imageBundle({ width: 200, height: 200 })), /MODEL_GRAPH_INVALID: .*\[batch, 3, 224, 224\].*200×200/, 'input size other than the graph takes');
+  t.match(await refusal(await imageBundle({}, ['mean'])), /MODEL_MANIFEST_INVALID: .*\/input\/mean/, 'no mean');
+  t.match(await refusal(await imageBundle({}, ['std'])), /MODEL_MANIFEST_INVALID: .*\/input\/std/, 'no std');
+  t.match(await refusal(await imageBundle({ std: [0.2, 0, 0.2] })), /MODEL_MANIFEST_INVALID: .*\/input\/std\/1/, 'a zero std');
+  t.match(await refusal(await imageBundle({ crop: 'arcface-112' })), /MODEL_MANIFEST_INVALID: .*\/input\/crop/, 'a crop the daemon does not cut');
+  t.match(await refusal(await imageBundle({ width: 8 })), /MODEL_MANIFEST_INVALID: .*\/input\/width/, 'a width too small');
+  t.match(await refusal(await imageBundle({ type: 'embedding' })), /MODEL_MANIFEST_INVALID: .*\/input\/type/, 'an embedding input under kind image-classifier');
   t.equal(await refusal(await imageBundle()), 'loaded', 'the same bundle, well formed, loads');
 });
 

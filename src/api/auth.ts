@@ -1,6 +1,7 @@
 // API key check: every route but health and readiness needs the key when one is configured.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendError } from './errors.js';
 
 const OPEN = new Set(['/healthz', '/readyz']);
 
@@ -28,6 +29,6 @@ export function installApiKey(app: FastifyInstance, apiKey: string | undefined, 
     if (unguarded.has(request.url.split('?')[0]!)) return;
     const key = presented(request);
     if (key !== undefined && timingSafeEqual(digest(key), expected)) return;
-    return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'a valid API key is required' } });
+    return sendError(reply.header('www-authenticate', 'Bearer'), 'UNAUTHORIZED', 'a valid API key is required');
   });
 }

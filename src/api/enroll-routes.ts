@@ -9,7 +9,7 @@ import type { UnknownFaces } from '../track/unknown-faces.js';
 import { decodeImage, SUPPORTED_TYPES } from '../vision/decode.js';
 import type { RgbImage } from '../vision/types.js';
 import type { Admission } from './admission.js';
-import { refuseNonImage } from './errors.js';
+import { refuseNonImage, sendError } from './errors.js';
 import { BoxSchema, ErrorBody } from './schemas.js';
 
 /** The slice of the daemon these routes need. */
@@ -68,7 +68,7 @@ const SampleFace = Type.Object({
   width: Type.Integer({ description: 'The face in the frame, in pixels' }),
 });
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 507: ErrorBody };
 
 export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): void {
   const admitted = <T>(work: () => Promise<T>): Promise<T> => (deps.admission ? deps.admission.run(work) : work());
@@ -99,9 +99,9 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
     { schema: { summary: "Finds the faces in a camera's latest frame, to enroll", params: Id, response: { 200: FacesReply, 404: ErrorBody, 503: ErrorBody } } },
     async (request, reply) => {
       const camera = deps.cameras().find((c) => c.id === request.params.id);
-      if (!camera) return reply.status(404).send({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(request.params.id)}` } });
+      if (!camera) return sendError(reply, 'CAMERA_NOT_FOUND', `no camera ${JSON.stringify(request.params.id)}`);
       const shot = camera.snapshot();
-      if (!shot) return reply.status(503).header('retry-after', '1').send({ error: { code: 'NO_FRAME_YET', message: 'no frame analysed yet on this camera' } });
+      if (!shot) return sendError(reply.header('retry-after', '1'), 'NO_FRAME_YET', 'no frame analysed yet on this camera');
       return admitted(() => findFaces(shot.image, 'none'));
     },
   );
@@ -193,11 +193,11 @@ export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): vo
 }
 
 
-/** A refused bundle is 422 with its reason, as POST /v1/model/activate answers. */
+/** A refused bundle is answered with its code's status (422, 507 for a full disk) and reason, as POST /v1/model/activate answers. */
 function answer(outcome: EnrollOutcome | RemoveOutcome, reply: FastifyReply) {
   if (outcome.ok) {
     const { ok: _ok, ...body } = outcome;
     return body;
   }
-  return reply.status(422).send({ error: { code: outcome.refusal.code, message: outcome.refusal.reason } });
+  return sendError(reply, outcome.refusal.code, outcome.refusal.reason);
 }

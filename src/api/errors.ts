@@ -2,47 +2,40 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isRecognizerError, type ErrorCode } from '../errors.js';
+import { errorBody, httpStatus, isErrorCode, isRecognizerError, type ErrorCode } from '../errors.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { BusyError } from './admission.js';
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  IMAGE_INVALID: 400,
-  IMAGE_UNSUPPORTED: 415,
-  IMAGE_TOO_LARGE: 413,
-  USAGE: 400,
-  ENROLL_INVALID: 400,
-  ENROLL_NOT_FOUND: 404,
-  ENROLL_UNSUPPORTED: 409,
-  BUSY: 503,
+/** Fastify's own codes, for requests refused before a handler runs, in the project's codes (src/errors.ts). */
+const FASTIFY: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE', message: 'the body is larger than the configured limit' },
+  FST_ERR_CTP_EMPTY_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'a Content-Type header is required' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BODY_INVALID', message: 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BODY_INVALID', message: 'the body is not valid JSON' },
 };
 
-/** Fastify's own codes, for requests refused before a handler runs. */
-const FASTIFY: Record<string, { status: number; code: string; message: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send image/jpeg, image/png or image/webp' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: 'the body is larger than the configured limit' },
-  FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'a Content-Type header is required' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'BODY_INVALID', message: 'the JSON body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BODY_INVALID', message: 'the body is not valid JSON' },
-};
+/** Answers `code` with its status from the one table and the project's body. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.status(httpStatus(code)).send(errorBody(code, message));
+}
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof BusyError) reply.header('retry-after', String(err.retryAfterSeconds));
-    if (isRecognizerError(err) && STATUS[err.code]) {
-      return reply.status(STATUS[err.code]!).send({ error: { code: err.code, message: err.message } });
-    }
+    // A status of 500 in the table is a failure of ours (a bad face model, a caller's bug): hidden below.
+    if (isRecognizerError(err) && httpStatus(err.code) !== 500) return sendError(reply, err.code, err.message);
     const known = err.code ? FASTIFY[err.code] : undefined;
-    if (known) return reply.status(known.status).send({ error: { code: known.code, message: err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedType(request) : known.message } });
-    if (err.validation) return reply.status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
+    if (known) return sendError(reply, known.code, err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? unsupportedType(request) : known.message);
+    if (err.validation) return sendError(reply, 'BAD_REQUEST', err.message);
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    // fastify's own codes (FST_…) and a JSON parser's SyntaxError are not ours to hand out: one vocabulary.
-    if (status < 500) return reply.status(status).send({ error: { code: err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST', message: err.message } });
+    // fastify's own codes (FST_…), a JSON parser's SyntaxError or any library's are not ours to hand out: one vocabulary.
+    if (status < 500) return reply.status(status).send(errorBody(isErrorCode(err.code) ? err.code : 'BAD_REQUEST', err.message));
     request.log.error({ err }, 'request failed');
-    return reply.status(status).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+    return reply.status(status).send(errorBody('INTERNAL', 'internal error'));
   });
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+  app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND', 'no such route'));
 }
 
 /**
@@ -54,7 +47,7 @@ export function installImageOnly(app: FastifyInstance, bodyLimit: number): void 
     if (!takesImages(request) || !hasBody(request)) return;
     if ((SUPPORTED_TYPES as readonly string[]).includes(mediaType(request))) return;
     await drain(request.raw, bodyLimit);
-    return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
+    return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', unsupportedType(request));
   });
   // A body of a type no route takes is read to its end and dropped, then refused, as above.
   app.addContentTypeParser('*', (request, payload, done) => {
@@ -107,7 +100,7 @@ function hasBody(request: FastifyRequest): boolean {
  */
 export function refuseNonImage(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
   if ((SUPPORTED_TYPES as readonly string[]).includes(mediaType(request))) return undefined;
-  return reply.status(415).send({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(request) } });
+  return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', unsupportedType(request));
 }
 
 function mediaType(request: FastifyRequest): string {
@@ -133,13 +126,14 @@ function unsupportedType(request: FastifyRequest): string {
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
+  const [code, message]: [ErrorCode, string] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      ? ['REQUEST_TIMEOUT', 'the request did not arrive in time']
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
-        : [400, 'BAD_REQUEST', 'a malformed HTTP request'];
-  const body = JSON.stringify({ error: { code, message } });
+        ? ['HEADERS_TOO_LARGE', 'the request headers are too large']
+        : ['BAD_REQUEST', 'a malformed HTTP request'];
+  const status = httpStatus(code);
+  const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy();
 }

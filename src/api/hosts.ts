@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import { sendError } from './errors.js';
 
 /**
  * The host names a request may name besides IP literals: `localhost` (and `*.localhost`), this
@@ -40,6 +41,6 @@ export function installHostCheck(app: FastifyInstance, configured: readonly stri
   const allowed = hostAllowed(configured);
   app.addHook('onRequest', async (request, reply) => {
     if (allowed(request.headers.host)) return;
-    return reply.status(403).send({ error: { code: 'HOST_NOT_ALLOWED', message: 'this Host header is not one of the API\'s names: add it to api.allowedHosts' } });
+    return sendError(reply, 'HOST_NOT_ALLOWED', 'this Host header is not one of the API\'s names: add it to api.allowedHosts');
   });
 }

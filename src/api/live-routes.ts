@@ -5,6 +5,8 @@ import sharp from 'sharp';
 import { Type } from '@sinclair/typebox';
 import type { EventBus } from '../publish/event-bus.js';
 import { ErrorBody } from './schemas.js';
+import { errorBody } from '../errors.js';
+import { sendError } from './errors.js';
 import type { CameraStatus, LiveFace } from '../track/camera-worker.js';
 import type { RgbImage } from '../vision/types.js';
 
@@ -42,7 +44,7 @@ const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
   const find = (id: string) => deps.cameras().find((c) => c.status().id === id);
-  const notFound = (id: string) => ({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(id)}` } });
+  const notFound = (id: string) => errorBody('CAMERA_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
 
   app.get('/v1/cameras', { schema: { summary: 'Every camera: state, frame rates, drops, latest faces', response: { 200: Type.Object({ cameras: Type.Array(CameraReply) }) } } }, async () => ({
     cameras: deps.cameras().map((c) => c.status()),
@@ -68,7 +70,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
     const camera = find(request.params.id);
     if (!camera) return reply.status(404).send(notFound(request.params.id));
     const shot = camera.snapshot();
-    if (!shot) return reply.status(503).header('retry-after', '1').send({ error: { code: 'NO_FRAME_YET', message: 'no frame analysed yet on this camera' } });
+    if (!shot) return sendError(reply.header('retry-after', '1'), 'NO_FRAME_YET', 'no frame analysed yet on this camera');
     return reply.type('image/jpeg').header('cache-control', 'no-store').send(await annotate(shot.image, shot.faces));
   });
 

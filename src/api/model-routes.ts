@@ -1,6 +1,8 @@
 // Routes that manage the actor model: the versions held, rollback, reload (GET /v1/models and friends).
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ErrorCode } from '../errors.js';
+import { sendError } from './errors.js';
 import { ErrorBody } from './schemas.js';
 
 /** A refusal as the API shows it. */
@@ -46,7 +48,7 @@ export const ModelsReply = Type.Object({
 
 const SwapReply = Type.Object({ version: Type.Union([Type.String(), Type.Null()]), changed: Type.Boolean() });
 
-type Result = { ok: true; version: string | null; changed: boolean } | { ok: false; refusal: { code: string; reason: string } };
+type Result = { ok: true; version: string | null; changed: boolean } | { ok: false; refusal: { code: ErrorCode; reason: string } };
 
 /** The slice of the model store the routes need. */
 export interface ModelControl {
@@ -56,12 +58,11 @@ export interface ModelControl {
   reload(): Promise<Result>;
 }
 
-const errors = { 404: ErrorBody, 422: ErrorBody };
+const errors = { 404: ErrorBody, 422: ErrorBody, 507: ErrorBody };
 
-function answer(result: Result, reply: { status(code: number): { send(body: unknown): unknown } }) {
+function answer(result: Result, reply: FastifyReply) {
   if (result.ok) return { version: result.version, changed: result.changed };
-  const status = result.refusal.code === 'MODEL_NOT_FOUND' ? 404 : 422;
-  return reply.status(status).send({ error: { code: result.refusal.code, message: result.refusal.reason } });
+  return sendError(reply, result.refusal.code, result.refusal.reason);
 }
 
 export function registerModelRoutes(app: FastifyInstance, control: ModelControl): void {

@@ -6,6 +6,7 @@ import type { CameraStatus, LiveFace } from '../track/camera-worker.js';
 import type { FrameStats } from '../track/frame-feed.js';
 import type { RgbImage } from '../vision/types.js';
 import { annotate } from './live-routes.js';
+import { sendError } from './errors.js';
 import { ErrorBody } from './schemas.js';
 
 /** The slice of the daemon these routes need. */
@@ -98,7 +99,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): vo
     },
     async (request, reply) => {
       const camera = deps.cameras().find((c) => c.status().id === request.params.id);
-      if (!camera) return reply.status(404).send({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(request.params.id)}` } });
+      if (!camera) return sendError(reply, 'CAMERA_NOT_FOUND', `no camera ${JSON.stringify(request.params.id)}`);
       const abort = new AbortController();
       waiting.add(abort);
       reply.raw.once('close', () => abort.abort());

@@ -1,6 +1,7 @@
 // `actor-recognizer publish`: uploads a verified bundle under its version, then the pointer, last.
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config/schema.js';
+import { MANIFEST_FILE } from '../recognize/bundle-layout.js';
 import { readBundle } from '../recognize/manifest.js';
 import { createS3Client, keyOf, parseS3Uri, POINTER, type Pointer, type S3Settings } from '../models/s3-source.js';
 import { print, type CommandContext } from './common.js';
@@ -34,7 +35,7 @@ export async function publishBundle(dir: string, uri: string, settings: S3Settin
       await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: keyOf(location, manifest.version, name), Body: content, ContentType: 'application/octet-stream' }));
       bytes += content.length;
     }
-    const manifestKey = keyOf(location, manifest.version, 'manifest.json');
+    const manifestKey = keyOf(location, manifest.version, MANIFEST_FILE);
     await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: manifestKey, Body: JSON.stringify(manifest, null, 2) + '\n', ContentType: 'application/json' }));
     const pointer: Pointer = { version: manifest.version, manifest: manifestKey, publishedAt: new Date().toISOString() };
     // Devices poll this object with If-None-Match, so a short cache lifetime keeps proxies honest.

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { access, constants, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RecognizerError } from '../errors.js';
+import { METRICS_FILE, REPORT_FILE } from '../recognize/bundle-layout.js';
 import { trainModel, type TrainSummary } from '../train/train.js';
 import { commandConfig, datasetFaces, print, trainingCohort } from './common.js';
 
@@ -164,7 +165,7 @@ export async function sagemakerTrainCommand(args: { configFile?: string; json: b
     const hp = job.hyperparameters;
     const summary = await trainModel(source, { datasets: [job.train], out: job.modelDir, maxPerActor: hp.maxPerActor, seed: hp.seed, embedder, cohort: await trainingCohort(embedder), head: hp.head, unknown: job.unknown, rejectRate: hp.rejectRate });
     await mkdir(job.outputDataDir, { recursive: true });
-    for (const name of ['metrics.json', 'report.html']) await copyFile(path.join(job.modelDir, name), path.join(job.outputDataDir, name));
+    for (const name of [METRICS_FILE, REPORT_FILE]) await copyFile(path.join(job.modelDir, name), path.join(job.outputDataDir, name));
     const written: TrainingSummaryFile = {
       version: summary.version,
       actors: summary.actors,

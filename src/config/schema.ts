@@ -104,8 +104,8 @@ const ModelSchema = Type.Object(
     dir: Type.String({ default: './models/actors', minLength: 1, maxLength: 4096, description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.' }),
     starter: Type.Boolean({ default: true, description: 'While model.dir is a store holding no bundle, run the starter model of well-known actors that ships in the package (models/starter); the first model trained or enrolled replaces it.' }),
     s3: Type.Optional(S3Schema),
-    keep: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Versions kept in the store for rollback, the running one included (default 3).' })),
-    minFreeMiB: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_048_576, description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (default 64).' })),
+    keep: Type.Integer({ default: 3, minimum: 1, maximum: 50, description: 'Versions kept in the store for rollback, the running one included.' }),
+    minFreeMiB: Type.Integer({ default: 64, minimum: 0, maximum: 1_048_576, description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (MODEL_DISK_FULL).' }),
   },
   { default: {}, additionalProperties: false, description: 'The actor model.' },
 );
@@ -173,6 +173,17 @@ const TrackSchema = Type.Object(
   { default: {}, additionalProperties: false, description: 'Following faces across frames.' },
 );
 
+const UnknownsSchema = Type.Object(
+  {
+    keepSeconds: Type.Integer({ default: 3600, minimum: 10, maximum: 86_400, description: "Faces of strangers are kept this long, grouped one group a person, for naming on the page or by POST /v1/unknowns/:id/enroll; older faces are forgotten." }),
+    maxFaces: Type.Integer({ default: 2000, minimum: 1, maximum: 100_000, description: 'Faces of strangers kept at most; beyond this the group seen least recently loses its oldest faces first.' }),
+    maxGroups: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'Groups of strangers (people) kept at most; beyond this the group seen least recently is forgotten.' }),
+    minFaceWidth: Type.Integer({ default: 40, minimum: 0, maximum: 4096, description: 'Faces narrower than this, in pixels, are not kept: their descriptors are unreliable and too poor to enroll from.' }),
+    enrollFaces: Type.Integer({ default: 24, minimum: 1, maximum: 200, description: 'Faces of a group enrolled when it is named: a sample of its sharpest and most varied, shown on the page to untick any that is not the person.' }),
+  },
+  { default: {}, additionalProperties: false, description: 'Strangers seen recently, kept so that they can be named (enrolled) on the device.' },
+);
+
 const GreengrassSchema = Type.Object(
   {
     iotCoreTopicPrefix: Type.String({ default: 'actor-recognizer/{thingName}', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "First topic levels of what goes to AWS IoT Core; {thingName} becomes the core device's thing name." }),
@@ -197,6 +208,7 @@ export const ConfigSchema = Type.Object(
     mqtt: MqttSchema,
     ingest: IngestSchema,
     track: TrackSchema,
+    unknowns: UnknownsSchema,
     greengrass: GreengrassSchema,
     cameras: Type.Array(CameraSchema, { default: [], maxItems: 64, description: 'Video sources to watch; ids must be unique.' }),
   },

@@ -2,6 +2,7 @@
 import { cp, mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RecognizerError } from '../errors.js';
+import { MANIFEST_FILE, manifestPath } from '../recognize/bundle-layout.js';
 
 /** Where downloads and copies are assembled before they are renamed into place. */
 export const INCOMING = '.incoming';
@@ -14,6 +15,8 @@ export const REFUSED = '.refused';
 export const KEEP_REFUSED = 5;
 /** Names the version that runs, so a restart comes back on it (and a rollback survives a reboot). */
 export const ACTIVE_FILE = 'active.json';
+/** Beside a refused bundle set apart: its refusal (code, reason, source, time). */
+const REFUSAL_FILE = 'refusal.json';
 
 /** A bundle folder held in the store. */
 export interface HeldBundle {
@@ -26,7 +29,7 @@ export interface HeldBundle {
 
 /** True when `dir` is itself one bundle rather than a store of bundles. */
 export async function isBundle(dir: string): Promise<boolean> {
-  return (await stat(path.join(dir, 'manifest.json')).catch(() => undefined)) !== undefined;
+  return (await stat(manifestPath(dir)).catch(() => undefined)) !== undefined;
 }
 
 /** Every folder of `dir` holding a manifest with a version, newest arrival first. */
@@ -35,7 +38,7 @@ export async function listHeld(dir: string): Promise<HeldBundle[]> {
   const held: HeldBundle[] = [];
   for (const name of names) {
     if (name.startsWith('.')) continue;
-    const manifest = path.join(dir, name, 'manifest.json');
+    const manifest = manifestPath(path.join(dir, name));
     const info = await stat(manifest).catch(() => undefined);
     if (!info) continue;
     // Only what the store needs to list; the full check happens when the bundle is loaded.
@@ -79,7 +82,7 @@ export async function moveIntoPlace(dir: string, from: string, version: string):
   await rename(from, to);
   // The manifest's mtime is the arrival time that pruning and listing order by.
   const now = new Date();
-  await utimes(path.join(to, 'manifest.json'), now, now);
+  await utimes(manifestPath(to), now, now);
   return to;
 }
 
@@ -88,12 +91,12 @@ export async function moveIntoPlace(dir: string, from: string, version: string):
  * that the copy leaves `reserve` bytes free.
  */
 export async function copyToIncoming(dir: string, bundle: string, version: string, reserve: number): Promise<string> {
-  const names = (await readdir(bundle)).filter((n) => n !== 'manifest.json');
-  const sizes = await Promise.all([...names, 'manifest.json'].map((n) => stat(path.join(bundle, n)).then((i) => i.size)));
+  const names = (await readdir(bundle)).filter((n) => n !== MANIFEST_FILE);
+  const sizes = await Promise.all([...names, MANIFEST_FILE].map((n) => stat(path.join(bundle, n)).then((i) => i.size)));
   await ensureFreeSpace(dir, sizes.reduce((a, b) => a + b, 0), reserve);
   const folder = await incomingFolder(dir, version);
   for (const name of names) await cp(path.join(bundle, name), path.join(folder, name), { recursive: true });
-  await cp(path.join(bundle, 'manifest.json'), path.join(folder, 'manifest.json'));
+  await cp(manifestPath(bundle), manifestPath(folder));
   return folder;
 }
 
@@ -103,7 +106,7 @@ export async function ensureFreeSpace(dir: string, bytes: number, reserve: numbe
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
   if (free - bytes < reserve) {
-    throw new RecognizerError('MODEL_INVALID', `not enough disk space for the bundle: ${bytes} bytes needed, ${free} free, ${reserve} kept in reserve`);
+    throw new RecognizerError('MODEL_DISK_FULL', `not enough disk space for the bundle: ${bytes} bytes needed, ${free} free, ${reserve} kept in reserve`);
   }
 }
 
@@ -132,10 +135,10 @@ export async function quarantine(dir: string, folder: string, refusal: object): 
   await mkdir(apart, { recursive: true });
   const to = path.join(apart, `${path.basename(folder)}-${Date.now().toString(36)}`);
   await rename(folder, to);
-  await writeFile(path.join(to, 'refusal.json'), JSON.stringify(refusal, null, 2) + '\n');
+  await writeFile(path.join(to, REFUSAL_FILE), JSON.stringify(refusal, null, 2) + '\n');
   const entries = await readdir(apart, { withFileTypes: true });
   const dated = await Promise.all(
-    entries.filter((e) => e.isDirectory()).map(async (e) => ({ path: path.join(apart, e.name), at: (await stat(path.join(apart, e.name, 'refusal.json')).catch(() => undefined))?.mtimeMs ?? 0 })),
+    entries.filter((e) => e.isDirectory()).map(async (e) => ({ path: path.join(apart, e.name), at: (await stat(path.join(apart, e.name, REFUSAL_FILE)).catch(() => undefined))?.mtimeMs ?? 0 })),
   );
   for (const old of dated.sort((a, b) => b.at - a.at).slice(KEEP_REFUSED)) await rm(old.path, { recursive: true, force: true });
   return to;

@@ -15,9 +15,6 @@ export interface ModelEventSink {
   emit(name: 'model', payload: { version: string | null; actors: string[]; loadedAt: string | null }): void;
 }
 
-/** Defaults of the optional model.* keys (kept optional so older configs and tests stay valid). */
-export const MODEL_DEFAULTS = { keep: 3, minFreeMiB: 64 };
-
 export class ModelService {
   readonly store: ModelStore;
   private readonly config: Config['model'];
@@ -41,8 +38,8 @@ export class ModelService {
       dir: config.dir,
       threads: options.threads,
       embedder: options.embedder,
-      keep: config.keep ?? MODEL_DEFAULTS.keep,
-      reserveBytes: (config.minFreeMiB ?? MODEL_DEFAULTS.minFreeMiB) * MiB,
+      keep: config.keep,
+      reserveBytes: config.minFreeMiB * MiB,
       starter: options.starter && 'dir' in options.starter ? options.starter.dir : undefined,
     });
     if (options.watch !== false) this.watcher = new FolderWatcher(this.store, options.log.child({ source: 'folder' }));
@@ -149,9 +146,9 @@ export class FolderWatcher {
         if (name === ACTIVE_FILE || name?.startsWith(INCOMING) || name?.startsWith('.')) return;
         this.soon(this.settleMs);
       });
-      this.watcher.on('error', (err) => this.log.warn({ err: err.message }, 'watching the model folder failed; periodic rescans continue'));
+      this.watcher.on('error', (err) => this.log.warn({ err }, 'watching the model folder failed; periodic rescans continue'));
     } catch (err) {
-      this.log.warn({ dir: this.store.dir, err: (err as Error).message }, 'cannot watch the model folder; periodic rescans only');
+      this.log.warn({ dir: this.store.dir, err }, 'cannot watch the model folder; periodic rescans only');
     }
     this.interval = setInterval(() => this.soon(0), this.rescanMs);
     this.interval.unref();

@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { ActorModel } from '../recognize/actor-model.js';
+import { isVersionName, manifestPath } from '../recognize/bundle-layout.js';
 import type { ModelLease, ModelSource } from '../recognize/recognizer.js';
 import { clearIncoming, copyToIncoming, ensureFreeSpace, INCOMING, isBundle, listHeld, moveIntoPlace, prune, quarantine, readActive, writeActive } from './disk.js';
 import { STARTER_SOURCE } from './starter.js';
@@ -82,7 +83,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
     const { dir } = this.options;
     if (await isBundle(dir)) {
       this.layout = 'bundle';
-      this.bundleMtime = (await stat(path.join(dir, 'manifest.json')).catch(() => undefined))?.mtimeMs;
+      this.bundleMtime = (await stat(manifestPath(dir)).catch(() => undefined))?.mtimeMs;
       const outcome = await this.serial(() => this.verifyAndSwap(dir, dir));
       if (!outcome.ok) this.log.warn({ dir }, 'the configured bundle was refused: every face will be unknown');
       return;
@@ -151,7 +152,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
     };
   }
 
-  /** Checks free space on the store's disk for a download of `bytes`, or throws MODEL_INVALID. */
+  /** Checks free space on the store's disk for a download of `bytes`, or throws MODEL_DISK_FULL. */
   ensureFreeSpace(bytes: number): Promise<void> {
     return ensureFreeSpace(this.options.dir, bytes, this.options.reserveBytes);
   }
@@ -214,7 +215,7 @@ export class ModelStore extends EventEmitter implements ModelSource {
   async rescan(settleMs: number): Promise<Outcome | { ok: true; version: string | null; changed: false }> {
     if (this.layout === 'bundle') {
       // The one bundle is read again only when its manifest was rewritten (writeBundle renames it last).
-      const mtime = (await stat(path.join(this.options.dir, 'manifest.json')).catch(() => undefined))?.mtimeMs;
+      const mtime = (await stat(manifestPath(this.options.dir)).catch(() => undefined))?.mtimeMs;
       if (settleMs > 0 && (mtime === undefined || mtime === this.bundleMtime || Date.now() - mtime < settleMs)) return { ok: true, version: this.current()?.version ?? null, changed: false };
       this.bundleMtime = mtime;
       return this.serial(() => this.verifyAndSwap(this.options.dir, this.options.dir));
@@ -331,8 +332,8 @@ function isInside(parent: string, child: string): boolean {
 /** The version a manifest claims, read leniently so a refusal can still name it. */
 async function manifestVersion(dir: string): Promise<string | null> {
   try {
-    const version = (JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { version?: unknown }).version;
-    return typeof version === 'string' && /^[A-Za-z0-9._-]+$/.test(version) ? version : null;
+    const version = (JSON.parse(await readFile(manifestPath(dir), 'utf8')) as { version?: unknown }).version;
+    return isVersionName(version) ? version : null;
   } catch {
     return null;
   }

@@ -8,6 +8,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { redactUrl } from '../config/schema.js';
 import { RecognizerError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isVersionName, MANIFEST_FILE, manifestPath } from '../recognize/bundle-layout.js';
 import { incomingFolder } from './disk.js';
 import type { ModelStore } from './model-store.js';
 
@@ -80,11 +81,11 @@ export function parsePointer(text: string): Pointer {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new RecognizerError('MODEL_INVALID', `${POINTER} is not JSON`, { cause: err });
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${POINTER} is not JSON`, { cause: err });
   }
   const p = value as Partial<Pointer>;
-  if (typeof p.version !== 'string' || !/^[A-Za-z0-9._-]+$/.test(p.version) || typeof p.manifest !== 'string') {
-    throw new RecognizerError('MODEL_INVALID', `${POINTER} does not name a version and a manifest`);
+  if (!isVersionName(p.version) || typeof p.manifest !== 'string') {
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${POINTER} does not name a version and a manifest`);
   }
   return { version: p.version, manifest: p.manifest, publishedAt: typeof p.publishedAt === 'string' ? p.publishedAt : '' };
 }
@@ -215,7 +216,7 @@ export class S3Source {
     } catch (err) {
       // A broken pointer is the publisher's mistake: report it once, do not refetch it every poll.
       await this.remember(etag);
-      this.log.error({ uri: this.state.uri, err: (err as Error).message }, 'the published pointer is unreadable');
+      this.log.error({ uri: this.state.uri, err }, 'the published pointer is unreadable');
       return;
     }
     this.state.pointerVersion = pointer.version;
@@ -243,7 +244,7 @@ export class S3Source {
       manifest = JSON.parse(manifestText) as typeof manifest;
     } catch (err) {
       // Not the network's fault: retrying would fetch the same bytes, so it is refused once.
-      this.store.refuse(new RecognizerError('MODEL_INVALID', `bundle ${pointer.version}: manifest.json is not JSON`, { cause: err }), `s3://${this.location.bucket}/${pointer.manifest}`, pointer.version);
+      this.store.refuse(new RecognizerError('MODEL_MANIFEST_INVALID', `bundle ${pointer.version}: ${MANIFEST_FILE} is not JSON`, { cause: err }), `s3://${this.location.bucket}/${pointer.manifest}`, pointer.version);
       return;
     }
     const files = Object.entries(manifest.files ?? {});
@@ -253,13 +254,13 @@ export class S3Source {
     const folder = await incomingFolder(this.store.dir, pointer.version);
     try {
       for (const [name] of files) {
-        if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new RecognizerError('MODEL_INVALID', `bundle ${pointer.version}: file name ${name} is not allowed`);
+        if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new RecognizerError('MODEL_MANIFEST_INVALID', `bundle ${pointer.version}: file name ${name} is not allowed`);
         const res = await this.client.send(new GetObjectCommand({ Bucket: this.location.bucket, Key: `${base}/${name}` }), { abortSignal: this.abort.signal });
         const part = path.join(folder, `${name}.part`);
         await pipeline(res.Body as Readable, createWriteStream(part));
         await rename(part, path.join(folder, name));
       }
-      await writeFile(path.join(folder, 'manifest.json'), manifestText);
+      await writeFile(manifestPath(folder), manifestText);
     } catch (err) {
       await rm(folder, { recursive: true, force: true });
       throw err;

@@ -1,8 +1,8 @@
 // The starter model: well-known actors, shipped in the package, run while the model store holds nothing.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
+import { manifestPath } from '../recognize/bundle-layout.js';
 import { embedderSpec } from '../vision/embedder.js';
 import { PIPELINE_REVISION } from '../vision/pipeline.js';
 
@@ -36,7 +36,7 @@ export async function usableStarter(config: Pick<Config, 'model' | 'vision'>, di
   if (!config.model.starter) return { reason: 'model.starter is off' };
   let manifest: { training?: Record<string, unknown> };
   try {
-    manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as typeof manifest;
+    manifest = JSON.parse(await readFile(manifestPath(dir), 'utf8')) as typeof manifest;
   } catch {
     return { reason: `no starter model in ${dir} (npm run build-starter builds it)` };
   }

@@ -1,5 +1,5 @@
 // A verified model: every check before a bundle may run, and reference counting once it runs.
-import { isRecognizerError, RecognizerError } from '../errors.js';
+import { isRecognizerError, RecognizerError, type ErrorCode } from '../errors.js';
 import { ActorModel } from '../recognize/actor-model.js';
 import type { ModelLease } from '../recognize/recognizer.js';
 import type { EmbedderSpec } from '../vision/embedder.js';
@@ -7,7 +7,7 @@ import type { EmbedderSpec } from '../vision/embedder.js';
 /** Why a bundle was refused, in words a person and a script can both use. */
 export interface Refusal {
   version: string | null;
-  code: string;
+  code: ErrorCode;
   reason: string;
   source: string;
   at: string;
@@ -24,21 +24,21 @@ export async function loadVerified(dir: string, options: { threads: number; embe
   if (references.length === 0) return model;
   try {
     const { input } = model.manifest;
-    if (input.type !== 'embedding') throw new RecognizerError('MODEL_INVALID', `bundle ${model.version}: references are embeddings, and this model classifies face chips`);
+    if (input.type !== 'embedding') throw new RecognizerError('MODEL_MANIFEST_INVALID', `bundle ${model.version}: references are embeddings, and this model classifies face chips`);
     const size = input.size;
     const bad = references.findIndex((r) => r.embedding.length !== size);
-    if (bad >= 0) throw new RecognizerError('MODEL_INVALID', `bundle ${model.version}: reference ${bad} has ${references[bad]!.embedding.length} values, the head takes ${size}`);
+    if (bad >= 0) throw new RecognizerError('MODEL_MANIFEST_INVALID', `bundle ${model.version}: reference ${bad} has ${references[bad]!.embedding.length} values, the head takes ${size}`);
     const named = await model.classify(references.map((r) => Float32Array.from(r.embedding)));
     references.forEach((ref, i) => {
       const got = named[i]!.actor;
       if (got !== ref.actor) {
-        throw new RecognizerError('MODEL_INVALID', `bundle ${model.version}: reference ${i} should be ${ref.actor ?? 'unknown'} but the model says ${got ?? 'unknown'}`);
+        throw new RecognizerError('MODEL_REFERENCE_MISMATCH', `bundle ${model.version}: reference ${i} should be ${ref.actor ?? 'unknown'} but the model says ${got ?? 'unknown'}`);
       }
     });
     return model;
   } catch (err) {
     await model.release();
-    throw isRecognizerError(err) ? err : new RecognizerError('MODEL_INVALID', `bundle ${model.version}: reference check failed`, { cause: err });
+    throw isRecognizerError(err) ? err : new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${model.version}: reference check failed`, { cause: err });
   }
 }
 

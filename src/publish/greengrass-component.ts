@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { isRecognizerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EventBus } from './event-bus.js';
-import { describeIpcError, GreengrassIpc, greengrassEnv } from './greengrass-ipc.js';
+import { GreengrassIpc, greengrassEnv } from './greengrass-ipc.js';
 import { GreengrassPublisher } from './greengrass-publisher.js';
 import { UpdateGate, type BusySource } from './greengrass-updates.js';
 import { bounded } from './mqtt-publisher.js';
@@ -107,8 +107,8 @@ export class GreengrassComponent extends EventEmitter {
   async ready(): Promise<void> {
     // Following updates is optional: a recipe whose access control lacks them must not stop a daemon
     // that already serves; only reporting the state is required of a component.
-    await this.ipc.onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath)).catch((err: unknown) => this.log.warn({ err: describeIpcError(err) }, 'cannot follow configuration updates: changes need a restart'));
-    await this.ipc.onPreUpdate((event) => void this.gate?.onPreUpdate(event)).catch((err: unknown) => this.log.warn({ err: describeIpcError(err) }, 'cannot follow component updates: they will not wait for a model swap'));
+    await this.ipc.onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath)).catch((err: unknown) => this.log.warn({ err }, 'cannot follow configuration updates: changes need a restart'));
+    await this.ipc.onPreUpdate((event) => void this.gate?.onPreUpdate(event)).catch((err: unknown) => this.log.warn({ err }, 'cannot follow component updates: they will not wait for a model swap'));
     await this.ipc.updateState('RUNNING');
     this.publisher?.publish(['status'], { status: 'online', at: new Date().toISOString() });
     this.log.info({ thingName: this.ipc.env.thingName ?? null, iotCore: this.running.greengrass.publishToIoTCore, local: this.running.greengrass.publishToLocal }, 'Greengrass IPC ready: component RUNNING');
@@ -116,7 +116,7 @@ export class GreengrassComponent extends EventEmitter {
 
   /** Tells the nucleus that start-up failed, when it can still hear us. */
   async reportErrored(): Promise<void> {
-    await this.ipc.updateState('ERRORED').catch((err: unknown) => this.log.warn({ err: describeIpcError(err) }, 'could not report ERRORED'));
+    await this.ipc.updateState('ERRORED').catch((err: unknown) => this.log.warn({ err }, 'could not report ERRORED'));
   }
 
   /** Safe to call twice. */
@@ -154,7 +154,7 @@ export class GreengrassComponent extends EventEmitter {
       next = componentConfig(values, { file: this.initial.file, env: this.initial.env });
     } catch (err) {
       if (!isRecognizerError(err, 'CONFIG_INVALID')) throw err;
-      this.log.error({ reason: err.message }, 'configuration update refused; the running configuration stays');
+      this.log.error({ err }, 'configuration update refused; the running configuration stays');
       return this.report({ applied: [], notApplied: [], restartRequired: this.restartRequired(this.running), rejected: err.message, at: new Date().toISOString() });
     }
     const { live, restart } = classifyChanges(this.running, next);

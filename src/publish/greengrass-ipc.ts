@@ -171,7 +171,7 @@ export class GreengrassIpc {
   }
 
   private async activate(stream: Closable & { activate(): Promise<unknown>; on(event: 'streamError', l: (e: unknown) => void): unknown }, name: string): Promise<void> {
-    stream.on('streamError', (err) => this.log?.warn({ operation: name, err: describeIpcError(err) }, 'Greengrass IPC stream error'));
+    stream.on('streamError', (err) => this.log?.warn({ operation: name, err }, 'Greengrass IPC stream error'));
     this.streams.push(stream);
     try {
       await stream.activate();

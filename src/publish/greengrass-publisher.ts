@@ -117,7 +117,7 @@ export class GreengrassPublisher {
       } catch (err) {
         this.stats.failed++;
         // An unauthorized topic fails every message alike: say it a few times, then count quietly.
-        if (this.failuresLogged++ < 5) this.log.warn({ err: (err as Error).message, topic: item.topic }, 'Greengrass publish failed');
+        if (this.failuresLogged++ < 5) this.log.warn({ err, topic: item.topic }, 'Greengrass publish failed');
       }
     }
   }

@@ -96,7 +96,7 @@ export class UpdateGate {
       await this.ipc.deferUpdate(deploymentId, recheckAfterMs, message);
     } catch (err) {
       // Unanswered, the nucleus proceeds after the deployment's own timeout: nothing worse happens.
-      this.log.warn({ deploymentId, err: (err as Error).message }, 'could not answer the component update');
+      this.log.warn({ deploymentId, err }, 'could not answer the component update');
     }
   }
 }

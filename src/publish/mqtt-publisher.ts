@@ -85,8 +85,9 @@ export class MqttPublisher {
       this.stats.connected = false;
       this.scheduleReconnect();
     });
-    // Errors are followed by close, where reconnection happens; log them once per connection.
-    client.on('error', (err) => this.log.warn({ err: { message: redactUrl(err.message) } }, 'MQTT error'));
+    // Errors are followed by close, where reconnection happens; log them once per connection. Message
+    // and code only: the stack repeats the message, which may hold the broker URL's password.
+    client.on('error', (err) => this.log.warn({ err: { message: redactUrl(err.message), code: (err as NodeJS.ErrnoException).code } }, 'MQTT error'));
     client.on('message', (topic, payload) => this.onMessage(topic, payload.toString()));
     this.unsubscribe = [
       this.bus.on('appearance', (e) => this.send(this.topic(e.camera, 'events'), eventPayload(e), e.frameReceivedAt, true)),
@@ -143,7 +144,7 @@ export class MqttPublisher {
       // Our retained configs tell which cameras went while we were away; Home Assistant's birth
       // message asks for discovery again.
       this.client!.subscribe([this.discovery.configFilter, this.discovery.birthTopic], { qos: 1 }, (err) => {
-        if (err) this.log.warn({ err: { message: err.message } }, 'could not subscribe to the Home Assistant discovery topics');
+        if (err) this.log.warn({ err }, 'could not subscribe to the Home Assistant discovery topics');
       });
     }
     this.announce();

@@ -71,7 +71,7 @@ export class ActorModel {
         graphOptimizationLevel: 'all',
       });
     } catch (err) {
-      throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${manifest.head.graph} is not a loadable ONNX graph`, { cause: err });
+      throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${manifest.version}: ${manifest.head.graph} is not a loadable ONNX graph`, { cause: err });
     }
     const model = new ActorModel(manifest, dir, session);
     try {
@@ -86,28 +86,28 @@ export class ActorModel {
   private async verifyShapes(): Promise<void> {
     const { input, head, actors, version } = this.manifest;
     if (!this.session.inputNames.includes(input.name) || !this.session.outputNames.includes(head.output)) {
-      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`);
+      throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`);
     }
     if (input.type === 'image') checkImageInput(this.session, input, version);
     let scores: Float32Array[];
     try {
       scores = input.type === 'image' ? await this.chipScores([greyChip()]) : await this.scores([new Float32Array(input.size).fill(1 / Math.sqrt(input.size))]);
     } catch (err) {
-      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: warm-up inference failed`, { cause: err });
+      throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${version}: warm-up inference failed`, { cause: err });
     }
     if (scores[0]?.length !== actors.length) {
-      throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph gives ${scores[0]?.length ?? 0} scores for ${actors.length} actors`);
+      throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${version}: the graph gives ${scores[0]?.length ?? 0} scores for ${actors.length} actors`);
     }
   }
 
   /** The head's raw scores, one row per embedding. */
   async scores(embeddings: Float32Array[]): Promise<Float32Array[]> {
     const { input, version } = this.manifest;
-    if (input.type !== 'embedding') throw new RecognizerError('MODEL_INVALID', `model ${version} classifies aligned face chips, not embeddings`);
+    if (input.type !== 'embedding') throw new RecognizerError('MODEL_INPUT_MISMATCH', `model ${version} classifies aligned face chips, not embeddings`);
     if (embeddings.length === 0) return [];
     const batch = new Float32Array(embeddings.length * input.size);
     embeddings.forEach((e, i) => {
-      if (e.length !== input.size) throw new RecognizerError('MODEL_INVALID', `embedding of ${e.length} values, the model takes ${input.size}`);
+      if (e.length !== input.size) throw new RecognizerError('MODEL_INPUT_MISMATCH', `embedding of ${e.length} values, the model takes ${input.size}`);
       batch.set(e, i * input.size);
     });
     return this.run(new ort.Tensor('float32', batch, [embeddings.length, input.size]), embeddings.length);
@@ -116,14 +116,14 @@ export class ActorModel {
   /** An image classifier's raw scores, one row per aligned face chip. */
   async chipScores(chips: readonly RgbImage[]): Promise<Float32Array[]> {
     const { input, version } = this.manifest;
-    if (input.type !== 'image') throw new RecognizerError('MODEL_INVALID', `model ${version} classifies embeddings, not face chips`);
+    if (input.type !== 'image') throw new RecognizerError('MODEL_INPUT_MISMATCH', `model ${version} classifies embeddings, not face chips`);
     return chips.length === 0 ? [] : this.run(imageTensor(chips, input), chips.length);
   }
 
   private async run(tensor: ort.Tensor, rows: number): Promise<Float32Array[]> {
     const out = await this.session.run({ [this.manifest.input.name]: tensor });
     const result = out[this.manifest.head.output];
-    if (!result) throw new RecognizerError('MODEL_INVALID', `the graph gave no ${this.manifest.head.output}`);
+    if (!result) throw new RecognizerError('MODEL_GRAPH_INVALID', `the graph gave no ${this.manifest.head.output}`);
     const data = result.data as Float32Array;
     const k = data.length / rows;
     return Array.from({ length: rows }, (_, i) => data.slice(i * k, (i + 1) * k));
@@ -187,5 +187,5 @@ function checkEmbedder(manifest: Manifest, running: EmbedderSpec): void {
 }
 
 function missingChip(version: string): never {
-  throw new RecognizerError('MODEL_INVALID', `model ${version} classifies face chips, and a face came without one (analyze with chips: true)`);
+  throw new RecognizerError('MODEL_INPUT_MISMATCH', `model ${version} classifies face chips, and a face came without one (analyze with chips: true)`);
 }

@@ -2,10 +2,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { RecognizerError } from '../errors.js';
+import { CENTROIDS_FILE } from './bundle-layout.js';
 import type { Manifest } from './manifest.js';
 import { classMeans } from './ncm-head.js';
 
-export const CENTROIDS_FILE = 'centroids.json';
+/** Its name in a bundle, from the bundle's layout; kept here for the modules that read class means. */
+export { CENTROIDS_FILE };
 export const CENTROIDS_FORMAT = 'actor-recognizer/centroids@1';
 
 const CentroidsSchema = Type.Object({
@@ -60,16 +62,16 @@ export function parseCentroids(bytes: Buffer, manifest: Manifest): Centroids {
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} is not JSON`, { cause: err });
+    throw new RecognizerError('MODEL_DATA_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} is not JSON`, { cause: err });
   }
   if (!Value.Check(CentroidsSchema, parsed)) {
     const first = Value.Errors(CentroidsSchema, parsed).First();
-    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
+    throw new RecognizerError('MODEL_DATA_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
   }
   const size = manifest.input.type === 'embedding' ? manifest.input.size : -1;
   const sameActors = parsed.classes.length === manifest.actors.length && parsed.classes.every((c, i) => c.actor === manifest.actors[i]);
   if (!sameActors || parsed.size !== size || parsed.classes.some((c) => c.mean.length !== size)) {
-    throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} does not match the manifest's actors or embedding size`);
+    throw new RecognizerError('MODEL_DATA_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE} does not match the manifest's actors or embedding size`);
   }
   return parsed;
 }

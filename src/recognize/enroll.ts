@@ -6,6 +6,7 @@ import { incomingFolder, listHeld } from '../models/disk.js';
 import type { Outcome } from '../models/model-store.js';
 import { writeBundle, type ManifestBody } from '../train/bundle-writer.js';
 import type { ActorModel } from './actor-model.js';
+import { HEAD_GRAPH_FILE } from './bundle-layout.js';
 import { CENTROIDS_FILE, parseCentroids, serializeCentroids, type Centroids } from './centroids.js';
 import { readBundle, type Manifest } from './manifest.js';
 import { cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph, norm } from './ncm-head.js';
@@ -129,7 +130,7 @@ export class Enroller {
       createdAt: new Date().toISOString(),
       actors,
       input: manifest.input.type === 'embedding' ? { ...manifest.input, size } : { type: 'embedding', name: HEAD_INPUT, size, extractor: 'unknown' },
-      head: { type: 'ncm-cosine', graph: 'head.onnx', output: HEAD_OUTPUT, score: 'cosine' },
+      head: { type: 'ncm-cosine', graph: HEAD_GRAPH_FILE, output: HEAD_OUTPUT, score: 'cosine' },
       // A new actor takes the pooled threshold; actors that had their own keep it.
       thresholds: { ...manifest.thresholds, perActor: Object.fromEntries(Object.entries(manifest.thresholds.perActor).filter(([a]) => actors.includes(a))) },
       training: { ...(manifest.training ?? {}), ...training },
@@ -137,7 +138,7 @@ export class Enroller {
     };
     const folder = await incomingFolder(this.store.dir, version);
     try {
-      await writeBundle(folder, body, { 'head.onnx': ncmHeadGraph(means, size), [CENTROIDS_FILE]: serializeCentroids(size, classes) });
+      await writeBundle(folder, body, { [HEAD_GRAPH_FILE]: ncmHeadGraph(means, size), [CENTROIDS_FILE]: serializeCentroids(size, classes) });
     } catch (err) {
       await rm(folder, { recursive: true, force: true });
       throw err;

@@ -72,13 +72,13 @@ export function greyChip(): RgbImage {
  */
 export function checkImageInput(session: ort.InferenceSession, contract: ImageContract, version: string): void {
   const meta = session.inputMetadata.find((m) => m.name === contract.name);
-  if (!meta || !meta.isTensor) throw new RecognizerError('MODEL_INVALID', `bundle ${version}: the graph has no tensor input ${contract.name}`);
+  if (!meta || !meta.isTensor) throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${version}: the graph has no tensor input ${contract.name}`);
   const want = contract.layout === 'NCHW' ? [3, contract.height, contract.width] : [contract.height, contract.width, 3];
   const got = meta.shape.slice(1);
   const fixed = (d: number | string | undefined) => typeof d === 'number' && d > 0;
   if (meta.shape.length !== 4 || want.some((d, i) => fixed(got[i]) && got[i] !== d)) {
     throw new RecognizerError(
-      'MODEL_INVALID',
+      'MODEL_GRAPH_INVALID',
       `bundle ${version}: the graph takes ${contract.name} of shape [${meta.shape.join(', ')}], the manifest says ${contract.layout} ${contract.width}×${contract.height} (batch, ${want.join(', ')})`,
     );
   }

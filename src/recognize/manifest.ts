@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { RecognizerError } from '../errors.js';
+import { MANIFEST_FILE, manifestPath, VERSION_PATTERN } from './bundle-layout.js';
 
 export const BUNDLE_FORMAT = 'actor-recognizer/bundle@1';
 
@@ -56,7 +57,7 @@ export type ImageContract = Static<typeof ImageInput>;
 
 export const ManifestSchema = Type.Object({
   format: Type.Literal(BUNDLE_FORMAT),
-  version: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+  version: Type.String({ minLength: 1, maxLength: 128, pattern: VERSION_PATTERN }),
   /** `embedding-classifier`: a head over the face descriptor; `image-classifier`: a network over the face chip. */
   kind: Type.Union([Type.Literal('embedding-classifier'), Type.Literal('image-classifier')]),
   createdAt: Type.String(),
@@ -119,36 +120,36 @@ function schemaProblem(value: unknown): string | undefined {
 export async function readBundle(dir: string): Promise<{ manifest: Manifest; files: Map<string, Buffer> }> {
   let raw: string;
   try {
-    raw = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+    raw = await readFile(manifestPath(dir), 'utf8');
   } catch (err) {
-    throw new RecognizerError('MODEL_NOT_FOUND', `no manifest.json in ${dir}`, { cause: err });
+    throw new RecognizerError('MODEL_NOT_FOUND', `no ${MANIFEST_FILE} in ${dir}`, { cause: err });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir} is not JSON`, { cause: err });
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir} is not JSON`, { cause: err });
   }
   const problem = schemaProblem(parsed);
-  if (problem || !Value.Check(ManifestSchema, parsed)) throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: ${problem ?? 'invalid'}`);
+  if (problem || !Value.Check(ManifestSchema, parsed)) throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: ${problem ?? 'invalid'}`);
   const manifest = parsed;
   if (new Set(manifest.actors).size !== manifest.actors.length) {
-    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: actor names repeat`);
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: actor names repeat`);
   }
   if (!(manifest.head.graph in manifest.files)) {
-    throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: the head graph ${manifest.head.graph} is not among its files`);
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: the head graph ${manifest.head.graph} is not among its files`);
   }
   const files = new Map<string, Buffer>();
   for (const [name, entry] of Object.entries(manifest.files)) {
     const resolved = path.resolve(dir, name);
     if (path.dirname(resolved) !== path.resolve(dir)) {
-      throw new RecognizerError('MODEL_INVALID', `manifest.json in ${dir}: file name ${name} leaves the bundle`);
+      throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: file name ${name} leaves the bundle`);
     }
     let bytes: Buffer;
     try {
       bytes = await readFile(resolved);
     } catch (err) {
-      throw new RecognizerError('MODEL_INVALID', `bundle ${manifest.version}: ${name} is missing`, { cause: err });
+      throw new RecognizerError('MODEL_FILE_MISSING', `bundle ${manifest.version}: ${name} is missing`, { cause: err });
     }
     if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) {
       throw new RecognizerError('MODEL_CHECKSUM', `bundle ${manifest.version}: ${name} does not match its size and sha256 in the manifest`);

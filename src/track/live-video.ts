@@ -9,7 +9,7 @@ import { MqttPublisher } from '../publish/mqtt-publisher.js';
 import type { FaceBackend } from '../vision/types.js';
 import { CameraWorker, type FrameObserver } from './camera-worker.js';
 import { FrameFeed } from './frame-feed.js';
-import { UnknownFaces } from './unknown-faces.js';
+import { UnknownFaces, unknownSettings } from './unknown-faces.js';
 import { FrameAnalyzer } from './frame-analyzer.js';
 import { embedderSpec, embedderTuning } from '../vision/embedder.js';
 
@@ -42,7 +42,7 @@ export class LiveVideo {
   ) {
     this.bus = new EventBus(log.child({ component: 'bus' }));
     const groups = embedderTuning(embedderSpec(config.vision.embedder)).unknownGroups;
-    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }), { joinCosine: groups.join, mergeCosine: groups.merge });
+    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }), { ...unknownSettings(config.unknowns), joinCosine: groups.join, mergeCosine: groups.merge });
     this.live = { track: { ...config.track }, detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom }, ingest: config.ingest, mqtt: config.mqtt, cameras: config.cameras };
     this.metrics = new Metrics({
       cameras: () => this.workers.map((w) => w.status()),

@@ -38,13 +38,14 @@ export interface TrackEvent {
   bestConfidence?: number;
 }
 
+/** The track.* settings (their defaults are the schema's, src/config/schema.ts), and the embedder's link cosines. */
 export interface TrackerOptions {
   /** Frames a face must be seen in before it is announced (a single false detection is not a person). */
   minHits: number;
   /** A track unseen this long has left. */
   absentSeconds: number;
   /** A track is named only when its aggregate confidence reaches this too (0: the model's thresholds alone). */
-  minConfidence?: number;
+  minConfidence: number;
   /** Embedding cosines that link a face to a track: measured per embedder (see LINK_DEFAULTS). */
   link?: LinkThresholds;
   /**
@@ -52,7 +53,7 @@ export interface TrackerOptions {
    * `reidSeconds` (another shot, the same camera) whose faces it matches as closely as `link.reid`
    * requires; 0: never.
    */
-  reidSeconds?: number;
+  reidSeconds: number;
 }
 
 /**
@@ -213,7 +214,7 @@ export class Tracker {
 
   /** Keeps an ending named track's look for re-identification, and forgets looks older than reidSeconds. */
   private remember(track: Track): void {
-    const keep = this.options.reidSeconds ?? 0;
+    const keep = this.options.reidSeconds;
     if (keep > 0 && track.actor !== null && track.evidence.weight > 0) this.recent.push({ embedding: unit(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
     const since = track.lastSeen - keep;
     while (this.recent.length > 0 && (this.recent[0]!.at < since || this.recent.length > 200)) this.recent.shift();
@@ -265,7 +266,7 @@ export class Tracker {
   private decide(track: Track, time: number, model: TrackModel | null, events: TrackEvent[]): void {
     const before = track.actor;
     const verdict = model ? judge(track.evidence, model) : null;
-    const floor = this.options.minConfidence ?? 0;
+    const floor = this.options.minConfidence;
     if (verdict) {
       // Its own evidence, or its own best candidate confirmed by the look of someone named in an
       // earlier shot (a sitcom cuts back and forth between the same faces).

@@ -1,5 +1,7 @@
 // Strangers seen recently, grouped online so that one person is one group, ready to be named.
 import { randomBytes } from 'node:crypto';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema, type Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { dot, unit } from '../util/vectors.js';
 import { faceThumbnail } from '../vision/thumbnail.js';
@@ -67,7 +69,19 @@ export interface SampleFace {
  * two people (test/unknown-faces.test.ts); at 0.90 and 0.91, one photo of Tony Blair joined Colin
  * Powell's group and drew the other seven after it.
  */
-export const UNKNOWN_DEFAULTS: UnknownOptions = { windowMs: 3_600_000, maxFaces: 2000, maxGroups: 100, joinCosine: 0.91, mergeCosine: 0.92, perTrackMs: 1000, thumbnails: 4, thumbnailEveryMs: 5000, minFaceWidth: 40, enrollFaces: 24 };
+export const UNKNOWN_DEFAULTS: UnknownOptions = {
+  ...unknownSettings(Value.Default(ConfigSchema.properties.unknowns, {}) as Config['unknowns']),
+  joinCosine: 0.91,
+  mergeCosine: 0.92,
+  perTrackMs: 1000,
+  thumbnails: 4,
+  thumbnailEveryMs: 5000,
+};
+
+/** The options set by the unknowns.* settings, whose defaults are the schema's (src/config/schema.ts). */
+export function unknownSettings(settings: Config['unknowns']): Pick<UnknownOptions, 'windowMs' | 'maxFaces' | 'maxGroups' | 'minFaceWidth' | 'enrollFaces'> {
+  return { windowMs: settings.keepSeconds * 1000, maxFaces: settings.maxFaces, maxGroups: settings.maxGroups, minFaceWidth: settings.minFaceWidth, enrollFaces: settings.enrollFaces };
+}
 
 /** Faces this wide or wider count as fully sharp when the sample weighs quality. */
 const SHARP_WIDTH = 120;

@@ -1,6 +1,7 @@
 // Writes a model bundle: its files, then manifest.json with each file's sha256 and size, last.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST_FILE, manifestPath } from '../recognize/bundle-layout.js';
 import { BUNDLE_FORMAT, sha256, type Manifest } from '../recognize/manifest.js';
 
 export type ManifestBody = Omit<Manifest, 'format' | 'files'>;
@@ -15,8 +16,8 @@ export async function writeBundle(dir: string, body: ManifestBody, files: Record
     entries[name] = { sha256: sha256(bytes), size: bytes.length };
   }
   const manifest: Manifest = { format: BUNDLE_FORMAT, ...body, files: entries };
-  const tmp = path.join(dir, `.manifest.json.${process.pid}.tmp`);
+  const tmp = path.join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
-  await rename(tmp, path.join(dir, 'manifest.json'));
+  await rename(tmp, manifestPath(dir));
   return manifest;
 }

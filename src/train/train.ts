@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { HEAD_INPUT, HEAD_OUTPUT } from '../recognize/ncm-head.js';
-import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
+import { CENTROIDS_FILE, HEAD_GRAPH_FILE, METRICS_FILE, REPORT_FILE } from '../recognize/bundle-layout.js';
+import { centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { embedderTuning, type EmbedderSpec } from '../vision/embedder.js';
 import { writeBundle } from './bundle-writer.js';
@@ -131,7 +132,7 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     createdAt: reproducible?.createdAt ?? new Date().toISOString(),
     actors,
     input: { type: 'embedding', name: HEAD_INPUT, size: options.embedder.size, extractor: options.embedder.id, embedder: options.embedder },
-    head: { type: fitted.type, graph: 'head.onnx', output: HEAD_OUTPUT, score: fitted.score },
+    head: { type: fitted.type, graph: HEAD_GRAPH_FILE, output: HEAD_OUTPUT, score: fitted.score },
     thresholds: { default: threshold, perActor: perActorThreshold, ...(calibration.track === undefined ? {} : { track: calibration.track }), operatingPoint: { ...calibration.point } },
     metrics,
     training: {
@@ -150,8 +151,8 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
   };
   // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
   const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, options.embedder.size) } : {};
-  const reports: Record<string, string> = options.compact ? {} : { 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) };
-  await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, ...reports });
+  const reports: Record<string, string> = options.compact ? {} : { [METRICS_FILE]: JSON.stringify(metrics, null, 2), [REPORT_FILE]: renderReport(report) };
+  await writeBundle(options.out, body, { [HEAD_GRAPH_FILE]: fitted.graph, ...centroids, ...reports });
   return { version, actors, images, metrics, skipped, dropped, test: fitted.test };
 }
 

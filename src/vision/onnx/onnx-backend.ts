@@ -97,7 +97,7 @@ export class OnnxFaceBackend implements FaceBackend {
         await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });
       } catch (err) {
         await this.stop();
-        throw new RecognizerError('MODEL_INVALID', 'the ONNX face models could not be compiled or loaded', { cause: err });
+        throw new RecognizerError('VISION_MODELS_UNAVAILABLE', 'the ONNX face models could not be compiled or loaded', { cause: err });
       }
     })();
     return this.starting;
