@@ -8,7 +8,7 @@ import t from 'tap';
 import { registerLiveRoutes } from '../src/api/live-routes.js';
 import { CameraSource } from '../src/ingest/camera-source.js';
 import { ffmpegReason } from '../src/ingest/ffmpeg-args.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
 import type { FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';

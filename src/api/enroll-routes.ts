@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RecognizerError } from '../errors.js';
-import { validateName, type Enroller, type EnrollOutcome, type RemoveOutcome } from '../recognize/enroll.js';
+import { validateName, type Enroller, type EnrollOutcome, type RemoveOutcome } from '../models/enroll.js';
 import type { PendingFaces } from '../recognize/pending-faces.js';
 import type { Recognizer } from '../recognize/recognizer.js';
 import type { UnknownFaces } from '../track/unknown-faces.js';

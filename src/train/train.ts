@@ -5,7 +5,7 @@ import { HEAD_INPUT, HEAD_OUTPUT } from '../recognize/ncm-head.js';
 import { CENTROIDS_FILE, centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { embedderTuning, type EmbedderSpec } from '../vision/embedder.js';
-import { writeBundle } from './bundle-writer.js';
+import { writeBundle } from '../recognize/bundle-writer.js';
 import { chooseActorFaces, noSkips, type DroppedPhoto, type SkipCounts } from './choose-faces.js';
 import { strangersOf, type CohortFace } from './cohort.js';
 import { imagesBelow, scanDataset } from './dataset.js';
@@ -148,7 +148,7 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
       ...reproducible?.extra,
     },
   };
-  // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
+  // An ncm bundle carries its class means, so that a device can add an actor to it (src/models/enroll.ts).
   const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, options.embedder.size) } : {};
   const reports: Record<string, string> = options.compact ? {} : { 'metrics.json': JSON.stringify(metrics, null, 2), 'report.html': renderReport(report) };
   await writeBundle(options.out, body, { 'head.onnx': fitted.graph, ...centroids, ...reports });

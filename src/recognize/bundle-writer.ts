@@ -1,7 +1,7 @@
 // Writes a model bundle: its files, then manifest.json with each file's sha256 and size, last.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BUNDLE_FORMAT, sha256, type Manifest } from '../recognize/manifest.js';
+import { BUNDLE_FORMAT, sha256, type Manifest } from './manifest.js';
 
 export type ManifestBody = Omit<Manifest, 'format' | 'files'>;
 
