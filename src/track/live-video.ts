@@ -1,8 +1,7 @@
 // The live side of the daemon: the cameras, each one's frames analysed and tracked, the faces of strangers.
 import { sameValue } from '../config/greengrass-config.js';
 import type { CameraConfig, Config } from '../config/schema.js';
-import type { EventBus } from '../events/event-bus.js';
-import type { ActorsOnScreen } from '../events/event-bus.js';
+import type { ActorsOnScreen, EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ModelSource } from '../recognize/recognizer.js';
 import type { FaceBackend } from '../vision/types.js';
