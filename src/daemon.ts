@@ -2,9 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Admission } from './api/admission.js';
 import { buildApp } from './api/app.js';
-import { registerEnrollRoutes } from './api/enroll-routes.js';
-import { registerLiveRoutes } from './api/live-routes.js';
-import { registerStatusRoutes } from './api/status-routes.js';
+import { enrollRoutes } from './api/enroll-routes.js';
+import { liveRoutes } from './api/live-routes.js';
+import { statusRoutes } from './api/status-routes.js';
 import { redactUrl, type Config } from './config/schema.js';
 import { EventBus } from './events/event-bus.js';
 import type { Logger } from './logger.js';
@@ -89,13 +89,14 @@ export class Daemon {
       { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, jsonBodyLimitBytes: config.api.jsonBodyLimitBytes, allowedHosts: config.api.allowedHosts, limits: config.api, admission, logger: log.child({ component: 'api' }), version: packageVersion() },
     ));
     undo.push(() => app.close());
-    registerLiveRoutes(app, { cameras: () => live.cameras(), bus, metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }) });
     const appearances = new AppearanceLog(bus);
     appearances.start();
     undo.push(() => appearances.stop());
     const enroller = new Enroller(store, log.child({ component: 'enroll' }));
-    registerEnrollRoutes(app, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
-    registerStatusRoutes(app, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => this.mqttStatus(), model: () => store.current(), notReady });
+    // The routes of the live side, each a plugin, registered here together (buildApp has the app's own).
+    await app.register(liveRoutes, { cameras: () => live.cameras(), bus, metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }) });
+    await app.register(enrollRoutes, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: UNKNOWN_DEFAULTS.windowMs / 1000, admission });
+    await app.register(statusRoutes, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => this.mqttStatus(), model: () => store.current(), notReady });
     await app.listen({ host: config.api.host, port: config.api.port });
 
     // The outputs subscribe before anything is emitted: MQTT (the retained `offline` goes out after the cameras stop), Greengrass.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import t, { type Test } from 'tap';
 import { buildApp } from '../src/api/app.js';
-import { registerEnrollRoutes } from '../src/api/enroll-routes.js';
+import { enrollRoutes } from '../src/api/enroll-routes.js';
 import { isRecognizerError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { ModelStore } from '../src/models/model-store.js';
@@ -140,7 +140,7 @@ t.test('the REST routes: faces found in photos, enrolled, and the next recogniti
   const pipeline = await testPipeline();
   const recognizer = new Recognizer(pipeline, store, { maxPixels: 40_000_000 });
   const app = await buildApp({ recognizer, models: store, notReady: () => [] }, { bodyLimitBytes: 20 * 1024 * 1024, logger: log, version: 'test' });
-  registerEnrollRoutes(app, { recognizer, pending: new PendingFaces(), enroller: new Enroller(store, log), unknowns: new UnknownFaces(log), cameras: () => [], maxPixels: 40_000_000, unknownWindowSeconds: 3600 });
+  await app.register(enrollRoutes, { recognizer, pending: new PendingFaces(), enroller: new Enroller(store, log), unknowns: new UnknownFaces(log), cameras: () => [], maxPixels: 40_000_000, unknownWindowSeconds: 3600 });
   t.teardown(async () => {
     await app.close();
     await store.stop();

@@ -70,7 +70,8 @@ const SampleFace = Type.Object({
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
 
-export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): void {
+/** The enrollment and unknown-face routes, as a fastify plugin (registered in daemon.ts). */
+export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Promise<void> {
   const admitted = <T>(work: () => Promise<T>): Promise<T> => (deps.admission ? deps.admission.run(work) : work());
   const findFaces = async (image: RgbImage, fallback: 'retry' | 'none') => {
     const { faces } = await deps.recognizer.nameFaces(image, { fallback });

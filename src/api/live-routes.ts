@@ -40,7 +40,8 @@ const CameraReply = Type.Object({
 const NotFound = ErrorBody;
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
+/** The live routes, as a fastify plugin (registered in daemon.ts). */
+export async function liveRoutes(app: FastifyInstance, deps: LiveDeps): Promise<void> {
   const find = (id: string) => deps.cameras().find((c) => c.status().id === id);
   const notFound = (id: string) => ({ error: { code: 'CAMERA_NOT_FOUND', message: `no camera ${JSON.stringify(id)}` } });
 
