@@ -6,7 +6,7 @@ import t from 'tap';
 import { isRecognizerError } from '../src/errors.js';
 import { ActorModel } from '../src/recognize/actor-model.js';
 import { classMeans, cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../src/recognize/ncm-head.js';
-import { writeBundle, type ManifestBody } from '../src/train/bundle-writer.js';
+import { writeBundle, type ManifestBody } from '../src/recognize/bundle-writer.js';
 import { randomUnit, SIZE } from './helpers/bundles.js';
 import { DEFAULT_EMBEDDER, embedderSpec } from '../src/vision/embedder.js';
 

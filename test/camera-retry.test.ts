@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import t from 'tap';
-import { registerLiveRoutes } from '../src/api/live-routes.js';
+import { liveRoutes } from '../src/api/live-routes.js';
 import { CameraSource } from '../src/ingest/camera-source.js';
 import { ffmpegReason } from '../src/ingest/ffmpeg-args.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
 import type { FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
@@ -70,7 +70,7 @@ if (ffmpegMissing) {
     t.ok(s.framesDropped > 0, 'the rest dropped');
 
     const app = Fastify();
-    registerLiveRoutes(app, { cameras: () => [worker], bus, metrics: async () => ({ text: '', contentType: 'text/plain' }) });
+    await app.register(liveRoutes, { cameras: () => [worker], bus, metrics: async () => ({ text: '', contentType: 'text/plain' }) });
     const pid = worker.source.pid;
     const res = await app.inject({ method: 'POST', url: '/v1/cameras/busy/restart' });
     t.equal(res.statusCode, 202);

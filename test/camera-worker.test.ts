@@ -1,7 +1,7 @@
 // A camera worker whose analysis is slower than `track.absentSeconds`: a face in every frame stays one track.
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/publish/event-bus.js';
+import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/events/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
 import type { AnalyzedFace, FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';

@@ -5,7 +5,7 @@ import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import { Daemon } from '../src/daemon.js';
 import { silentLogger } from '../src/logger.js';
-import type { AppearanceEvent } from '../src/publish/event-bus.js';
+import type { AppearanceEvent } from '../src/events/event-bus.js';
 import { cliJson } from './helpers/cli.js';
 import { ROOT, datasetsMissing, faces } from './helpers/datasets.js';
 import { until } from './helpers/ingest.js';

@@ -10,7 +10,7 @@ import type { Config } from '../src/config/schema.js';
 import { isRecognizerError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { ModelStore } from '../src/models/model-store.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { GreengrassComponent, openGreengrass, type ConfigReport } from '../src/publish/greengrass-component.js';
 import { ROOT } from './helpers/datasets.js';
 import { FakeNucleus } from './helpers/fake-nucleus.js';

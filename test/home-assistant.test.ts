@@ -3,7 +3,7 @@ import { connectAsync } from 'mqtt';
 import t, { type Test } from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/logger.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
 import { until } from './helpers/ingest.js';
 import { brokerUrls, recorder, startBroker, type Received } from './helpers/mqtt.js';

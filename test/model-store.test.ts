@@ -5,7 +5,7 @@ import t from 'tap';
 import { silentLogger } from '../src/logger.js';
 import { FolderWatcher } from '../src/models/model-service.js';
 import { ModelService } from '../src/models/model-service.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { ModelStore, type ModelEvent } from '../src/models/model-store.js';
 import { makeBundle, randomUnit, type Breakage } from './helpers/bundles.js';
 import { embedderSpec } from '../src/vision/embedder.js';

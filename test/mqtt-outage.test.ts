@@ -1,9 +1,9 @@
 // MQTT after an outage: the broker is probed every few seconds (5 s cap); latency histograms fine enough to read.
 import t from 'tap';
-import { LATENCY_BUCKETS, Metrics } from '../src/api/metrics.js';
+import { LATENCY_BUCKETS, Metrics } from '../src/metrics/metrics.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/logger.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
 import { until } from './helpers/ingest.js';
 import { startBroker } from './helpers/mqtt.js';

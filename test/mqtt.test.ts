@@ -2,7 +2,7 @@
 import t from 'tap';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/logger.js';
-import { EventBus } from '../src/publish/event-bus.js';
+import { EventBus } from '../src/events/event-bus.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
 import { freePort, until } from './helpers/ingest.js';
 import { recorder, startBroker } from './helpers/mqtt.js';

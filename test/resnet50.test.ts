@@ -13,7 +13,7 @@ import { ActorModel } from '../src/recognize/actor-model.js';
 import { imageTensor } from '../src/recognize/image-classifier.js';
 import type { ImageContract, Manifest } from '../src/recognize/manifest.js';
 import { Recognizer } from '../src/recognize/recognizer.js';
-import { writeBundle } from '../src/train/bundle-writer.js';
+import { writeBundle } from '../src/recognize/bundle-writer.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
 import { decodeImage } from '../src/vision/decode.js';
 import type { RgbImage } from '../src/vision/types.js';

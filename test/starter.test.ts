@@ -114,7 +114,7 @@ t.test('enrolling on top of the starter makes a version in the store; removing a
   const json = async (route: string, init?: RequestInit) => (await fetch(`${url}${route}`, init)).json() as Promise<Record<string, unknown>>;
   const starter = (await json('/v1/model')) as { version: string; actors: string[]; source: string };
   t.equal(starter.source, 'starter');
-  const sub = await recorder(daemon.liveVideo!.mqttUrl!, 'actor-recognizer');
+  const sub = await recorder(daemon.mqttUrl!, 'actor-recognizer');
   const retained = await sub.waitFor((m) => m.topic === 'actor-recognizer/model', 10_000);
   await sub.client.endAsync();
   t.match(JSON.parse(retained?.payload ?? '{}'), { version: starter.version, actors: starter.actors, source: 'starter' }, 'P/model says it is the starter too');

@@ -7,7 +7,7 @@ import { Enroll } from './enroll.js';
 import { Unknowns } from './unknowns.js';
 import { Health } from './health.js';
 
-/** Page-wide news: `appearance` and `actors` from the daemon, `model` when this page changed the model. */
+/** Page-wide news: `appearance`, `actors`, `model` and `modelRefused` from the daemon, `model` too when this page changed the model. */
 const news = new EventTarget();
 const views = {
   live: new Live(news),

@@ -9,6 +9,8 @@ export class ModelView {
     this.news = news;
     this.status = byId('model-status');
     news.addEventListener('model', () => void this.load());
+    // A refused bundle is listed among the refusals: shown as it happens, not at the next visit.
+    news.addEventListener('modelRefused', () => void this.load());
   }
 
   start() {

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RecognizerError } from '../errors.js';
-import { validateName, type Enroller, type EnrollOutcome, type RemoveOutcome } from '../recognize/enroll.js';
+import { validateName, type Enroller, type EnrollOutcome, type RemoveOutcome } from '../models/enroll.js';
 import type { PendingFaces } from '../recognize/pending-faces.js';
 import type { Recognizer } from '../recognize/recognizer.js';
 import type { UnknownFaces } from '../track/unknown-faces.js';
@@ -70,7 +70,8 @@ const SampleFace = Type.Object({
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 507: ErrorBody };
 
-export function registerEnrollRoutes(app: FastifyInstance, deps: EnrollDeps): void {
+/** The enrollment and unknown-face routes, as a fastify plugin (registered in daemon.ts). */
+export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Promise<void> {
   const admitted = <T>(work: () => Promise<T>): Promise<T> => (deps.admission ? deps.admission.run(work) : work());
   const findFaces = async (image: RgbImage, fallback: 'retry' | 'none') => {
     const { faces } = await deps.recognizer.nameFaces(image, { fallback });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import sharp from 'sharp';
 import { Type } from '@sinclair/typebox';
-import type { EventBus } from '../publish/event-bus.js';
+import type { EventBus } from '../events/event-bus.js';
 import { ErrorBody } from './schemas.js';
 import { errorBody } from '../errors.js';
 import { sendError } from './errors.js';
@@ -42,7 +42,8 @@ const CameraReply = Type.Object({
 const NotFound = ErrorBody;
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
+/** The live routes, as a fastify plugin (registered in daemon.ts). */
+export async function liveRoutes(app: FastifyInstance, deps: LiveDeps): Promise<void> {
   const find = (id: string) => deps.cameras().find((c) => c.status().id === id);
   const notFound = (id: string) => errorBody('CAMERA_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
 
@@ -75,7 +76,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
   });
 
   const streams = new Set<ServerResponse>();
-  app.get('/v1/events', { schema: { summary: 'Server-sent events: appearance (as on P/<camera>/events) and actors (as on P/<camera>/actors)', produces: ['text/event-stream'] } }, (request, reply) => {
+  app.get('/v1/events', { schema: { summary: 'Server-sent events: appearance, actors, model and modelRefused, as on P/<camera>/events, P/<camera>/actors, P/model and P/model/refused', produces: ['text/event-stream'] } }, (request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -85,6 +86,9 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveDeps): void {
     const offs = [
       deps.bus.on('appearance', ({ frameReceivedAt: _f, ...e }) => write('appearance', e)),
       deps.bus.on('actors', ({ frameReceivedAt: _f, ...a }) => write('actors', a)),
+      // The page reads the model again on either (web/model.js), whoever changed it.
+      deps.bus.on('model', (m) => write('model', m)),
+      deps.bus.on('modelRefused', (r) => write('modelRefused', r)),
     ];
     // Proxies close idle connections; a comment now and then keeps the stream open.
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

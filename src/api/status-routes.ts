@@ -57,7 +57,8 @@ const AppearanceSchema = Type.Object({
 });
 const MiB = 1024 * 1024;
 
-export function registerStatusRoutes(app: FastifyInstance, deps: StatusDeps): void {
+/** The status routes, as a fastify plugin (registered in daemon.ts). */
+export async function statusRoutes(app: FastifyInstance, deps: StatusDeps): Promise<void> {
   app.get('/v1/status', { schema: { summary: 'Health in one answer: readiness, frame rates, drops, latency, restarts, MQTT, memory', response: { 200: StatusReply } } }, async () => {
     const reasons = deps.notReady();
     const memory = process.memoryUsage();

@@ -11,7 +11,10 @@ export const COMPONENT_SOURCE = 'the Greengrass component configuration';
 /** Keys of the component configuration that are Greengrass's own (recipe.yaml), not the daemon's. */
 export const GREENGRASS_ONLY_KEYS: ReadonlySet<string> = new Set(['accessControl']);
 
-/** Keys whose change applies while running (see LiveVideo.reconfigure, ModelService.setS3); every other key needs a restart. */
+/**
+ * Keys whose change applies while running; every other key needs a restart. Decided here only: the
+ * daemon applies exactly the keys classifyChanges lists (Daemon.applyLive, LiveVideo.reconfigure).
+ */
 const LIVE_KEYS = [/^track\./, /^vision\.(minScore|maxFaces|tileZoom)$/, /^mqtt\.(?!host$|port$)/, /^cameras$/, /^ingest\./, /^model\.(dir|s3)(\.|$)/, /^greengrass\./];
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -21,6 +24,11 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (isObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
   return JSON.stringify(value) ?? 'undefined';
+}
+
+/** Whether two values are equal as JSON, whatever their key order (the one comparison of configurations). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
 }
 
 /** The daemon's part of the component configuration. */

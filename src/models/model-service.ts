@@ -7,13 +7,12 @@ import { ACTIVE_FILE, INCOMING } from './disk.js';
 import { ModelStore, type ModelEvent, type Outcome } from './model-store.js';
 import { S3Source } from './s3-source.js';
 import type { EmbedderSpec } from '../vision/embedder.js';
+import type { EventBus } from '../events/event-bus.js';
 
 const MiB = 1024 * 1024;
 
-/** The slice of the event bus (src/publish/event-bus.ts) that carries the running model to MQTT and SSE. */
-export interface ModelEventSink {
-  emit(name: 'model', payload: { version: string | null; actors: string[]; loadedAt: string | null }): void;
-}
+/** The slice of the event bus that carries the model's swaps and refusals to MQTT, SSE, Greengrass and the page. */
+export type ModelEventSink = Pick<EventBus, 'emit'>;
 
 export class ModelService {
   readonly store: ModelStore;
@@ -76,14 +75,16 @@ export class ModelService {
   }
 
   /**
-   * Sends every swap to the bus (MQTT retains it as `P/model`), starting with the model running now;
-   * refusals do not change what runs, so they stay on the store's own `model` events and in /v1/models.
+   * The one path of model changes to the outputs: every swap goes to the bus as `model` (MQTT retains
+   * it as `P/model`), starting with the model running now, and every refusal as `modelRefused`.
+   * Returns the function that disconnects.
    */
   connect(bus: ModelEventSink): () => void {
     const model = this.store.current();
-    bus.emit('model', { version: model?.version ?? null, actors: model ? [...model.actors] : [], loadedAt: model?.loadedAt.toISOString() ?? null });
+    bus.emit('model', { version: model?.version ?? null, actors: model ? [...model.actors] : [], loadedAt: model?.loadedAt.toISOString() ?? null, source: this.store.currentSource() });
     const listener = (e: ModelEvent) => {
-      if (e.type === 'swapped') bus.emit('model', { version: e.version, actors: e.actors, loadedAt: e.loadedAt });
+      if (e.type === 'swapped') bus.emit('model', { version: e.version, actors: e.actors, loadedAt: e.loadedAt, source: e.source });
+      else bus.emit('modelRefused', { version: e.version, running: e.previous, source: e.source, code: e.code ?? 'MODEL_INVALID', reason: e.reason ?? 'refused', at: e.at });
     };
     this.store.on('model', listener);
     return () => this.store.off('model', listener);

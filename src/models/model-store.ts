@@ -11,7 +11,7 @@ import { STARTER_SOURCE } from './starter.js';
 import { CountedModel, loadVerified, refusalOf, type Refusal } from './verified-model.js';
 import type { EmbedderSpec } from '../vision/embedder.js';
 
-/** A swap or a refusal; MQTT (`P/model`, retained) and `/v1/events` publish these. */
+/** A swap or a refusal; ModelService.connect puts them on the bus (`model`, `modelRefused`) for MQTT, SSE, Greengrass and the page. */
 export interface ModelEvent {
   type: 'swapped' | 'refused';
   version: string | null;

@@ -3,6 +3,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { Aedes, type AedesOptions, type AuthenticateError } from 'aedes';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../logger.js';
 
 /** mqtt.username and mqtt.password: when either is set, the embedded broker asks every client for both. */
 export interface BrokerCredentials {
@@ -60,5 +62,25 @@ export class EmbeddedBroker {
     // The broker first: server.close() waits for open connections, which the broker's close cuts.
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/**
+ * For mqtt.url unset: an embedded broker on mqtt.host:mqtt.port with mqtt's credentials, or, when a
+ * broker already listens there, that one. The URL to publish to, and the broker to stop if we started one.
+ */
+export async function startLocalBroker(mqtt: Config['mqtt'], log: Logger): Promise<{ url: string; broker?: EmbeddedBroker }> {
+  const broker = new EmbeddedBroker(mqtt.host, mqtt.port, { username: mqtt.username, password: mqtt.password });
+  try {
+    const url = await broker.start();
+    log.info({ url }, 'embedded MQTT broker listening');
+    return { url, broker };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    // A broker (Mosquitto, Greengrass's Moquette) already serves this port: use it rather than fail.
+    await broker.stop();
+    const url = `mqtt://${mqtt.host}:${mqtt.port}`;
+    log.warn({ url }, 'a broker already listens on mqtt.port: publishing to it instead of an embedded one');
+    return { url };
   }
 }

@@ -4,7 +4,7 @@ import { classifyChanges, componentConfig, withoutComponentCopies } from '../con
 import type { Config } from '../config/schema.js';
 import { isRecognizerError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { EventBus } from './event-bus.js';
+import type { EventBus } from '../events/event-bus.js';
 import { GreengrassIpc, greengrassEnv } from './greengrass-ipc.js';
 import { GreengrassPublisher } from './greengrass-publisher.js';
 import { UpdateGate, type BusySource } from './greengrass-updates.js';
@@ -13,7 +13,7 @@ import { bounded } from './mqtt-publisher.js';
 /** How long stop() waits for a configuration refresh in flight. */
 const STOP_WAIT_MS = 3000;
 
-/** Where the daemon applies a new configuration's live keys; returns the keys it could not apply. */
+/** Where the daemon applies a new configuration's live keys (Daemon.applyLive); returns the keys it could not apply. */
 export interface LiveConfigTarget {
   apply(next: Config, liveKeys: readonly string[]): Promise<string[]>;
 }
@@ -178,20 +178,4 @@ export class GreengrassComponent extends EventEmitter {
     this.publisher?.publish(['config'], { ...report });
     this.emit('report', report);
   }
-}
-
-/** The daemon's live parts as a {@link LiveConfigTarget}: cameras, thresholds and MQTT; the model source. */
-export function liveTarget(
-  live: { reconfigure(next: Config): Promise<string[]> },
-  models: { setS3(s3: Config['model']['s3']): Promise<void>; reload(dir?: string): Promise<{ ok: boolean }> },
-): LiveConfigTarget {
-  return {
-    async apply(next, keys) {
-      const notApplied = await live.reconfigure(next);
-      if (keys.some((k) => k.startsWith('model.s3'))) await models.setS3(next.model.s3);
-      // The new folder's bundle is verified and swapped in through the running store, like a deployment's artifact.
-      if (keys.includes('model.dir') && !(await models.reload(next.model.dir)).ok) notApplied.push('model.dir');
-      return notApplied;
-    },
-  };
 }

@@ -1,7 +1,9 @@
 // Greengrass output: the bus's events to AWS IoT Core and local publish/subscribe, through a bounded queue.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { actorsPayload, type EventBus } from './event-bus.js';
+import type { EventBus } from '../events/event-bus.js';
+import { BoundedQueue } from './bounded-queue.js';
+import { onMessages } from './messages.js';
 
 /** The slice of the IPC connection (greengrass-ipc.ts) that publishing needs. */
 export interface GreengrassSink {
@@ -28,7 +30,7 @@ type Settings = Config['greengrass'];
 
 export class GreengrassPublisher {
   readonly stats: GreengrassPublisherStats = { published: 0, failed: 0, dropped: 0, queued: 0 };
-  private readonly queue: Outgoing[] = [];
+  private readonly queue = new BoundedQueue<Outgoing>(() => this.settings.queueSize);
   private draining: Promise<void> | undefined;
   private unsubscribe: (() => void)[] = [];
   private stopped = false;
@@ -43,16 +45,8 @@ export class GreengrassPublisher {
   ) {}
 
   start(): void {
-    this.unsubscribe = [
-      this.bus.on('appearance', (e) => {
-        // The contract's fields; frameReceivedAt is our own latency bookkeeping.
-        const { frameReceivedAt: _unused, ...event } = e;
-        this.publish([e.camera, 'events'], event);
-      }),
-      this.bus.on('actors', (a) => this.publish([a.camera, 'actors'], actorsPayload(a))),
-      this.bus.on('model', (m) => this.publish(['model'], { ...m })),
-      this.bus.on('cameraState', (c) => this.publish([c.camera, 'state'], { ...c })),
-    ];
+    // The same topics and payloads as MQTT (src/publish/messages.ts), under Greengrass's own prefixes.
+    this.unsubscribe = onMessages(this.bus, (message) => this.publish(message.levels, message.payload));
   }
 
   /** New topics, QoS or queue size (a configuration update); messages already queued keep their topics. */
@@ -75,7 +69,7 @@ export class GreengrassPublisher {
     await Promise.race([this.flushed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
     clearTimeout(timer);
     this.stopped = true;
-    this.queue.length = 0;
+    this.queue.takeAll();
     this.stats.queued = 0;
   }
 
@@ -88,11 +82,7 @@ export class GreengrassPublisher {
   }
 
   private enqueue(item: Outgoing): void {
-    this.queue.push(item);
-    while (this.queue.length > this.settings.queueSize) {
-      this.queue.shift();
-      this.stats.dropped++;
-    }
+    this.stats.dropped += this.queue.push(item);
     this.stats.queued = this.queue.length;
     this.kick();
   }

@@ -5,8 +5,10 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { redactUrl, type Config } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { packageVersion } from '../version.js';
-import { actorsPayload, type ActorsOnScreen, type AppearanceEvent, type EventBus, type ModelChanged } from './event-bus.js';
+import type { ActorsOnScreen, EventBus, EventBusMap, ModelChanged } from '../events/event-bus.js';
+import { BoundedQueue } from './bounded-queue.js';
 import { HomeAssistantDiscovery } from './home-assistant.js';
+import { messageOf, onMessages, type Message, type PublishedEvent } from './messages.js';
 
 /** Counters for the metrics and the tests. */
 export interface PublisherStats {
@@ -28,7 +30,7 @@ interface Outgoing {
 export class MqttPublisher {
   readonly stats: PublisherStats = { published: 0, failed: 0, dropped: 0, connected: false };
   private client: MqttClient | undefined;
-  private readonly buffer: Outgoing[] = [];
+  private readonly buffer = new BoundedQueue<Outgoing>(() => this.config.bufferSize);
   /** Every running camera, by what it last said is on screen: its retained state, and its discovery config. */
   private readonly actors = new Map<string, ActorsOnScreen>();
   /** Every camera's last state payload (`P/<camera>/state`: running, restarting, failed, and ffmpeg's reason), retained. */
@@ -48,10 +50,11 @@ export class MqttPublisher {
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly onLatency: PublishLatency = () => undefined,
-    /** The cameras running already, when a new publisher replaces one (a configuration update). */
-    known: readonly ActorsOnScreen[] = [],
+    /** The cameras running already and the running model, when a new publisher replaces one (a configuration update). */
+    known: { actors?: readonly ActorsOnScreen[]; model?: ModelChanged } = {},
   ) {
-    for (const a of known) this.actors.set(a.camera, a);
+    for (const a of known.actors ?? []) this.actors.set(a.camera, a);
+    this.model = known.model;
     this.discovery = config.homeAssistant ? new HomeAssistantDiscovery({ discoveryPrefix: config.discoveryPrefix, topicPrefix: config.topicPrefix, version: packageVersion() }) : undefined;
   }
 
@@ -90,31 +93,35 @@ export class MqttPublisher {
     client.on('error', (err) => this.log.warn({ err: { message: redactUrl(err.message), code: (err as NodeJS.ErrnoException).code } }, 'MQTT error'));
     client.on('message', (topic, payload) => this.onMessage(topic, payload.toString()));
     this.unsubscribe = [
-      this.bus.on('appearance', (e) => this.send(this.topic(e.camera, 'events'), eventPayload(e), e.frameReceivedAt, true)),
-      this.bus.on('actors', (a) => {
-        const isNew = !this.actors.has(a.camera);
-        this.actors.set(a.camera, a);
-        this.gone.delete(a.camera);
-        // A new camera's sensor is announced before its first state, so Home Assistant has both.
-        if (isNew && this.discovery) this.send(this.discovery.configTopic(a.camera), JSON.stringify(this.discovery.sensor(a.camera)), undefined, false, true);
-        this.send(this.topic(a.camera, 'actors'), JSON.stringify(actorsPayload(a)), a.frameReceivedAt, false, true);
-      }),
-      this.bus.on('cameraState', (c) => {
-        const payload = JSON.stringify({ camera: c.camera, state: c.state, ...(c.reason ? { reason: c.reason } : {}), at: new Date().toISOString() });
-        this.states.set(c.camera, payload);
-        this.send(this.topic(c.camera, 'state'), payload, undefined, false, true);
-      }),
+      ...onMessages(this.bus, (message, name, payload) => this.publishMessage(message, name, payload)),
       this.bus.on('cameraRemoved', ({ camera }) => {
         this.actors.delete(camera);
         this.states.delete(camera);
         this.gone.add(camera);
         if (this.client?.connected) this.clearGone();
       }),
-      this.bus.on('model', (m) => {
-        this.model = m;
-        this.send(this.topic('model'), JSON.stringify(m), undefined, false, true);
-      }),
     ];
+  }
+
+  /** The running model as last published, for a publisher that replaces this one. */
+  get lastModel(): ModelChanged | undefined {
+    return this.model;
+  }
+
+  /** Keeps what is republished on every connect (retained state), then sends; events are buffered while away. */
+  private publishMessage<K extends PublishedEvent>(message: Message, name: K, payload: EventBusMap[K]): void {
+    const topic = this.topic(...message.levels);
+    const text = JSON.stringify(message.payload);
+    if (name === 'actors') {
+      const a = payload as ActorsOnScreen;
+      const isNew = !this.actors.has(a.camera);
+      this.actors.set(a.camera, a);
+      this.gone.delete(a.camera);
+      // A new camera's sensor is announced before its first state, so Home Assistant has both.
+      if (isNew && this.discovery) this.send(this.discovery.configTopic(a.camera), JSON.stringify(this.discovery.sensor(a.camera)), undefined, false, true);
+    } else if (name === 'cameraState') this.states.set(message.levels[0]!, text);
+    else if (name === 'model') this.model = payload as ModelChanged;
+    this.send(topic, text, message.frameReceivedAt, !message.retain, message.retain);
   }
 
   /** Publishes the retained `offline`, then disconnects. Safe to call twice. */
@@ -139,7 +146,7 @@ export class MqttPublisher {
     this.retryMs = 1000;
     // A restarted broker may have lost retained messages: state is published afresh on every connect.
     this.write({ topic: this.topic('status'), payload: 'online' }, true);
-    if (this.model) this.write({ topic: this.topic('model'), payload: JSON.stringify(this.model) }, true);
+    if (this.model) this.write({ topic: this.topic('model'), payload: JSON.stringify(messageOf('model', this.model).payload) }, true);
     if (this.discovery) {
       // Our retained configs tell which cameras went while we were away; Home Assistant's birth
       // message asks for discovery again.
@@ -149,14 +156,14 @@ export class MqttPublisher {
     }
     this.announce();
     this.clearGone();
-    for (const item of this.buffer.splice(0)) this.write(item, false);
+    for (const item of this.buffer.takeAll()) this.write(item, false);
   }
 
   /** Every camera's discovery config (with Home Assistant on) and state, retained. */
   private announce(): void {
     for (const a of this.actors.values()) {
       if (this.discovery) this.write({ topic: this.discovery.configTopic(a.camera), payload: JSON.stringify(this.discovery.sensor(a.camera)) }, true);
-      this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify(actorsPayload(a)) }, true);
+      this.write({ topic: this.topic(a.camera, 'actors'), payload: JSON.stringify(messageOf('actors', a).payload) }, true);
     }
     for (const [camera, payload] of this.states) this.write({ topic: this.topic(camera, 'state'), payload }, true);
   }
@@ -201,11 +208,7 @@ export class MqttPublisher {
     if (this.stopped) return;
     if (this.client?.connected) return this.write({ topic, payload, frameReceivedAt }, retain);
     if (!bufferWhenAway) return;
-    this.buffer.push({ topic, payload, frameReceivedAt });
-    if (this.buffer.length > this.config.bufferSize) {
-      this.buffer.shift();
-      this.stats.dropped++;
-    }
+    this.stats.dropped += this.buffer.push({ topic, payload, frameReceivedAt });
   }
 
   private write(item: Outgoing, retain: boolean): void {
@@ -220,13 +223,6 @@ export class MqttPublisher {
   }
 }
 
-/** The contract's fields, without what is only for our own latency measurement. */
-function eventPayload(e: AppearanceEvent): string {
-  const { frameReceivedAt: _unused, ...rest } = e;
-  return JSON.stringify(rest);
-}
-
-/** Waits for `work`, at most `ms`; the timer is not unref'd, since stop() must finish before the process may exit. */
 /** Waits for `work`, but no longer than `ms`: a peer that stops answering must not hold up a shutdown. */
 export async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 // The appearances of the last hour, from the bus's events: what the web page draws as a timeline.
-import type { AppearanceEvent, EventBus } from '../publish/event-bus.js';
+import type { AppearanceEvent, EventBus } from '../events/event-bus.js';
 
 /** One appearance: a track from `appeared` to `left` (end null while on screen). */
 export interface Appearance {

@@ -3,7 +3,7 @@ import { redactUrl, type CameraConfig, type Config } from '../config/schema.js';
 import { CameraSource, type CameraState, type SupervisionOptions } from '../ingest/camera-source.js';
 import type { Frame } from '../ingest/ffmpeg-process.js';
 import type { Logger } from '../logger.js';
-import type { ActorsOnScreen, EventBus } from '../publish/event-bus.js';
+import type { ActorsOnScreen, EventBus } from '../events/event-bus.js';
 import type { Box, RgbImage } from '../vision/types.js';
 import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
 import { ShotDetector } from './shot-detector.js';

@@ -6,7 +6,7 @@ import { CENTROIDS_FILE, HEAD_GRAPH_FILE, METRICS_FILE, REPORT_FILE } from '../r
 import { centroidsFile } from '../recognize/centroids.js';
 import type { Manifest } from '../recognize/manifest.js';
 import { embedderTuning, type EmbedderSpec } from '../vision/embedder.js';
-import { writeBundle } from './bundle-writer.js';
+import { writeBundle } from '../recognize/bundle-writer.js';
 import { chooseActorFaces, noSkips, type DroppedPhoto, type SkipCounts } from './choose-faces.js';
 import { strangersOf, type CohortFace } from './cohort.js';
 import { imagesBelow, scanDataset } from './dataset.js';
@@ -149,7 +149,7 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
       ...reproducible?.extra,
     },
   };
-  // An ncm bundle carries its class means, so that a device can add an actor to it (src/recognize/enroll.ts).
+  // An ncm bundle carries its class means, so that a device can add an actor to it (src/models/enroll.ts).
   const centroids: Record<string, string> = fitted.type === 'ncm-cosine' ? { [CENTROIDS_FILE]: centroidsFile(actors, embeddings, options.embedder.size) } : {};
   const reports: Record<string, string> = options.compact ? {} : { [METRICS_FILE]: JSON.stringify(metrics, null, 2), [REPORT_FILE]: renderReport(report) };
   await writeBundle(options.out, body, { [HEAD_GRAPH_FILE]: fitted.graph, ...centroids, ...reports });

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classMeans, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../../src/recognize/ncm-head.js';
-import { writeBundle } from '../../src/train/bundle-writer.js';
+import { writeBundle } from '../../src/recognize/bundle-writer.js';
 import type { Manifest } from '../../src/recognize/manifest.js';
 import { DEFAULT_EMBEDDER, embedderSpec, type EmbedderId } from '../../src/vision/embedder.js';
 

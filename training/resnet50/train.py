@@ -178,7 +178,7 @@ def sha256_file(path):
 
 
 def write_bundle(out, body, files):
-    """Writes the files, then manifest.json with their sha256 and size, last (src/train/bundle-writer.ts)."""
+    """Writes the files, then manifest.json with their sha256 and size, last (src/recognize/bundle-writer.ts)."""
     os.makedirs(out, exist_ok=True)
     entries = {}
     for name, data in files.items():

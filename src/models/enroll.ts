@@ -2,14 +2,14 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 import { RecognizerError } from '../errors.js';
-import { incomingFolder, listHeld } from '../models/disk.js';
-import type { Outcome } from '../models/model-store.js';
-import { writeBundle, type ManifestBody } from '../train/bundle-writer.js';
-import type { ActorModel } from './actor-model.js';
-import { HEAD_GRAPH_FILE } from './bundle-layout.js';
-import { CENTROIDS_FILE, parseCentroids, serializeCentroids, type Centroids } from './centroids.js';
-import { readBundle, type Manifest } from './manifest.js';
-import { cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph, norm } from './ncm-head.js';
+import { incomingFolder, listHeld } from './disk.js';
+import type { Outcome } from './model-store.js';
+import { writeBundle, type ManifestBody } from '../recognize/bundle-writer.js';
+import type { ActorModel } from '../recognize/actor-model.js';
+import { HEAD_GRAPH_FILE } from '../recognize/bundle-layout.js';
+import { CENTROIDS_FILE, parseCentroids, serializeCentroids, type Centroids } from '../recognize/centroids.js';
+import { readBundle, type Manifest } from '../recognize/manifest.js';
+import { cosine, HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph, norm } from '../recognize/ncm-head.js';
 import { bundleEmbedderId, EMBEDDER_IDS, embedderSpec, embedderTuning, type EmbedderId } from '../vision/embedder.js';
 
 /** The slice of the model store enrollment needs (src/models/model-store.ts). */

@@ -1,8 +1,8 @@
 // Writes a model bundle: its files, then manifest.json with each file's sha256 and size, last.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_FILE, manifestPath } from '../recognize/bundle-layout.js';
-import { BUNDLE_FORMAT, sha256, type Manifest } from '../recognize/manifest.js';
+import { MANIFEST_FILE, manifestPath } from './bundle-layout.js';
+import { BUNDLE_FORMAT, sha256, type Manifest } from './manifest.js';
 
 export type ManifestBody = Omit<Manifest, 'format' | 'files'>;
 

@@ -31,6 +31,7 @@ export interface ActorsOnScreen {
   frameReceivedAt?: number;
 }
 
+/** The running model, after a swap (and once at start): P/model, retained. */
 export interface ModelChanged {
   version: string | null;
   actors: string[];
@@ -39,10 +40,18 @@ export interface ModelChanged {
   source?: string | null;
 }
 
-/** The payload of P/<camera>/actors (and its Greengrass twin): the camera is in the topic, the latency bookkeeping stays here. */
-export function actorsPayload(a: ActorsOnScreen): Omit<ActorsOnScreen, 'camera' | 'frameReceivedAt'> {
-  const { camera: _camera, frameReceivedAt: _frame, ...payload } = a;
-  return payload;
+/** A bundle refused (checksum, load, embedder, disk…): the running model keeps serving. P/model/refused. */
+export interface ModelRefused {
+  /** The version the bundle claimed, when it could be read. */
+  version: string | null;
+  /** The version that keeps running. */
+  running: string | null;
+  /** Where the bundle came from: a folder, an S3 key, `activate`. */
+  source: string;
+  code: string;
+  reason: string;
+  /** ISO 8601. */
+  at: string;
 }
 
 /** A camera taken out of the configuration (not one stopped with the daemon): its retained topics go. */
@@ -61,6 +70,7 @@ export interface EventBusMap {
   appearance: AppearanceEvent;
   actors: ActorsOnScreen;
   model: ModelChanged;
+  modelRefused: ModelRefused;
   cameraState: CameraStateChanged;
   cameraRemoved: CameraRemoved;
 }
