@@ -1,9 +1,8 @@
-// The labelled film scenes, and the model enrolled from stills of their casts (trained once per process).
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+// The labelled film scenes, and the model enrolled from stills of their casts (trained once per run).
 import path from 'node:path';
 import { cliJson } from './cli.js';
 import { ROOT, faces } from './datasets.js';
+import { builtOnce } from './test-cache.js';
 
 export const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', 'footage', name);
 
@@ -17,13 +16,13 @@ export interface FootageJson {
   model: { embedder: string };
 }
 
-let trained: Promise<string> | undefined;
-/** Both scenes' casts from their stills, the five celebrities as other actors: never a frame of the scenes. */
-export function stillsModel(): Promise<string> {
-  trained ??= (async () => {
-    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-footage-')), 'model');
-    await cliJson(['train', '--dataset', faces('avengers-stills'), '--dataset', faces('hera-pheri-stills'), '--dataset', faces('five-celebrities', 'train'), '--out', out]);
-    return out;
-  })();
-  return trained;
+/**
+ * Both scenes' casts from their stills, the five celebrities as other actors: never a frame of the scenes.
+ * Trained once for the whole run (test:all's slow half included) and shared: read it, never write into it.
+ */
+export async function stillsModel(): Promise<string> {
+  const dir = await builtOnce('footage-stills', async (out) => {
+    await cliJson(['train', '--dataset', faces('avengers-stills'), '--dataset', faces('hera-pheri-stills'), '--dataset', faces('five-celebrities', 'train'), '--out', path.join(out, 'model')]);
+  });
+  return path.join(dir, 'model');
 }
