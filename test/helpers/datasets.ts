@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededShuffle } from '../../src/train/dataset.js';
+// For its side effect: every test that touches photos, and every CLI it spawns, caches faces in a temporary folder.
+import './test-cache.js';
 
 /** The project root (tests run from dist/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -10,6 +10,7 @@ import { FaceSource } from '../../src/train/face-source.js';
 import { trainModel } from '../../src/train/train.js';
 import { DATASETS, faces } from './datasets.js';
 import { testPipeline } from './models.js';
+import { builtOnce } from './test-cache.js';
 
 export const video = (name: string) => path.join(DATASETS, 'videos', name);
 
@@ -23,24 +24,22 @@ export function videosMissing(): string | undefined {
   return undefined;
 }
 
-let enrolled: Promise<string> | undefined;
-
 /**
  * A bundle that knows AOC from 2 frames a second of talking-head-aoc-a.mp4 (as JPEGs in a folder
- * named after her) and the five celebrities as the other actors. Once per test process.
+ * named after her) and the five celebrities as the other actors. Once per run, shared: read it, never
+ * write into it.
  */
-export function aocModel(): Promise<string> {
-  enrolled ??= (async () => {
+export async function aocModel(): Promise<string> {
+  const maxPerActor = Number(process.env.AR_ENROLL_MAX ?? 12);
+  const dir = await builtOnce(`aoc-${maxPerActor}`, async (out) => {
     const base = await mkdtemp(path.join(os.tmpdir(), 'ar-enroll-'));
     const person = path.join(base, 'people', AOC);
     await mkdir(person, { recursive: true });
     await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', video('talking-head-aoc-a.mp4'), '-vf', 'fps=2', '-q:v', '3', path.join(person, 'frame-%03d.jpg')]);
-    const out = path.join(base, 'model');
     const p = await testPipeline();
     const cache = new EmbeddingCache(defaultCacheDir(), `${p.revision}-test`);
     const source = new FaceSource(p, { cache, maxPixels: 40_000_000 });
-    await trainModel(source, { datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')], out, maxPerActor: Number(process.env.AR_ENROLL_MAX ?? 12), embedder: p.embedder.spec });
-    return out;
-  })();
-  return enrolled;
+    await trainModel(source, { datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')], out: path.join(out, 'model'), maxPerActor, embedder: p.embedder.spec });
+  });
+  return path.join(dir, 'model');
 }

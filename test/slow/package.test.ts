@@ -1,4 +1,5 @@
 // `npm run package`: the arm64 zip holds only linux-arm64 binaries, and an x64 build starts from its unpacked zip.
+// In `npm run test:slow` (CI runs it): it runs `npm ci` twice against the registry.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parse } from 'yaml';
-import { ROOT } from './helpers/datasets.js';
+import { ROOT } from '../helpers/datasets.js';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(ROOT, 'scripts', 'package.mjs');
