@@ -9,8 +9,12 @@ import { OnnxFaceBackend } from '../dist/src/vision/onnx/onnx-backend.js';
 const THREADS = Number(process.env.THREADS ?? 2);
 // onnx-backend.ts's session settings, so that both networks run alike.
 const SESSION = {
-  graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: THREADS,
-  logSeverityLevel: 3, extra: { session: { force_spinning_stop: '1' } },
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  interOpNumThreads: 1,
+  intraOpNumThreads: THREADS,
+  logSeverityLevel: 3,
+  extra: { session: { force_spinning_stop: '1' } },
 };
 
 const bytes = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 7919) % 251);
@@ -37,7 +41,10 @@ const runners = {
   },
 };
 
-for (const [n, rounds] of [[1, 30], [16, 6]]) {
+for (const [n, rounds] of [
+  [1, 30],
+  [16, 6],
+]) {
   const calls = Object.fromEntries(Object.entries(runners).map(([k, make]) => [k, make(n)]));
   const wall = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
   const cpu = Object.fromEntries(Object.keys(calls).map((k) => [k, []]));
@@ -57,9 +64,16 @@ for (const [n, rounds] of [[1, 30], [16, 6]]) {
   }
   for (const k of Object.keys(calls)) {
     const [w, c] = [wall[k], cpu[k]];
-    console.log(`batch ${String(n).padStart(2)}  ${k.padEnd(50)} wall ${median(w).toFixed(2)} ms per face (min ${Math.min(...w).toFixed(2)}), CPU ${median(c).toFixed(2)} ms per face; medians of ${rounds}`);
+    console.log(
+      `batch ${String(n).padStart(2)}  ${k.padEnd(50)} wall ${median(w).toFixed(2)} ms per face (min ${Math.min(...w).toFixed(2)}), CPU ${median(c).toFixed(2)} ms per face; medians of ${rounds}`,
+    );
   }
 }
-console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+console.log(
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${os.availableParallelism()} cores`,
+);
 console.log(`onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads`);
 await backend.stop();

@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const datasets = path.resolve(root, process.env.ACTOR_RECOGNIZER_DATASETS ?? '../shared/datasets');
 const faces = (...p) => path.join(datasets, 'faces', ...p);
-const exclude = ['bbt', 'five-celebrities/train', 'five-celebrities/val', 'glint-aligned', 'lfw', 'pins', 'avengers-stills', 'hera-pheri-stills'].flatMap((f) => ['--exclude', faces(...f.split('/'))]);
+const exclude = ['bbt', 'five-celebrities/train', 'five-celebrities/val', 'glint-aligned', 'lfw', 'pins', 'avengers-stills', 'hera-pheri-stills'].flatMap(
+  (f) => ['--exclude', faces(...f.split('/'))],
+);
 const extra = process.argv.slice(2);
-const result = spawnSync(process.execPath, [path.join(root, 'dist/src/main.js'), 'cohort', '--dataset', faces('movie-matcher'), ...exclude, ...extra], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [path.join(root, 'dist/src/main.js'), 'cohort', '--dataset', faces('movie-matcher'), ...exclude, ...extra], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

@@ -90,7 +90,11 @@ async function slim(modules, arch) {
   await Promise.all(removed.map((p) => rm(p, { recursive: true, force: true })));
   // Executables' links (.bin symlinks) are not needed at run time, and zip would store copies of their targets.
   run('find', [modules, '-type', 'd', '-name', '.bin', '-prune', '-exec', 'rm', '-rf', '{}', '+'], modules);
-  run('find', [modules, '-type', 'f', '(', '-name', '*.map', '-o', '-name', '*.d.ts', '-o', '-name', '*.d.mts', '-o', '-name', '*.d.cts', ')', '-delete'], modules);
+  run(
+    'find',
+    [modules, '-type', 'f', '(', '-name', '*.map', '-o', '-name', '*.d.ts', '-o', '-name', '*.d.mts', '-o', '-name', '*.d.cts', ')', '-delete'],
+    modules,
+  );
   return removed.length;
 }
 
@@ -100,7 +104,8 @@ async function checkNatives(modules, arch) {
   for await (const file of walk(modules)) {
     if (!isNative(file)) continue;
     const machine = await elfMachine(file);
-    if (machine !== TARGETS[arch].elf) fail(`${path.relative(modules, file)} is not a linux ${TARGETS[arch].elfName} binary (ELF machine ${machine ?? 'none'})`);
+    if (machine !== TARGETS[arch].elf)
+      fail(`${path.relative(modules, file)} is not a linux ${TARGETS[arch].elfName} binary (ELF machine ${machine ?? 'none'})`);
     natives.push(path.relative(modules, file));
   }
   return natives;
@@ -120,7 +125,11 @@ async function installDependencies(stage, arch, cacheDir, useCache, json) {
   say(json, `dependencies: npm ci for linux/${arch} (production only)`);
   // --ignore-scripts: no install script may run for another machine (onnxruntime-node's would fetch
   // CUDA files); every binary we need is inside the packages from the registry.
-  run('npm', ['ci', '--omit=dev', '--os=linux', `--cpu=${arch}`, '--libc=glibc', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], stage);
+  run(
+    'npm',
+    ['ci', '--omit=dev', '--os=linux', `--cpu=${arch}`, '--libc=glibc', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+    stage,
+  );
   await slim(modules, arch);
   if (useCache) {
     await rm(cached, { recursive: true, force: true });
@@ -171,7 +180,10 @@ async function writeRecipe(out, bucket, version) {
     manifest.setIn(['Artifacts', 0, 'URI'], uri);
     // The nucleus unpacks a zip into a folder named after it.
     const script = manifest.getIn(['Lifecycle', 'Run', 'Script']);
-    manifest.setIn(['Lifecycle', 'Run', 'Script'], script.replace('{artifacts:decompressedPath}/actor-recognizer/', `{artifacts:decompressedPath}/${zip.replace(/\.zip$/, '')}/`));
+    manifest.setIn(
+      ['Lifecycle', 'Run', 'Script'],
+      script.replace('{artifacts:decompressedPath}/actor-recognizer/', `{artifacts:decompressedPath}/${zip.replace(/\.zip$/, '')}/`),
+    );
     uris.push(uri);
     return true;
   });
@@ -185,12 +197,22 @@ async function writeRecipe(out, bucket, version) {
 
 async function main() {
   const { values } = parseArgs({
-    options: { arch: { type: 'string', default: 'arm64' }, bucket: { type: 'string' }, out: { type: 'string' }, 'no-build': { type: 'boolean' }, 'no-cache': { type: 'boolean' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      arch: { type: 'string', default: 'arm64' },
+      bucket: { type: 'string' },
+      out: { type: 'string' },
+      'no-build': { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
+      'cache-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) return void process.stdout.write(`${HELP}\n`);
   const arch = values.arch;
   if (!(arch in TARGETS)) fail(`--arch takes arm64 or x64 (got ${arch})`);
-  if (values.bucket !== undefined && !/^(s3:\/\/)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(values.bucket)) fail(`--bucket takes BUCKET or BUCKET/PREFIX (got ${values.bucket})`);
+  if (values.bucket !== undefined && !/^(s3:\/\/)?[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(values.bucket))
+    fail(`--bucket takes BUCKET or BUCKET/PREFIX (got ${values.bucket})`);
   const json = Boolean(values.json);
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const out = path.resolve(values.out ?? path.join(ROOT, 'build', 'package'));
@@ -215,11 +237,25 @@ async function main() {
   run('zip', ['-q', '-r', '-X', zip, '.'], stage);
   await rm(stage, { recursive: true, force: true });
   const recipe = values.bucket ? await writeRecipe(out, values.bucket, pkg.version) : undefined;
-  const summary = { zip, arch, version: pkg.version, bytes: (await stat(zip)).size, natives, faceModels: models, recipe: recipe?.file ?? null, uris: recipe?.uris ?? [], seconds: Math.round((Date.now() - started) / 100) / 10 };
+  const summary = {
+    zip,
+    arch,
+    version: pkg.version,
+    bytes: (await stat(zip)).size,
+    natives,
+    faceModels: models,
+    recipe: recipe?.file ?? null,
+    uris: recipe?.uris ?? [],
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     say(json, `${(summary.bytes / 1024 / 1024).toFixed(1)} MiB, ${natives.length} native binaries for linux ${TARGETS[arch].elfName}, in ${summary.seconds} s`);
-    if (recipe) say(json, `recipe: ${path.relative(process.cwd(), recipe.file)}\nnext: aws s3 cp ${path.relative(process.cwd(), zip)} ${recipe.uris.find((u) => u.endsWith(path.basename(zip)))}`);
+    if (recipe)
+      say(
+        json,
+        `recipe: ${path.relative(process.cwd(), recipe.file)}\nnext: aws s3 cp ${path.relative(process.cwd(), zip)} ${recipe.uris.find((u) => u.endsWith(path.basename(zip)))}`,
+      );
   }
 }
 

@@ -72,11 +72,20 @@ export class Daemon {
     undo.push(() => pipeline.backend.stop());
     log.info({ backend: pipeline.backend.name, detector: config.vision.detector }, 'face pipeline ready');
     const bus = (this.bus = new EventBus(log.child({ component: 'bus' })));
-    const models = new ModelService(config.model, { threads: config.vision.threads, embedder: embedderSpec(config.vision.embedder), log: log.child({ component: 'model' }), starter: await usableStarter(config) });
+    const models = new ModelService(config.model, {
+      threads: config.vision.threads,
+      embedder: embedderSpec(config.vision.embedder),
+      log: log.child({ component: 'model' }),
+      starter: await usableStarter(config),
+    });
     await models.start();
     undo.push(() => models.stop());
     const store = models.store;
-    const metrics: Metrics = (this.metrics = new Metrics({ cameras: () => live.cameras().map((w) => w.status()), mqtt: () => this.publisher?.stats, modelVersion: () => store.current()?.version ?? null }));
+    const metrics: Metrics = (this.metrics = new Metrics({
+      cameras: () => live.cameras().map((w) => w.status()),
+      mqtt: () => this.publisher?.stats,
+      modelVersion: () => store.current()?.version ?? null,
+    }));
     const live: LiveVideo = (this.live = new LiveVideo(config, pipeline.backend, store, bus, metrics, log.child({ component: 'live' })));
 
     // The API, with the web page's routes: enrollment on the device, unknown faces, health, the hour's appearances.
@@ -85,7 +94,16 @@ export class Daemon {
     const admission = new Admission(config.api.maxConcurrentImages, config.api.maxQueuedImages);
     const app = (this.app = await buildApp(
       { recognizer, models: store, notReady, modelControl: models },
-      { apiKey: config.api.apiKey, bodyLimitBytes: config.api.bodyLimitBytes, jsonBodyLimitBytes: config.api.jsonBodyLimitBytes, allowedHosts: config.api.allowedHosts, limits: config.api, admission, logger: log.child({ component: 'api' }), version: packageVersion() },
+      {
+        apiKey: config.api.apiKey,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        jsonBodyLimitBytes: config.api.jsonBodyLimitBytes,
+        allowedHosts: config.api.allowedHosts,
+        limits: config.api,
+        admission,
+        logger: log.child({ component: 'api' }),
+        version: packageVersion(),
+      },
     ));
     undo.push(() => app.close());
     const appearances = new AppearanceLog(bus);
@@ -93,9 +111,30 @@ export class Daemon {
     undo.push(() => appearances.stop());
     const enroller = new Enroller(store, log.child({ component: 'enroll' }));
     // The routes of the live side, each a plugin, registered here together (buildApp has the app's own).
-    await app.register(liveRoutes, { cameras: () => live.cameras(), bus, metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }) });
-    await app.register(enrollRoutes, { recognizer, pending: new PendingFaces(), enroller, unknowns: live.unknowns, cameras: () => live.cameras(), maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide, unknownWindowSeconds: config.unknowns.keepSeconds, admission });
-    await app.register(statusRoutes, { cameras: () => live.cameras(), frames: live.frames, appearances, mqtt: () => this.mqttStatus(), model: () => store.current(), notReady });
+    await app.register(liveRoutes, {
+      cameras: () => live.cameras(),
+      bus,
+      metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+    });
+    await app.register(enrollRoutes, {
+      recognizer,
+      pending: new PendingFaces(),
+      enroller,
+      unknowns: live.unknowns,
+      cameras: () => live.cameras(),
+      maxPixels: config.vision.maxPixels,
+      maxSide: config.vision.decodeMaxSide,
+      unknownWindowSeconds: config.unknowns.keepSeconds,
+      admission,
+    });
+    await app.register(statusRoutes, {
+      cameras: () => live.cameras(),
+      frames: live.frames,
+      appearances,
+      mqtt: () => this.mqttStatus(),
+      model: () => store.current(),
+      notReady,
+    });
     await app.listen({ host: config.api.host, port: config.api.port });
 
     // The outputs subscribe before anything is emitted: MQTT (the retained `offline` goes out after the cameras stop), Greengrass.

@@ -4,7 +4,16 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 export type { Logger };
 
 /** Paths that may hold secrets: pino replaces their values before a line is written. */
-const REDACT = ['apiKey', '*.apiKey', 'password', '*.password', 'headers.authorization', 'headers["x-api-key"]', 'req.headers["x-api-key"]', 'req.headers.authorization'];
+const REDACT = [
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'req.headers["x-api-key"]',
+  'req.headers.authorization',
+];
 
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
   const base: LoggerOptions = {

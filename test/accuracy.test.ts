@@ -20,7 +20,13 @@ if (missing) {
 } else {
   t.test('five-celebrities: trained on train, at least 90% of val named correctly', async (t) => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'ar-five-'));
-    const trained = await cliJson<{ version: string; actors: string[]; images: number }>(['train', '--dataset', faces('five-celebrities', 'train'), '--out', out]);
+    const trained = await cliJson<{ version: string; actors: string[]; images: number }>([
+      'train',
+      '--dataset',
+      faces('five-celebrities', 'train'),
+      '--out',
+      out,
+    ]);
     t.equal(trained.actors.length, 5);
     t.ok(trained.images >= 80, `trained on ${trained.images} photos`);
     const report = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')]);
@@ -28,7 +34,9 @@ if (missing) {
     t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);
     t.equal(Object.keys(report.perActor).length, 5);
     // The same photos shrunk into a 640×360 frame, the face 24 and 64 px high, through the camera's path.
-    const shrunk = await cliJson<Eval & { embedder: string; sizes: { known: Record<string, { n: number; detected: number; named: number; misnamed: number }> } }>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val'), '--face-sizes', '24,64']);
+    const shrunk = await cliJson<
+      Eval & { embedder: string; sizes: { known: Record<string, { n: number; detected: number; named: number; misnamed: number }> } }
+    >(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val'), '--face-sizes', '24,64']);
     t.equal(shrunk.embedder, 'mobilefacenet', 'eval says which embedder it used');
     t.same(Object.keys(shrunk.sizes.known).sort(), ['24', '64']);
     const [tiny, small] = [shrunk.sizes.known['24']!, shrunk.sizes.known['64']!];
@@ -61,7 +69,8 @@ if (missing) {
       t.equal(history.valLoss.length, manifest.training.hyperparameters.epochs, `${run}: validation loss per epoch`);
     }
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');
-    for (const figure of ['accuracy', 'loss', 'scores', 'acceptance', 'confusion']) t.match(html, new RegExp(`<figure id="${figure}">[^]*?<svg`), `report.html draws ${figure}`);
+    for (const figure of ['accuracy', 'loss', 'scores', 'acceptance', 'confusion'])
+      t.match(html, new RegExp(`<figure id="${figure}">[^]*?<svg`), `report.html draws ${figure}`);
     t.ok(manifest.files['report.html'], 'the report is a checked file of the bundle');
     const report = await cliJson<Eval>(['eval', '--model', out, '--dataset', faces('five-celebrities', 'val')]);
     t.ok(report.top1 >= 0.9, `top-1 ${report.top1}`);

@@ -55,9 +55,15 @@ t.test('the ONNX head gives the cosine to each class mean, within 1e-5', async (
   samples.forEach((e, n) => means.forEach((m, k) => (worst = Math.max(worst, Math.abs(rows[n]![k]! - cosine(e, m))))));
   t.ok(worst < 1e-5, `largest difference ${worst}`);
   const named = await model.classify(samples);
-  t.same(named.slice(0, 8).map((c) => c.actor), ['Ada Lovelace', 'Ada Lovelace', 'Ada Lovelace', 'Ada Lovelace', 'Alan Turing', 'Alan Turing', 'Alan Turing', 'Alan Turing']);
+  t.same(
+    named.slice(0, 8).map((c) => c.actor),
+    ['Ada Lovelace', 'Ada Lovelace', 'Ada Lovelace', 'Ada Lovelace', 'Alan Turing', 'Alan Turing', 'Alan Turing', 'Alan Turing'],
+  );
   // Grace Hopper's threshold is above any cosine: her faces are best matched to her, but refused.
-  t.same(named.slice(8).map((c) => c.actor), [null, null, null, null]);
+  t.same(
+    named.slice(8).map((c) => c.actor),
+    [null, null, null, null],
+  );
   t.equal(named[8]!.candidates[0]!.actor, 'Grace Hopper');
   t.equal(named[0]!.candidates.length, 3);
 });
@@ -65,15 +71,32 @@ t.test('the ONNX head gives the cosine to each class mean, within 1e-5', async (
 t.test('a bundle is refused by a daemon running another embedder; older bundles stand for face-api-eyes', async (t) => {
   // face-api's embedders give 128 values.
   const actors = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper'];
-  const graph = ncmHeadGraph(classMeans(actors.map((_, i) => [randomUnit(i + 1, 128)]), 128), 128);
+  const graph = ncmHeadGraph(
+    classMeans(
+      actors.map((_, i) => [randomUnit(i + 1, 128)]),
+      128,
+    ),
+    128,
+  );
   const flip = await mkdtemp(path.join(os.tmpdir(), 'ar-bundle-'));
-  await writeBundle(flip, { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-68-flip', embedder: embedderSpec('face-api-68-flip') } }, { 'head.onnx': graph });
-  await t.rejects(ActorModel.load(flip, { embedder: embedderSpec('face-api-68') }), { code: 'MODEL_EMBEDDER_MISMATCH', message: /face-api-68-flip.*face-api-68/ });
+  await writeBundle(
+    flip,
+    { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-68-flip', embedder: embedderSpec('face-api-68-flip') } },
+    { 'head.onnx': graph },
+  );
+  await t.rejects(ActorModel.load(flip, { embedder: embedderSpec('face-api-68') }), {
+    code: 'MODEL_EMBEDDER_MISMATCH',
+    message: /face-api-68-flip.*face-api-68/,
+  });
   const model = await ActorModel.load(flip, { embedder: embedderSpec('face-api-68-flip') });
   await model.release();
   t.pass('the same bundle runs on the embedder it was made for');
   const legacy = await mkdtemp(path.join(os.tmpdir(), 'ar-bundle-'));
-  await writeBundle(legacy, { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-resnet34/dlib-chip150' } }, { 'head.onnx': graph });
+  await writeBundle(
+    legacy,
+    { ...body(actors), input: { type: 'embedding', name: HEAD_INPUT, size: 128, extractor: 'face-api-resnet34/dlib-chip150' } },
+    { 'head.onnx': graph },
+  );
   await t.rejects(ActorModel.load(legacy, { embedder: embedderSpec('face-api-68') }), { code: 'MODEL_EMBEDDER_MISMATCH', message: /face-api-eyes/ });
   await (await ActorModel.load(legacy, { embedder: embedderSpec('face-api-eyes') })).release();
 });

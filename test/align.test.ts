@@ -1,6 +1,17 @@
 // Alignment: the chip levels the eyes and sits where dlib's template puts it.
 import t from 'tap';
-import { addBorder, chipGeometry, cutChip, dlibChipTemplate, dlibChipTransform, eyesFromLandmarks, eyesOfAlignedCrop, geometryTransform, mirror, warpChip } from '../src/vision/align.js';
+import {
+  addBorder,
+  chipGeometry,
+  cutChip,
+  dlibChipTemplate,
+  dlibChipTransform,
+  eyesFromLandmarks,
+  eyesOfAlignedCrop,
+  geometryTransform,
+  mirror,
+  warpChip,
+} from '../src/vision/align.js';
 import type { Point, RgbImage } from '../src/vision/types.js';
 
 function landmarksWithEyes(left: Point, right: Point): Point[] {

@@ -74,7 +74,7 @@ t.test('half-sent headers and a slow upload are closed; the connection cap holds
   const garbage = await open(port);
   garbage.write('GARBAGE\r\n\r\n');
   const refused = await closedWithin(garbage, 3000);
-  t.match(refused?.said ?? '', /^HTTP\/1.1 400 .*"code":"BAD_REQUEST"/s, 'a malformed request: 400 in our vocabulary, not fastify\'s');
+  t.match(refused?.said ?? '', /^HTTP\/1.1 400 .*"code":"BAD_REQUEST"/s, "a malformed request: 400 in our vocabulary, not fastify's");
 
   // Fill the cap with idle connections that did send their headers timely (so they are not reaped).
   const held: Socket[] = [];

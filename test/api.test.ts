@@ -37,7 +37,8 @@ if (missing) {
       await server.close();
       await models.stop();
     });
-    const recognize = (body: Buffer | string, type: string) => server.inject({ method: 'POST', url: '/v1/recognize', payload: body, headers: { 'content-type': type } });
+    const recognize = (body: Buffer | string, type: string) =>
+      server.inject({ method: 'POST', url: '/v1/recognize', payload: body, headers: { 'content-type': type } });
 
     const ok = await recognize(photoOf('Madonna'), 'image/jpeg');
     t.equal(ok.statusCode, 200);
@@ -73,7 +74,12 @@ if (missing) {
   t.test('a body over the limit gets 413', async (t) => {
     const { server } = await app({ withModel: false });
     t.teardown(() => server.close());
-    const res = await server.inject({ method: 'POST', url: '/v1/recognize', payload: Buffer.alloc(21 * 1024 * 1024), headers: { 'content-type': 'image/jpeg' } });
+    const res = await server.inject({
+      method: 'POST',
+      url: '/v1/recognize',
+      payload: Buffer.alloc(21 * 1024 * 1024),
+      headers: { 'content-type': 'image/jpeg' },
+    });
     t.equal(res.statusCode, 413);
     t.equal(res.json().error.code, 'BODY_TOO_LARGE');
   });
@@ -111,7 +117,9 @@ if (missing) {
   t.test('with an API key, every route but health and readiness needs it', async (t) => {
     const { server } = await app({ apiKey: 'correct horse battery', withModel: false });
     t.teardown(() => server.close());
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     t.equal((await server.inject('/healthz')).statusCode, 200);
     t.equal((await server.inject('/readyz')).statusCode, 503);
     for (const headers of [{}, { 'x-api-key': 'wrong key!' }, { authorization: 'Bearer nope' }]) {
@@ -123,7 +131,12 @@ if (missing) {
     t.equal(unknownRoute.statusCode, 401, 'an unknown route looks the same as a known one');
     t.equal((await server.inject({ url: '/v1/model', headers: { 'x-api-key': 'correct horse battery' } })).statusCode, 200);
     t.equal((await server.inject({ url: '/v1/model', headers: { authorization: 'Bearer correct horse battery' } })).statusCode, 200);
-    const posted = await server.inject({ method: 'POST', url: '/v1/recognize', payload: png, headers: { 'content-type': 'image/png', 'x-api-key': 'correct horse battery' } });
+    const posted = await server.inject({
+      method: 'POST',
+      url: '/v1/recognize',
+      payload: png,
+      headers: { 'content-type': 'image/png', 'x-api-key': 'correct horse battery' },
+    });
     t.equal(posted.statusCode, 200);
     t.same(posted.json().faces, []);
   });

@@ -24,7 +24,11 @@ t.test('30 concurrent images: 1 running and 2 waiting are answered, the rest get
   t.teardown(() => server.close());
   const png = Buffer.from('89504e470d0a1a0a', 'hex');
   const started = Date.now();
-  const all = Array.from({ length: 30 }, () => server.inject({ method: 'POST', url: '/v1/recognize', payload: png, headers: { 'content-type': 'image/png' } }).then((res) => ({ res, ms: Date.now() - started })));
+  const all = Array.from({ length: 30 }, () =>
+    server
+      .inject({ method: 'POST', url: '/v1/recognize', payload: png, headers: { 'content-type': 'image/png' } })
+      .then((res) => ({ res, ms: Date.now() - started })),
+  );
   const health = Date.now();
   t.equal((await server.inject('/healthz')).statusCode, 200);
   t.ok(Date.now() - health < 500, `/healthz answered in ${Date.now() - health} ms while 30 images were in`);
@@ -59,12 +63,14 @@ t.test('a 20 MB JSON to /v1/recognize is refused 415 without being parsed; JSON 
   t.equal(tooBig.json().error.code, 'BODY_TOO_LARGE');
   const invalid = await server.inject({ method: 'POST', url: '/test/json', payload: '{"name": ', headers: { 'content-type': 'application/json' } });
   t.equal(invalid.statusCode, 400);
-  t.equal(invalid.json().error.code, 'BODY_INVALID', 'our code, not fastify\'s');
+  t.equal(invalid.json().error.code, 'BODY_INVALID', "our code, not fastify's");
   const empty = await server.inject({ method: 'POST', url: '/test/json', payload: '', headers: { 'content-type': 'application/json' } });
   t.equal(empty.statusCode, 400);
   t.equal(empty.json().error.code, 'BODY_INVALID');
   const text = await server.inject({ method: 'POST', url: '/test/json', payload: 'hello', headers: { 'content-type': 'text/plain' } });
   t.equal(text.statusCode, 415);
   t.notMatch(JSON.stringify([invalid.json(), empty.json(), text.json()]), /FST_/, 'no fastify code reaches a client');
-  t.same((await server.inject({ method: 'POST', url: '/test/json', payload: '{"a":1}', headers: { 'content-type': 'application/json' } })).json(), { got: { a: 1 } });
+  t.same((await server.inject({ method: 'POST', url: '/test/json', payload: '{"a":1}', headers: { 'content-type': 'application/json' } })).json(), {
+    got: { a: 1 },
+  });
 });

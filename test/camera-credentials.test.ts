@@ -18,7 +18,10 @@ t.test('the input list: the URL quoted, the protocol options as option lines', a
   t.ok(hasCredentials('rtsp://admin:hunter2@cam/x'));
   t.ok(hasCredentials('http://cam/x?token=abc'));
   t.notOk(hasCredentials('rtsp://cam/x'));
-  t.equal(inputList({ url: "rtsp://a:it's@cam/x", fps: 5, maxWidth: 640 }), "ffconcat version 1.0\nfile 'rtsp://a:it'\\''s@cam/x'\noption rtsp_transport tcp\noption timeout 10000000\n");
+  t.equal(
+    inputList({ url: "rtsp://a:it's@cam/x", fps: 5, maxWidth: 640 }),
+    "ffconcat version 1.0\nfile 'rtsp://a:it'\\''s@cam/x'\noption rtsp_transport tcp\noption timeout 10000000\n",
+  );
   const args = ffmpegArgs({ url: 'rtsp://a:b@cam/x', fps: 5, maxWidth: 640 }, { inputList: '/tmp/x/input.ffconcat' }).join(' ');
   t.match(args, /-f concat -safe 0 -protocol_whitelist \S+ -i \/tmp\/x\/input\.ffconcat/);
   t.notMatch(args, /a:b@/);
@@ -53,5 +56,8 @@ t.test('RTSP and HTTP cameras with passwords: frames flow, and no ffmpeg command
     }
     await camera.stop();
   }
-  t.notOk(lines.some((l) => l.includes('Sup3rSecret')), 'nor in any log line');
+  t.notOk(
+    lines.some((l) => l.includes('Sup3rSecret')),
+    'nor in any log line',
+  );
 });

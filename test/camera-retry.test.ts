@@ -16,9 +16,20 @@ import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpe
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
 t.test("ffmpeg's reason: the last meaningful stderr line, without its [proto @ 0x…] prefix", async (t) => {
-  t.equal(ffmpegReason('[in#0 @ 0x55d] Error opening input: x\n/tmp/nope.mp4: No such file or directory\nError opening input files: No such file or directory\n'), '/tmp/nope.mp4: No such file or directory');
-  t.equal(ffmpegReason('[tcp @ 0x5560a1b2c3d0] Connection to tcp://127.0.0.1:1?timeout=10 failed: Connection refused\nrtsp://u:p@127.0.0.1:1/x: Connection refused\n'), 'rtsp://u:p@127.0.0.1:1/x: Connection refused');
-  t.equal(ffmpegReason('[http @ 0xabc] HTTP error 401 Unauthorized\nhttp://cam/x: Server returned 401 Unauthorized (authorization failed)\nConversion failed!\n'), 'http://cam/x: Server returned 401 Unauthorized (authorization failed)');
+  t.equal(
+    ffmpegReason('[in#0 @ 0x55d] Error opening input: x\n/tmp/nope.mp4: No such file or directory\nError opening input files: No such file or directory\n'),
+    '/tmp/nope.mp4: No such file or directory',
+  );
+  t.equal(
+    ffmpegReason(
+      '[tcp @ 0x5560a1b2c3d0] Connection to tcp://127.0.0.1:1?timeout=10 failed: Connection refused\nrtsp://u:p@127.0.0.1:1/x: Connection refused\n',
+    ),
+    'rtsp://u:p@127.0.0.1:1/x: Connection refused',
+  );
+  t.equal(
+    ffmpegReason('[http @ 0xabc] HTTP error 401 Unauthorized\nhttp://cam/x: Server returned 401 Unauthorized (authorization failed)\nConversion failed!\n'),
+    'http://cam/x: Server returned 401 Unauthorized (authorization failed)',
+  );
   t.equal(ffmpegReason('Input #0, mov\n  Duration: 00:00:02.00\n'), undefined, 'nothing of use');
 });
 
@@ -29,7 +40,12 @@ if (ffmpegMissing) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-retry-'));
     const file = path.join(dir, 'later.mp4');
     const { log } = capturingLogger();
-    const camera = new CameraSource('later', { url: file, fps: 5, maxWidth: 320, loop: true }, fastSupervision({ maxRestarts: 2, backoffInitialMs: 50, failedRetrySeconds: 1 }), log);
+    const camera = new CameraSource(
+      'later',
+      { url: file, fps: 5, maxWidth: 320, loop: true },
+      fastSupervision({ maxRestarts: 2, backoffInitialMs: 50, failedRetrySeconds: 1 }),
+      log,
+    );
     camera.start();
     t.teardown(() => camera.stop());
     t.ok(await until(() => camera.state === 'failed', 10_000), 'failed after its quick restarts');
@@ -47,7 +63,12 @@ if (ffmpegMissing) {
     await chmod(script, 0o755);
     const video = await syntheticVideo(320, 240, 2);
     const { log, lines } = capturingLogger();
-    const camera = new CameraSource('flaky', { url: video, fps: 5, maxWidth: 320, loop: true, realtime: true }, fastSupervision({ ffmpegPath: script, backoffInitialMs: 400, backoffMaxMs: 60_000 }), log);
+    const camera = new CameraSource(
+      'flaky',
+      { url: video, fps: 5, maxWidth: 320, loop: true, realtime: true },
+      fastSupervision({ ffmpegPath: script, backoffInitialMs: 400, backoffMaxMs: 60_000 }),
+      log,
+    );
     camera.start();
     t.teardown(() => camera.stop());
     const delays = () => lines.filter((l) => l.includes('restarting ffmpeg')).map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
@@ -60,7 +81,14 @@ if (ffmpegMissing) {
     const { log } = capturingLogger();
     const bus = new EventBus(log);
     const analyzer = { analyze: async () => (await new Promise((r) => setTimeout(r, 1000)), { faces: [] }) } as unknown as FrameAnalyzer;
-    const worker = new CameraWorker({ id: 'busy', url: video, fps: 10, maxWidth: 320, loop: true }, { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 } }, analyzer, bus, { frameProcessed: () => undefined, ffmpegRestart: () => undefined }, log);
+    const worker = new CameraWorker(
+      { id: 'busy', url: video, fps: 10, maxWidth: 320, loop: true },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 } },
+      analyzer,
+      bus,
+      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+      log,
+    );
     worker.start();
     t.teardown(() => worker.stop());
     await new Promise((r) => setTimeout(r, 5500));

@@ -20,7 +20,15 @@ function unitVector(size: number, value: (i: number) => number): Float32Array {
 /** Sees the same face in every frame, taking `ms` per frame, as a loaded Pi does. */
 function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => number } {
   let frames = 0;
-  const face: AnalyzedFace = { box: { x: 40, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.99, candidates: [{ actor: 'Someone', score: 0.99 }], scores: Float32Array.of(0.99), quality: 1 };
+  const face: AnalyzedFace = {
+    box: { x: 40, y: 30, width: 80, height: 90 },
+    embedding: unitVector(128, () => 1),
+    actor: 'Someone',
+    confidence: 0.99,
+    candidates: [{ actor: 'Someone', score: 0.99 }],
+    scores: Float32Array.of(0.99),
+    quality: 1,
+  };
   const analyzer = {
     async analyze() {
       await new Promise((r) => setTimeout(r, ms));
@@ -66,8 +74,24 @@ if (ffmpegMissing) {
     const onScreen: ActorsOnScreen[] = [];
     bus.on('appearance', (e) => events.push(e));
     bus.on('actors', (a) => onScreen.push(a));
-    const named: AnalyzedFace = { box: { x: 20, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.987, candidates: [{ actor: 'Someone', score: 0.987 }], scores: Float32Array.of(0.987), quality: 1 };
-    const stranger: AnalyzedFace = { box: { x: 200, y: 30, width: 80, height: 90 }, embedding: unitVector(128, (i) => (i % 2 ? 1 : -1)), actor: null, confidence: 0.6123, candidates: [{ actor: 'Someone', score: 0.6123 }], scores: Float32Array.of(0.6123), quality: 1 };
+    const named: AnalyzedFace = {
+      box: { x: 20, y: 30, width: 80, height: 90 },
+      embedding: unitVector(128, () => 1),
+      actor: 'Someone',
+      confidence: 0.987,
+      candidates: [{ actor: 'Someone', score: 0.987 }],
+      scores: Float32Array.of(0.987),
+      quality: 1,
+    };
+    const stranger: AnalyzedFace = {
+      box: { x: 200, y: 30, width: 80, height: 90 },
+      embedding: unitVector(128, (i) => (i % 2 ? 1 : -1)),
+      actor: null,
+      confidence: 0.6123,
+      candidates: [{ actor: 'Someone', score: 0.6123 }],
+      scores: Float32Array.of(0.6123),
+      quality: 1,
+    };
     const analyzer = { analyze: async () => ({ faces: [named, stranger], model: SOMEONE }) } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'room', url: video, fps: 5, maxWidth: 1280, loop: true },
@@ -86,7 +110,7 @@ if (ffmpegMissing) {
     t.ok(Date.parse(now.since!['Someone']!) <= Date.parse(now.at), 'since when');
     const unknown = events.find((e) => e.actor === null)!;
     const rest = worker.status().faces.find((f) => f.actor === null)!;
-    t.equal(unknown.confidence, 0.612, 'the event carries the face\'s score');
+    t.equal(unknown.confidence, 0.612, "the event carries the face's score");
     t.equal(rest.confidence, unknown.confidence, 'the same number as GET /v1/cameras');
   });
 
@@ -94,7 +118,15 @@ if (ffmpegMissing) {
     const video = await syntheticVideo(320, 240, 4);
     const { log } = capturingLogger();
     const looks: boolean[] = [];
-    const face: AnalyzedFace = { box: { x: 40, y: 30, width: 80, height: 90 }, embedding: unitVector(128, () => 1), actor: 'Someone', confidence: 0.99, candidates: [{ actor: 'Someone', score: 0.99 }], scores: Float32Array.of(0.99), quality: 1 };
+    const face: AnalyzedFace = {
+      box: { x: 40, y: 30, width: 80, height: 90 },
+      embedding: unitVector(128, () => 1),
+      actor: 'Someone',
+      confidence: 0.99,
+      candidates: [{ actor: 'Someone', score: 0.99 }],
+      scores: Float32Array.of(0.99),
+      quality: 1,
+    };
     // With tiles a frame takes twice the frame interval (5 fps: 200 ms); without, a quarter of it.
     const analyzer = {
       async analyze(_image: unknown, options: { tiles?: boolean } = {}) {
@@ -116,6 +148,9 @@ if (ffmpegMissing) {
     t.ok(await until(() => looks.length >= 8, 30_000), `${looks.length} frames analysed`);
     t.equal(looks[0], true, 'the first frame gets the second look');
     t.ok(looks.includes(false), `skipped after a slow frame: ${looks.map((l) => (l ? 'T' : '-')).join('')}`);
-    t.notOk(looks.some((l, i) => !l && looks[i + 1] === false), 'never two frames in a row without it');
+    t.notOk(
+      looks.some((l, i) => !l && looks[i + 1] === false),
+      'never two frames in a row without it',
+    );
   });
 }

@@ -37,7 +37,7 @@ t.test('did you mean: the nearest name within three edits', async (t) => {
   t.equal(didYouMean('--bogus', ['--head', '--out']), '');
 });
 
-t.test('start --head mlp fails with the usage exit code, naming the flag and start\'s flags', async (t) => {
+t.test("start --head mlp fails with the usage exit code, naming the flag and start's flags", async (t) => {
   const run = await cliRun(['start', '--head', 'mlp']);
   t.equal(run.code, 2, 'the usage exit code');
   oneLine(t, run.stderr);
@@ -47,10 +47,17 @@ t.test('start --head mlp fails with the usage exit code, naming the flag and sta
   await t.rejects(dispatch(['--head', 'mlp'], host(t)), /start takes no option --head/, 'without a command, start parses as strictly');
 });
 
-t.test('a mistyped flag gets the nearest of the command\'s own', async (t) => {
-  t.throws(() => parseCommand('train', COMMANDS.find((c) => c.name === 'train')!.options, ['--hed', 'mlp']), /train takes no option --hed \(did you mean --head\?\)/);
+t.test("a mistyped flag gets the nearest of the command's own", async (t) => {
+  t.throws(
+    () => parseCommand('train', COMMANDS.find((c) => c.name === 'train')!.options, ['--hed', 'mlp']),
+    /train takes no option --hed \(did you mean --head\?\)/,
+  );
   t.throws(() => parseCommand('start', startCommand.options, ['--head', 'mlp']), /start takes no option --head;/, 'never --help for --head');
-  t.throws(() => parseCommand('scan', COMMANDS.find((c) => c.name === 'scan')!.options, ['--fps']), /scan: Option '--fps <value>' argument missing/, 'a missing value is a usage error too');
+  t.throws(
+    () => parseCommand('scan', COMMANDS.find((c) => c.name === 'scan')!.options, ['--fps']),
+    /scan: Option '--fps <value>' argument missing/,
+    'a missing value is a usage error too',
+  );
 });
 
 t.test('every command refuses the options of the others', async (t) => {
@@ -70,16 +77,24 @@ t.test('every command refuses the options of the others', async (t) => {
 });
 
 t.test("each command's help lists every one of its flags", async (t) => {
-  t.same(NAMES, ['start', 'train', 'eval', 'recognize', 'scan', 'crops', 'cohort', 'sagemaker-train', 'bench', 'publish'], 'every command of before is still there');
+  t.same(
+    NAMES,
+    ['start', 'train', 'eval', 'recognize', 'scan', 'crops', 'cohort', 'sagemaker-train', 'bench', 'publish'],
+    'every command of before is still there',
+  );
   for (const command of COMMANDS) {
     t.match(command.help, new RegExp(`^Usage: actor-recognizer ${command.name} `), `${command.name}: its usage first`);
     const missing = Object.keys(command.options).filter((o) => !new RegExp(`^  --${o}\\b`, 'm').test(command.help));
     t.same(missing, [], `${command.name}: a help line for each flag`);
-    t.match(topHelp(), new RegExp(`^  ${command.name} +${command.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), `${command.name} in the list of commands`);
+    t.match(
+      topHelp(),
+      new RegExp(`^  ${command.name} +${command.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+      `${command.name} in the list of commands`,
+    );
   }
 });
 
-t.test('actor-recognizer COMMAND --help prints that command\'s help; a bare --help the list', async (t) => {
+t.test("actor-recognizer COMMAND --help prints that command's help; a bare --help the list", async (t) => {
   const run = await cliRun(['train', '-h']);
   t.equal(run.code, 0, 'train -h exits 0');
   t.equal(run.stdout, `${COMMANDS.find((c) => c.name === 'train')!.help}\n`, "train -h: the command's own help");
@@ -103,7 +118,7 @@ t.test('a mistyped command: "did you mean", the commands, the usage exit code', 
   t.match(far, /unknown command xyzzy; the commands: /);
 });
 
-t.test("eval refuses the options of its other mode; scan takes one video", async (t) => {
+t.test('eval refuses the options of its other mode; scan takes one video', async (t) => {
   const eval_ = COMMANDS.find((c) => c.name === 'eval')!;
   await t.rejects(eval_.run(['--footage', 'labels.json', '--dataset', 'photos'], host(t)), /--dataset cannot go with --footage/);
   await t.rejects(eval_.run(['--dataset', 'photos', '--fps', '2'], host(t)), /--fps cannot go with --dataset/);

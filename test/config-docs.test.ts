@@ -42,7 +42,8 @@ t.test('every setting of the schema is documented with its variable, default and
     if (key.schema.default !== undefined && key.schema.type !== 'object') {
       t.equal(cells[3], `\`${JSON.stringify(key.schema.default)}\``, `${path} shows its default`);
     }
-    if (typeof key.schema.description === 'string') t.ok(cells[6]?.startsWith(key.schema.description.replace(/\|/g, '\\|').slice(0, 40)), `${path} carries its description`);
+    if (typeof key.schema.description === 'string')
+      t.ok(cells[6]?.startsWith(key.schema.description.replace(/\|/g, '\\|').slice(0, 40)), `${path} carries its description`);
   }
   t.match(text, /\| `cameras\[\]\.url` \| string \| required \|/, "a camera's keys are listed under cameras[]");
   t.match(text, /`api\.apiKey`[^\n]*\*Secret\.\*/, 'a secret is marked');

@@ -37,13 +37,55 @@ cameras:
 
 t.test('defaults load with no file and an empty environment', async (t) => {
   const c = loadConfig({ env: {} });
-  t.same(c.api, { host: '127.0.0.1', port: 8080, bodyLimitBytes: 20 * 1024 * 1024, allowedHosts: [], headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, keepAliveTimeoutSeconds: 5, idleTimeoutSeconds: 60, jsonBodyLimitBytes: 1024 * 1024, maxConcurrentImages: 2, maxQueuedImages: 6, maxConnections: 256 });
+  t.same(c.api, {
+    host: '127.0.0.1',
+    port: 8080,
+    bodyLimitBytes: 20 * 1024 * 1024,
+    allowedHosts: [],
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 60,
+    keepAliveTimeoutSeconds: 5,
+    idleTimeoutSeconds: 60,
+    jsonBodyLimitBytes: 1024 * 1024,
+    maxConcurrentImages: 2,
+    maxQueuedImages: 6,
+    maxConnections: 256,
+  });
   t.equal(c.api.apiKey, undefined);
   t.same(c.log, { level: 'info' });
-  t.same(c.vision, { backend: 'onnx', detector: 'ssd', minScore: 0.5, maxFaces: 20, maxPixels: 40_000_000, threads: 0, tileZoom: 2, embedder: 'mobilefacenet', decodeMaxSide: 2048 });
+  t.same(c.vision, {
+    backend: 'onnx',
+    detector: 'ssd',
+    minScore: 0.5,
+    maxFaces: 20,
+    maxPixels: 40_000_000,
+    threads: 0,
+    tileZoom: 2,
+    embedder: 'mobilefacenet',
+    decodeMaxSide: 2048,
+  });
   t.same(c.model, { dir: './models/actors', starter: true, keep: 3, minFreeMiB: 64 });
-  t.same(c.mqtt, { topicPrefix: 'actor-recognizer', port: 1883, host: '127.0.0.1', protocolVersion: 4, rejectUnauthorized: true, qos: 1, bufferSize: 1000, reconnectMaxSeconds: 5, homeAssistant: false, discoveryPrefix: 'homeassistant' });
-  t.same(c.ingest, { ffmpegPath: 'ffmpeg', stallSeconds: 10, backoffInitialMs: 500, backoffMaxMs: 30_000, maxRestarts: 10, restartWindowSeconds: 300, failedRetrySeconds: 60 });
+  t.same(c.mqtt, {
+    topicPrefix: 'actor-recognizer',
+    port: 1883,
+    host: '127.0.0.1',
+    protocolVersion: 4,
+    rejectUnauthorized: true,
+    qos: 1,
+    bufferSize: 1000,
+    reconnectMaxSeconds: 5,
+    homeAssistant: false,
+    discoveryPrefix: 'homeassistant',
+  });
+  t.same(c.ingest, {
+    ffmpegPath: 'ffmpeg',
+    stallSeconds: 10,
+    backoffInitialMs: 500,
+    backoffMaxMs: 30_000,
+    maxRestarts: 10,
+    restartWindowSeconds: 300,
+    failedRetrySeconds: 60,
+  });
   t.same(c.track, { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 60 });
   t.same(c.unknowns, { keepSeconds: 3600, maxFaces: 2000, maxGroups: 100, minFaceWidth: 40, enrollFaces: 24 });
   t.same(c.cameras, []);
@@ -53,7 +95,10 @@ t.test('the YAML example of the contract loads, with defaults filled in', async 
   const c = loadConfig({ file: fileWith(t, 'config.yaml', CONTRACT_YAML), env: {} });
   t.equal(c.mqtt.url, 'mqtt://127.0.0.1:1883');
   t.same(c.model.s3, { uri: 's3://bucket/prefix', endpoint: 'http://127.0.0.1:4569', pollSeconds: 30, forcePathStyle: false });
-  t.same(c.cameras.map((cam) => cam.id), ['living-room', 'capture-box', 'trailer']);
+  t.same(
+    c.cameras.map((cam) => cam.id),
+    ['living-room', 'capture-box', 'trailer'],
+  );
   t.same(c.cameras[1], { id: 'capture-box', url: '/dev/video0', fps: 5, maxWidth: 1280, loop: false });
   t.equal(c.vision.minScore, 0.5, 'a section absent from the file takes its defaults');
 });
@@ -105,7 +150,10 @@ t.test('ACTOR_RECOGNIZER_CONFIG names the file when none is passed', async (t) =
 t.test('an unknown key in the file is rejected with its path and the file', async (t) => {
   const file = fileWith(t, 'config.yaml', 'api: { prot: 9000 }\nvision: { minScore: 0.6 }\ncolour: blue\n');
   const err = failure({ file, env: {} });
-  t.match(err.message, `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes, allowedHosts, headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds, idleTimeoutSeconds, jsonBodyLimitBytes, maxConcurrentImages, maxQueuedImages, maxConnections), from ${file}`);
+  t.match(
+    err.message,
+    `/api/prot: unknown key (expected one of: host, port, apiKey, bodyLimitBytes, allowedHosts, headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds, idleTimeoutSeconds, jsonBodyLimitBytes, maxConcurrentImages, maxQueuedImages, maxConnections), from ${file}`,
+  );
   t.match(err.message, '/colour: unknown key');
 });
 
@@ -127,9 +175,15 @@ t.test('bad environment values are rejected, naming the variable', async (t) => 
   t.match(failure({ env: { ACTOR_RECOGNIZER_API_PORT: 'eighty' } }).message, '/api/port: must be a number (got "eighty"), from ACTOR_RECOGNIZER_API_PORT');
   t.match(failure({ env: { ACTOR_RECOGNIZER_API_PORT: '70000' } }).message, '/api/port: must be <= 65535 (got 70000), from ACTOR_RECOGNIZER_API_PORT');
   t.match(failure({ env: { ACTOR_RECOGNIZER_MODEL_S3_FORCE_PATH_STYLE: 'maybe' } }).message, 'ACTOR_RECOGNIZER_MODEL_S3_FORCE_PATH_STYLE');
-  t.match(failure({ env: { ACTOR_RECOGNIZER_CAMERAS: '[{"id":' } }).message, '/cameras: must be a JSON array, and is not valid JSON, from ACTOR_RECOGNIZER_CAMERAS');
+  t.match(
+    failure({ env: { ACTOR_RECOGNIZER_CAMERAS: '[{"id":' } }).message,
+    '/cameras: must be a JSON array, and is not valid JSON, from ACTOR_RECOGNIZER_CAMERAS',
+  );
   t.match(failure({ env: { ACTOR_RECOGNIZER_VISION_BACKEND: 'cuda' } }).message, '/vision/backend: must be one of onnx, tfjs (got "cuda")');
-  t.match(failure({ env: { ACTOR_RECOGNIZER_API_PROT: '9000' } }).message, 'ACTOR_RECOGNIZER_API_PROT: unknown variable (did you mean ACTOR_RECOGNIZER_API_PORT?)');
+  t.match(
+    failure({ env: { ACTOR_RECOGNIZER_API_PROT: '9000' } }).message,
+    'ACTOR_RECOGNIZER_API_PROT: unknown variable (did you mean ACTOR_RECOGNIZER_API_PORT?)',
+  );
 });
 
 t.test('a missing, unparseable or unsupported file is CONFIG_INVALID with its path', async (t) => {
@@ -201,7 +255,13 @@ t.test('secret values never appear in error messages', async (t) => {
 
 t.test('every schema path has a variable, listed by describeConfig', async (t) => {
   const names = [...envKeys().keys()];
-  for (const name of ['ACTOR_RECOGNIZER_API_PORT', 'ACTOR_RECOGNIZER_API_BODY_LIMIT_BYTES', 'ACTOR_RECOGNIZER_VISION_MIN_SCORE', 'ACTOR_RECOGNIZER_MODEL_S3_URI', 'ACTOR_RECOGNIZER_CAMERAS']) {
+  for (const name of [
+    'ACTOR_RECOGNIZER_API_PORT',
+    'ACTOR_RECOGNIZER_API_BODY_LIMIT_BYTES',
+    'ACTOR_RECOGNIZER_VISION_MIN_SCORE',
+    'ACTOR_RECOGNIZER_MODEL_S3_URI',
+    'ACTOR_RECOGNIZER_CAMERAS',
+  ]) {
     t.ok(names.includes(name), name);
   }
   t.match(describeConfig(), /ACTOR_RECOGNIZER_VISION_MIN_SCORE {2}\[number, 0\.05\.\.0\.99, default 0\.5\]/);

@@ -21,13 +21,22 @@ t.test('SIGTERM and SIGINT stop the daemon with exit code 0', async (t) => {
     child.kill(signal);
     const [code] = await exited;
     t.equal(code, 0, `${signal}: exit code 0`);
-    t.ok(lines.some((l) => l.includes('"msg":"stopped"')), 'logged that it stopped');
-    t.notOk(lines.some((l) => l.includes('a-secret-key-1234')), 'the API key never reaches the log');
+    t.ok(
+      lines.some((l) => l.includes('"msg":"stopped"')),
+      'logged that it stopped',
+    );
+    t.notOk(
+      lines.some((l) => l.includes('a-secret-key-1234')),
+      'the API key never reaches the log',
+    );
   }
 });
 
 t.test('a broken configuration exits 1 with the failing path', async (t) => {
-  const child = spawn(process.execPath, [MAIN, '--validate-config'], { env: { ...process.env, ACTOR_RECOGNIZER_VISION_MIN_SCORE: '7' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, '--validate-config'], {
+    env: { ...process.env, ACTOR_RECOGNIZER_VISION_MIN_SCORE: '7' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const [code] = await once(child, 'exit');
@@ -37,7 +46,11 @@ t.test('a broken configuration exits 1 with the failing path', async (t) => {
 
 t.test('npm start does not compile an unchanged build again (slow on a Pi)', async (t) => {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  t.equal(pkg.scripts['start'], 'tsc -b tsconfig.json && node dist/src/main.js start', 'start builds with tsc -b, which compares the sources with the last build');
+  t.equal(
+    pkg.scripts['start'],
+    'tsc -b tsconfig.json && node dist/src/main.js start',
+    'start builds with tsc -b, which compares the sources with the last build',
+  );
   // The suite's own build just ran: -b finds nothing to do (--dry: says so without building).
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const started = Date.now();

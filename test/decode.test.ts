@@ -29,8 +29,13 @@ t.test('EXIF orientation is applied', async (t) => {
 });
 
 t.test('greyscale and alpha become three channels', async (t) => {
-  const grey = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#808080' } }).greyscale().png().toBuffer();
-  const rgba = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+  const grey = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#808080' } })
+    .greyscale()
+    .png()
+    .toBuffer();
+  const rgba = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
   for (const bytes of [grey, rgba]) t.equal((await decodeImage(bytes, LIMIT)).data.length, 300);
 });
 
@@ -48,7 +53,9 @@ t.test('bad input is refused with a code, never a crash', async (t) => {
   t.equal(await refusal(Buffer.alloc(0)), 'IMAGE_INVALID', 'empty');
   t.equal(await refusal(Buffer.from('just some text\n')), 'IMAGE_INVALID', 'text');
   t.equal(await refusal(jpeg.subarray(0, jpeg.length / 2)), 'IMAGE_INVALID', 'truncated JPEG');
-  const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).gif().toBuffer();
+  const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } })
+    .gif()
+    .toBuffer();
   t.equal(await refusal(gif), 'IMAGE_UNSUPPORTED', 'GIF');
   t.equal(await refusal(hugeBlankPng(20000)), 'IMAGE_TOO_LARGE', '20000×20000 PNG');
   const memory = process.memoryUsage().rss;

@@ -19,9 +19,16 @@ async function admitted(url: string, auth: { username?: string; password?: strin
   }
 }
 
-t.test('the embedded broker applies mqtt.username and mqtt.password, and the daemon\'s own client gets in', async (t) => {
+t.test("the embedded broker applies mqtt.username and mqtt.password, and the daemon's own client gets in", async (t) => {
   const port = await freePort();
-  const config = loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_PORT: String(port), ACTOR_RECOGNIZER_MQTT_USERNAME: 'recognizer', ACTOR_RECOGNIZER_MQTT_PASSWORD: 'change-me-now', ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'auth' } });
+  const config = loadConfig({
+    env: {
+      ACTOR_RECOGNIZER_MQTT_PORT: String(port),
+      ACTOR_RECOGNIZER_MQTT_USERNAME: 'recognizer',
+      ACTOR_RECOGNIZER_MQTT_PASSWORD: 'change-me-now',
+      ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'auth',
+    },
+  });
   // As the daemon does with mqtt.url unset: the embedded broker, and its own publisher with mqtt's credentials.
   const local = await startLocalBroker(config.mqtt, silentLogger());
   t.teardown(() => local.broker?.stop());

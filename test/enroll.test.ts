@@ -54,8 +54,14 @@ async function startStore(dir: string): Promise<ModelStore> {
 }
 
 async function refusal(t: Test, promise: Promise<unknown>, code: string, message: RegExp, what: string): Promise<void> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  t.ok(isRecognizerError(err) && err.code === code && message.test(err.message), `${what}: ${code} ${err instanceof Error ? `(${err.message})` : '(no error)'}`);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.ok(
+    isRecognizerError(err) && err.code === code && message.test(err.message),
+    `${what}: ${code} ${err instanceof Error ? `(${err.message})` : '(no error)'}`,
+  );
 }
 
 t.test('a new person joins the running model as a new version; the old actors stay; rollback works', async (t) => {
@@ -78,13 +84,33 @@ t.test('a new person joins the running model as a new version; the old actors st
   t.equal(a!.actor, 'Ada Lovelace', 'old actors still named');
   t.equal(turing!.actor, 'Alan Turing');
   t.match(model.manifest.thresholds, { default: 0.9, perActor: { 'Alan Turing': 0.8 } }, 'the new actor takes the pooled threshold; others keep theirs');
-  t.match(model.manifest.training, { seed: 1, enrolled: [{ actor: 'Grace Hopper', faces: 3, updated: false, base, origin: 'test' }] }, 'the manifest says it was enrolled on the device');
+  t.match(
+    model.manifest.training,
+    { seed: 1, enrolled: [{ actor: 'Grace Hopper', faces: 3, updated: false, base, origin: 'test' }] },
+    'the manifest says it was enrolled on the device',
+  );
 
   // The head is exactly the ncm graph of the bundle's class means: what the fused graph appends too.
   const held = path.join(dir, added.version);
   const centroids = JSON.parse(await readFile(path.join(held, CENTROIDS_FILE), 'utf8')) as { classes: { actor: string; count: number; mean: number[] }[] };
-  t.same(centroids.classes.map((c) => [c.actor, c.count]), [['Ada Lovelace', 1], ['Alan Turing', 1], ['Grace Hopper', 3]]);
-  t.same(Buffer.from(ncmHeadGraph(centroids.classes.map((c) => Float32Array.from(c.mean)), SIZE)), await readFile(path.join(held, 'head.onnx')), 'head.onnx = ncmHeadGraph(centroids)');
+  t.same(
+    centroids.classes.map((c) => [c.actor, c.count]),
+    [
+      ['Ada Lovelace', 1],
+      ['Alan Turing', 1],
+      ['Grace Hopper', 3],
+    ],
+  );
+  t.same(
+    Buffer.from(
+      ncmHeadGraph(
+        centroids.classes.map((c) => Float32Array.from(c.mean)),
+        SIZE,
+      ),
+    ),
+    await readFile(path.join(held, 'head.onnx')),
+    'head.onnx = ncmHeadGraph(centroids)',
+  );
 
   // The same person again, spelled otherwise: more faces folded into theirs.
   const more = await enroller.enroll('grace hopper', [near(grace, 23)], 'test');
@@ -123,7 +149,11 @@ t.test('what cannot be enrolled is refused with a clear error', async (t) => {
 
   const cases: [string, Promise<string>, RegExp][] = [
     ['an mlp head', synthetic('mlp-softmax').then(async (b) => (await storeWith(b)).dir), /head is mlp-softmax/],
-    ['a bundle without class means', makeBundle(await mkdtemp(path.join(os.tmpdir(), 'ar-plain-')), { version: 'plain-1' }).then(async (b) => (await storeWith(b)).dir), /no class means/],
+    [
+      'a bundle without class means',
+      makeBundle(await mkdtemp(path.join(os.tmpdir(), 'ar-plain-')), { version: 'plain-1' }).then(async (b) => (await storeWith(b)).dir),
+      /no class means/,
+    ],
     ['model.dir as one bundle', synthetic(), /one bundle, not a store/],
     ['no model at all', mkdtemp(path.join(os.tmpdir(), 'ar-empty-')), /no actor model is running/],
   ];
@@ -140,7 +170,15 @@ t.test('the REST routes: faces found in photos, enrolled, and the next recogniti
   const pipeline = await testPipeline();
   const recognizer = new Recognizer(pipeline, store, { maxPixels: 40_000_000 });
   const app = await buildApp({ recognizer, models: store, notReady: () => [] }, { bodyLimitBytes: 20 * 1024 * 1024, logger: log, version: 'test' });
-  await app.register(enrollRoutes, { recognizer, pending: new PendingFaces(), enroller: new Enroller(store, log), unknowns: new UnknownFaces(log), cameras: () => [], maxPixels: 40_000_000, unknownWindowSeconds: 3600 });
+  await app.register(enrollRoutes, {
+    recognizer,
+    pending: new PendingFaces(),
+    enroller: new Enroller(store, log),
+    unknowns: new UnknownFaces(log),
+    cameras: () => [],
+    maxPixels: 40_000_000,
+    unknownWindowSeconds: 3600,
+  });
   t.teardown(async () => {
     await app.close();
     await store.stop();
@@ -179,5 +217,6 @@ t.test('the REST routes: faces found in photos, enrolled, and the next recogniti
   t.match((await post('/v1/unknowns/nope/enroll', { name: person })).json(), { error: { code: 'ENROLL_NOT_FOUND' } });
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/unknowns/nope' })).statusCode, 404);
   const doc = (await app.inject('/openapi.json')).json() as { paths: Record<string, unknown> };
-  for (const route of ['/v1/enroll/faces', '/v1/enroll/cameras/{id}/faces', '/v1/enroll', '/v1/unknowns', '/v1/unknowns/{id}/enroll', '/v1/unknowns/{id}']) t.ok(doc.paths[route], `OpenAPI documents ${route}`);
+  for (const route of ['/v1/enroll/faces', '/v1/enroll/cameras/{id}/faces', '/v1/enroll', '/v1/unknowns', '/v1/unknowns/{id}/enroll', '/v1/unknowns/{id}'])
+    t.ok(doc.paths[route], `OpenAPI documents ${route}`);
 });

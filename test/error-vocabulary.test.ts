@@ -25,7 +25,12 @@ async function appRefusing(code: ErrorCode) {
 }
 
 t.test('a refused bundle is answered with its code and the status the table gives it', async (t) => {
-  for (const [code, status] of [['MODEL_NOT_FOUND', 404], ['MODEL_CHECKSUM', 422], ['MODEL_GRAPH_INVALID', 422], ['MODEL_DISK_FULL', 507]] as const) {
+  for (const [code, status] of [
+    ['MODEL_NOT_FOUND', 404],
+    ['MODEL_CHECKSUM', 422],
+    ['MODEL_GRAPH_INVALID', 422],
+    ['MODEL_DISK_FULL', 507],
+  ] as const) {
     const app = await appRefusing(code);
     t.teardown(() => app.close());
     const res = await app.inject({ method: 'POST', url: '/v1/model/activate', payload: { version: 'v1' } });
@@ -48,12 +53,12 @@ t.test('a thrown error answers its code, except a failure of ours (500), whose d
   t.same(hidden.json(), { error: { code: 'INTERNAL', message: 'internal error' } });
   const foreign = await vision.inject({ url: '/foreign' });
   t.equal(foreign.statusCode, 400);
-  t.same(foreign.json(), { error: { code: 'BAD_REQUEST', message: 'a library refused it' } }, 'a library\'s code is not handed out');
+  t.same(foreign.json(), { error: { code: 'BAD_REQUEST', message: 'a library refused it' } }, "a library's code is not handed out");
 });
 
 t.test('the unknown faces take their settings from the schema, and a setting reaches them', async (t) => {
   const defaults = loadConfig({ env: {} });
-  t.match(UNKNOWN_DEFAULTS, unknownSettings(defaults.unknowns), 'the defaults are the schema\'s');
+  t.match(UNKNOWN_DEFAULTS, unknownSettings(defaults.unknowns), "the defaults are the schema's");
   const set = loadConfig({ env: { ACTOR_RECOGNIZER_UNKNOWNS_KEEP_SECONDS: '120', ACTOR_RECOGNIZER_UNKNOWNS_MAX_GROUPS: '7' } });
   t.match(unknownSettings(set.unknowns), { windowMs: 120_000, maxGroups: 7, maxFaces: 2000 });
 });

@@ -14,12 +14,23 @@ const labels: FootageLabels = {
     { start: 3, end: 5, present: ['Cid'], unknown: 0 },
   ],
   frames: [
-    { t: 1, faces: [{ who: 'Ann', box: { x: 10, y: 10, width: 30, height: 30 } }, { who: 'Bob', box: { x: 100, y: 10, width: 80, height: 80 } }] },
+    {
+      t: 1,
+      faces: [
+        { who: 'Ann', box: { x: 10, y: 10, width: 30, height: 30 } },
+        { who: 'Bob', box: { x: 100, y: 10, width: 80, height: 80 } },
+      ],
+    },
     { t: 2.4, faces: [{ who: null, box: { x: 200, y: 10, width: 50, height: 50 } }] },
   ],
 };
 const box = (x: number, size: number) => ({ x, y: 10, width: size, height: size });
-const seen = (actor: string | null, times: number[], x = 10, size = 30): ScoredAppearance => ({ actor, start: times[0]!, end: times.at(-1)!, samples: times.map((t) => ({ t, box: box(x, size) })) });
+const seen = (actor: string | null, times: number[], x = 10, size = 30): ScoredAppearance => ({
+  actor,
+  start: times[0]!,
+  end: times.at(-1)!,
+  samples: times.map((t) => ({ t, box: box(x, size) })),
+});
 
 t.test('shots: an actor counts where a track of theirs has a sample; a track across a cut answers for both shots', async (t) => {
   const score = scoreShots(labels, [seen('Ann', [0.2, 0.4, 1]), seen('Bob', [1.8, 2.2], 100, 80), seen(null, [3.4])], ['Ann', 'Bob', 'Cid']);
@@ -43,13 +54,27 @@ t.test('people the model does not know are left out of recall, and said', async 
 
 t.test('faces by size: detected, named by the frame, named by the track near that time', async (t) => {
   const frames = [
-    { t: 1, faces: [{ box: box(12, 28), actor: null }, { box: box(100, 80), actor: 'Bob' }] },
+    {
+      t: 1,
+      faces: [
+        { box: box(12, 28), actor: null },
+        { box: box(100, 80), actor: 'Bob' },
+      ],
+    },
     { t: 2.4, faces: [{ box: box(200, 50), actor: 'Ann' }] },
   ];
   const bands = scoreFaces(labels, frames, [seen('Ann', [0.8, 1.0, 1.2], 10, 30), seen('Bob', [3], 100, 80)], 0.2, ['Ann', 'Bob']);
-  t.same(bands['<36'], { faces: 1, detected: 1, namedByFrame: 0, namedByTrack: 1, strangers: 0, strangersNamed: 0 }, 'Ann: found, unnamed by her frame, named by her track');
+  t.same(
+    bands['<36'],
+    { faces: 1, detected: 1, namedByFrame: 0, namedByTrack: 1, strangers: 0, strangersNamed: 0 },
+    'Ann: found, unnamed by her frame, named by her track',
+  );
   t.same(bands['>=60'], { faces: 1, detected: 1, namedByFrame: 1, namedByTrack: 0, strangers: 0, strangersNamed: 0 }, "Bob's track was not there at that time");
-  t.same(bands['36-60'], { faces: 0, detected: 0, namedByFrame: 0, namedByTrack: 0, strangers: 1, strangersNamed: 1 }, 'a stranger named as anyone counts against us');
+  t.same(
+    bands['36-60'],
+    { faces: 0, detected: 0, namedByFrame: 0, namedByTrack: 0, strangers: 1, strangersNamed: 1 },
+    'a stranger named as anyone counts against us',
+  );
 });
 
 t.test('labels are checked: a missing field or a shot that ends before it starts is refused, and the video resolves next to the file', async (t) => {

@@ -16,7 +16,15 @@ const AVENGERS = ['Chris Evans', 'Chris Hemsworth', 'Robert Downey Jr'];
 
 t.test('eval --footage: every shot of the Avengers corridor, nobody misnamed', { skip: missing }, async (t) => {
   const model = await stillsModel();
-  const avengers = await cliJson<FootageJson>(['eval', '--model', model, '--footage', fixture('avengers-corridor.json'), '--video', video('avengers-corridor.mp4')]);
+  const avengers = await cliJson<FootageJson>([
+    'eval',
+    '--model',
+    model,
+    '--footage',
+    fixture('avengers-corridor.json'),
+    '--video',
+    video('avengers-corridor.mp4'),
+  ]);
   t.equal(avengers.shots, 4, 'the four shots of the labels');
   t.equal(avengers.model.embedder, 'mobilefacenet', 'the default embedder, said in the report');
   t.ok(avengers.precision >= 0.95, `avengers precision ${avengers.precision}`);

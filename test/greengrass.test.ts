@@ -51,7 +51,11 @@ const COMPONENT_CONFIG = {
   track: { minHits: 3, minConfidence: 0.4, absentSeconds: 2 },
   mqtt: { topicPrefix: 'gg-test' },
   cameras: [{ id: 'hall', url: '/dev/video0' }],
-  accessControl: { 'aws.greengrass.ipc.pubsub': { 'com.example.ActorRecognizer:pubsub:1': { operations: ['aws.greengrass#PublishToTopic'], resources: ['actor-recognizer/*'] } } },
+  accessControl: {
+    'aws.greengrass.ipc.pubsub': {
+      'com.example.ActorRecognizer:pubsub:1': { operations: ['aws.greengrass#PublishToTopic'], resources: ['actor-recognizer/*'] },
+    },
+  },
 };
 
 t.test('nothing of Greengrass is attempted without the nucleus variables', async (t) => {
@@ -89,7 +93,10 @@ t.test('the component configuration is read and merged: defaults, file, componen
   t.equal(config.track.minHits, 3);
   t.equal(config.api.port, 9123, 'the environment overrides everything');
   t.equal(config.mqtt.topicPrefix, 'gg-test');
-  t.same(config.cameras.map((c) => c.id), ['hall']);
+  t.same(
+    config.cameras.map((c) => c.id),
+    ['hall'],
+  );
   t.equal(config.vision.backend, 'onnx', 'defaults fill the rest');
   t.equal(config.greengrass.localTopicPrefix, 'actor-recognizer', 'the greengrass section has defaults');
   t.notOk('ACTOR_RECOGNIZER_TRACK' in opened!.start.env, 'the Setenv copy is dropped for later updates');
@@ -126,14 +133,22 @@ t.test('configuration updates: live keys applied, restart-only keys reported, a 
   t.same(nucleus.states, ['RUNNING'], 'RUNNING once started');
 
   let report = once(component, 'report') as Promise<[ConfigReport]>;
-  nucleus.updateConfiguration({ track: { minConfidence: 0.7 }, api: { port: 9999 }, greengrass: { localTopicPrefix: 'room' }, cameras: [{ id: 'porch', url: 'rtsp://user:pw@10.0.0.9/s' }] });
+  nucleus.updateConfiguration({
+    track: { minConfidence: 0.7 },
+    api: { port: 9999 },
+    greengrass: { localTopicPrefix: 'room' },
+    cameras: [{ id: 'porch', url: 'rtsp://user:pw@10.0.0.9/s' }],
+  });
   let [r] = await report;
   t.same(r.applied.sort(), ['cameras', 'greengrass.localTopicPrefix', 'track.minConfidence']);
   t.same(r.restartRequired, ['api.port'], 'api.port needs a restart');
   t.equal(r.rejected, null);
   t.equal(target.calls.length, 1, 'one apply for the four change events of one deployment');
   t.equal(target.calls[0]?.next.track.minConfidence, 0.7);
-  t.same(target.calls[0]?.next.cameras.map((c) => c.id), ['porch']);
+  t.same(
+    target.calls[0]?.next.cameras.map((c) => c.id),
+    ['porch'],
+  );
   t.equal(component.config.track.minConfidence, 0.7, 'the running configuration follows');
   const published = await nucleus.waitFor(() => nucleus.local.find((p) => p.topic === 'room/config'), 'the report on the new local topic');
   t.same((published.message as ConfigReport).restartRequired, ['api.port']);
@@ -157,19 +172,34 @@ t.test('events reach IoT Core and local pub/sub on their topics, as JSON with nu
   t.teardown(() => nucleus.close());
   const { component, bus } = await started(nucleus);
   t.teardown(() => component.stop());
-  bus.emit('appearance', { type: 'identified', camera: 'hall', trackId: 7, actor: 'Jane Doe', confidence: 0.873, at: '2025-01-01T00:00:00.000Z', frameReceivedAt: 1 });
+  bus.emit('appearance', {
+    type: 'identified',
+    camera: 'hall',
+    trackId: 7,
+    actor: 'Jane Doe',
+    confidence: 0.873,
+    at: '2025-01-01T00:00:00.000Z',
+    frameReceivedAt: 1,
+  });
   bus.emit('actors', { camera: 'hall', actors: ['Jane Doe'], at: '2025-01-01T00:00:00.000Z' });
   bus.emit('model', { version: 'v2', actors: ['Jane Doe'], loadedAt: '2025-01-01T00:00:00.000Z' });
   const events = await nucleus.waitFor(() => nucleus.iotCore.find((p) => p.topic === 'rooms/test-thing/hall/events'), 'the event on IoT Core');
   t.equal(events.qos, '0', 'the configured QoS');
   const payload = JSON.parse(events.payload) as Record<string, unknown>;
-  t.same(payload, { type: 'identified', camera: 'hall', trackId: 7, actor: 'Jane Doe', confidence: 0.873, at: '2025-01-01T00:00:00.000Z' }, 'the contract fields only');
+  t.same(
+    payload,
+    { type: 'identified', camera: 'hall', trackId: 7, actor: 'Jane Doe', confidence: 0.873, at: '2025-01-01T00:00:00.000Z' },
+    'the contract fields only',
+  );
   t.equal(typeof payload.confidence, 'number', 'the score is a number');
   await nucleus.waitFor(() => nucleus.iotCore.some((p) => p.topic === 'rooms/test-thing/model'), 'the model on IoT Core');
   const local = await nucleus.waitFor(() => nucleus.local.find((p) => p.topic === 'actor-recognizer/hall/events'), 'the event locally');
   t.equal((local.message as { confidence: unknown }).confidence, 0.873, 'a JSON message: the score stays a number');
   t.ok(nucleus.local.some((p) => p.topic === 'actor-recognizer/hall/actors'));
-  t.ok(nucleus.iotCore.some((p) => p.topic === 'rooms/test-thing/status' && JSON.parse(p.payload).status === 'online'), 'online once started');
+  t.ok(
+    nucleus.iotCore.some((p) => p.topic === 'rooms/test-thing/status' && JSON.parse(p.payload).status === 'online'),
+    'online once started',
+  );
 });
 
 t.test('a burst beyond the queue is dropped and counted, never waited for', async (t) => {
@@ -179,7 +209,8 @@ t.test('a burst beyond the queue is dropped and counted, never waited for', asyn
   t.teardown(() => component.stop());
   const stats = component.stats.publisher!;
   const before = stats.published;
-  for (let i = 0; i < 50; i++) bus.emit('appearance', { type: 'appeared', camera: 'hall', trackId: i, actor: null, confidence: 0.5, at: new Date().toISOString() });
+  for (let i = 0; i < 50; i++)
+    bus.emit('appearance', { type: 'appeared', camera: 'hall', trackId: i, actor: null, confidence: 0.5, at: new Date().toISOString() });
   t.ok(stats.queued <= 2, `the queue stays bounded (${stats.queued})`);
   t.ok(stats.dropped > 0, `drops counted (${stats.dropped})`);
   await nucleus.waitFor(() => stats.published - before + stats.dropped + stats.failed === 50, 'every event published or dropped');

@@ -17,15 +17,32 @@ import { testPipeline } from './helpers/models.js';
 const BOUND_MIB = 400;
 
 t.test('decoding shrinks on load: the working size, and the scale back to the original', async (t) => {
-  const big = await sharp({ create: { width: 5000, height: 2500, channels: 3, background: '#345' } }).jpeg().toBuffer();
+  const big = await sharp({ create: { width: 5000, height: 2500, channels: 3, background: '#345' } })
+    .jpeg()
+    .toBuffer();
   const image = await decodeImage(big, { maxPixels: 40_000_000, maxSide: 2048 });
   t.same([image.width, image.height, image.scale], [2048, 1024, 5000 / 2048]);
-  const small = await decodeImage(await sharp({ create: { width: 300, height: 200, channels: 3, background: '#345' } }).png().toBuffer(), { maxPixels: 40_000_000, maxSide: 2048 });
+  const small = await decodeImage(
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: '#345' } })
+      .png()
+      .toBuffer(),
+    { maxPixels: 40_000_000, maxSide: 2048 },
+  );
   t.same([small.width, small.height, small.scale], [300, 200, 1], 'a small image at full size');
-  const rotated = await decodeImage(await sharp({ create: { width: 4096, height: 1024, channels: 3, background: '#345' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer(), { maxPixels: 40_000_000, maxSide: 2048 });
+  const rotated = await decodeImage(
+    await sharp({ create: { width: 4096, height: 1024, channels: 3, background: '#345' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer(),
+    { maxPixels: 40_000_000, maxSide: 2048 },
+  );
   t.same([rotated.width, rotated.height, rotated.scale], [512, 2048, 2], 'EXIF orientation counted in the original size');
   const reduced = reduceForDetector({ data: new Uint8Array(3000 * 10 * 3).fill(200), width: 3000, height: 10 });
-  t.same([reduced.image.width, reduced.image.height, reduced.scale, reduced.image.data[0]], [1000, 3, 3, 200], "the detector's input averaged down by a whole factor");
+  t.same(
+    [reduced.image.width, reduced.image.height, reduced.scale, reduced.image.data[0]],
+    [1000, 3, 3, 200],
+    "the detector's input averaged down by a whole factor",
+  );
 });
 
 t.test('three 6000×6000 PNG bombs at once: RSS stays under the bound, /healthz and a small photo are answered meanwhile', async (t) => {
@@ -38,7 +55,9 @@ t.test('three 6000×6000 PNG bombs at once: RSS stays under the bound, /healthz 
   );
   t.teardown(() => app.close());
   const post = (bytes: Buffer, type: string) => app.inject({ method: 'POST', url: '/v1/recognize', payload: bytes, headers: { 'content-type': type } });
-  const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#888' } }).jpeg().toBuffer();
+  const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#888' } })
+    .jpeg()
+    .toBuffer();
   t.equal((await post(photo, 'image/jpeg')).statusCode, 200, 'warm-up');
   global.gc?.();
   const base = process.memoryUsage().rss;
@@ -61,7 +80,11 @@ t.test('three 6000×6000 PNG bombs at once: RSS stays under the bound, /healthz 
   const small = await post(photo, 'image/jpeg');
   clearInterval(sampler);
   max = Math.max(max, process.memoryUsage().rss);
-  t.same(replies.map((r) => r.statusCode), [200, 200, 200], 'every bomb answered (no face), none crashed');
+  t.same(
+    replies.map((r) => r.statusCode),
+    [200, 200, 200],
+    'every bomb answered (no face), none crashed',
+  );
   const grew = Math.round((max - base) / 2 ** 20);
   t.ok(grew < BOUND_MIB, `RSS grew by ${grew} MiB (bound ${BOUND_MIB} MiB) over ${Math.round(base / 2 ** 20)} MiB`);
   t.ok(healthz.length > 0 && Math.max(...healthz) < 500, `/healthz answered ${healthz.length} times meanwhile, at most ${Math.max(...healthz)} ms`);
@@ -74,7 +97,10 @@ t.test('a photo shrunk on decode still gets its boxes in the original pixels', {
   const original = readFileSync(path.join(dir, readdirSync(dir).sort()[0]!));
   const { width = 0 } = await sharp(original).metadata();
   const factor = Math.ceil(4096 / width);
-  const large = await sharp(original).resize({ width: width * factor, kernel: 'cubic' }).jpeg({ quality: 95 }).toBuffer();
+  const large = await sharp(original)
+    .resize({ width: width * factor, kernel: 'cubic' })
+    .jpeg({ quality: 95 })
+    .toBuffer();
   const recognizer = new Recognizer(await testPipeline(), { current: () => null }, { maxPixels: 100_000_000, maxSide: 2048 });
   const [a] = (await recognizer.recognizeBytes(original, { fallback: 'retry' })).faces;
   const [b] = (await recognizer.recognizeBytes(large, { fallback: 'retry' })).faces;
@@ -82,6 +108,9 @@ t.test('a photo shrunk on decode still gets its boxes in the original pixels', {
   const centre = (box: { x: number; y: number; width: number; height: number }, k: number) => [(box.x + box.width / 2) * k, (box.y + box.height / 2) * k];
   const [ax, ay] = centre(a!.box, factor);
   const [bx, by] = centre(b!.box, 1);
-  t.ok(Math.hypot(ax! - bx!, ay! - by!) < 0.06 * a!.box.width * factor, `the same face, in the large image's pixels (${Math.round(ax!)},${Math.round(ay!)} vs ${Math.round(bx!)},${Math.round(by!)})`);
+  t.ok(
+    Math.hypot(ax! - bx!, ay! - by!) < 0.06 * a!.box.width * factor,
+    `the same face, in the large image's pixels (${Math.round(ax!)},${Math.round(ay!)} vs ${Math.round(bx!)},${Math.round(by!)})`,
+  );
   t.ok(Math.abs(b!.box.width / (a!.box.width * factor) - 1) < 0.15, `of the same size (${b!.box.width} vs ${a!.box.width * factor})`);
 });

@@ -43,13 +43,17 @@ const EXCEPTIONS: Record<string, string> = {
 };
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
 }
 
 /** Relative specifiers of import, export-from and dynamic import(), as files under src/. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  const specifiers = [
+    ...text.matchAll(/(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? m[2]!);
   return specifiers.filter((s) => s.startsWith('.')).map((s) => path.relative(SRC, path.resolve(path.dirname(file), s.replace(/\.js$/, '.ts'))));
 }
 
@@ -86,7 +90,11 @@ t.test('every import points down the layers, or is a listed exception', async (t
     }
   }
   t.same(upward, [], 'no import points up or sideways');
-  t.same(Object.keys(EXCEPTIONS).filter((e) => !used.has(e)), [], 'every exception is still needed (remove one that is not)');
+  t.same(
+    Object.keys(EXCEPTIONS).filter((e) => !used.has(e)),
+    [],
+    'every exception is still needed (remove one that is not)',
+  );
 });
 
 t.test('no import cycles, between modules or between folders', async (t) => {
@@ -106,7 +114,8 @@ t.test('no import cycles, between modules or between folders', async (t) => {
   t.same(cycles, [], 'no module reaches itself');
   const folders = new Set<string>();
   // A listed exception is the one import allowed to point up, so it cannot make a folder cycle by itself.
-  for (const [from, list] of graph) for (const to of list) if (layerOf(from) !== layerOf(to) && !(`${from} -> ${to}` in EXCEPTIONS)) folders.add(`${layerOf(from)} -> ${layerOf(to)}`);
+  for (const [from, list] of graph)
+    for (const to of list) if (layerOf(from) !== layerOf(to) && !(`${from} -> ${to}` in EXCEPTIONS)) folders.add(`${layerOf(from)} -> ${layerOf(to)}`);
   const mutual = [...folders].filter((edge) => folders.has(edge.split(' -> ').reverse().join(' -> ')));
   t.same(mutual, [], 'no two folders import each other');
 });

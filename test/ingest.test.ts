@@ -7,7 +7,10 @@ import { alive, capturingLogger, fastSupervision, freePort, httpStreamServer, sy
 
 t.test('the ffmpeg command line and its output size line', async (t) => {
   const args = ffmpegArgs({ url: 'rtsp://u:p@cam/x', fps: 5, maxWidth: 640 });
-  t.match(args.join(' '), /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5:round=up,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/);
+  t.match(
+    args.join(' '),
+    /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5:round=up,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/,
+  );
   t.same(ffmpegArgs({ url: 'a.mp4', fps: 2, maxWidth: 320, loop: true, realtime: true }).slice(5, 10), ['-stream_loop', '-1', '-re', '-i', 'a.mp4']);
   const stderr = `Input #0, mov\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 800x450, 25 fps\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x360, q=2-31, 27648 kb/s, 5 fps\n`;
   t.same(parseOutputSize(stderr), { width: 640, height: 360 }, 'the output stream, not the input');
@@ -43,14 +46,26 @@ t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop
 t.test('a camera that never works is marked failed, and its password never reaches the log', async (t) => {
   const { log, lines } = capturingLogger();
   const states: string[] = [];
-  const camera = new CameraSource('broken', { url: 'rtsp://admin:hunter2@127.0.0.1:1/stream', fps: 5, maxWidth: 640 }, fastSupervision({ maxRestarts: 3, failedRetrySeconds: 3600 }), log, { onState: (s) => states.push(s) });
+  const camera = new CameraSource(
+    'broken',
+    { url: 'rtsp://admin:hunter2@127.0.0.1:1/stream', fps: 5, maxWidth: 640 },
+    fastSupervision({ maxRestarts: 3, failedRetrySeconds: 3600 }),
+    log,
+    { onState: (s) => states.push(s) },
+  );
   camera.start();
   t.teardown(() => camera.stop());
   t.ok(await until(() => camera.state === 'failed', 10_000), 'failed');
   t.equal(camera.counters.restarts, 3);
   t.same(states, ['restarting', 'failed']);
-  t.ok(lines.some((l) => l.includes('ffmpeg exited') && l.includes('Connection refused')), 'stderr logged on exit');
-  t.notOk(lines.some((l) => l.includes('hunter2')), 'no password in any log line');
+  t.ok(
+    lines.some((l) => l.includes('ffmpeg exited') && l.includes('Connection refused')),
+    'stderr logged on exit',
+  );
+  t.notOk(
+    lines.some((l) => l.includes('hunter2')),
+    'no password in any log line',
+  );
 });
 
 t.test('a live HTTP source that is cut and comes back: the camera recovers', async (t) => {
@@ -80,7 +95,12 @@ t.test('an RTSP camera (over TCP) that is cut and comes back: the camera recover
   await server.start();
   t.teardown(() => server.stop());
   const { log, lines } = capturingLogger();
-  const camera = new CameraSource('rtsp', { url: `rtsp://viewer:s3cret@127.0.0.1:${port}/live`, fps: 5, maxWidth: 640 }, fastSupervision({ stallSeconds: 4 }), log);
+  const camera = new CameraSource(
+    'rtsp',
+    { url: `rtsp://viewer:s3cret@127.0.0.1:${port}/live`, fps: 5, maxWidth: 640 },
+    fastSupervision({ stallSeconds: 4 }),
+    log,
+  );
   camera.start();
   t.teardown(() => camera.stop());
   t.ok(await until(() => camera.counters.framesIn >= 5, 15_000), 'frames over RTSP');
@@ -92,5 +112,8 @@ t.test('an RTSP camera (over TCP) that is cut and comes back: the camera recover
   server = new TestRtspServer(file, port);
   await server.start();
   t.ok(await until(() => camera.state === 'running' && camera.counters.framesIn >= before + 5, 20_000), 'frames again, without restarting anything but ffmpeg');
-  t.notOk(lines.some((l) => l.includes('s3cret')), 'the password never reaches the log');
+  t.notOk(
+    lines.some((l) => l.includes('s3cret')),
+    'the password never reaches the log',
+  );
 });

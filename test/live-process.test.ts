@@ -11,7 +11,12 @@ import { recorder, startBroker } from './helpers/mqtt.js';
 
 function childPids(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -48,5 +53,8 @@ t.test('SIGTERM: exit 0, retained offline, no ffmpeg left', async (t) => {
   t.notOk(ffmpegs.some(alive), 'no ffmpeg survives the daemon');
   const late = await recorder(url, prefix);
   t.teardown(() => late.client.endAsync());
-  t.ok(await late.waitFor((m) => m.topic === `${prefix}/status` && m.payload === 'offline' && m.retain, 5000), 'a client arriving later reads the retained offline');
+  t.ok(
+    await late.waitFor((m) => m.topic === `${prefix}/status` && m.payload === 'offline' && m.retain, 5000),
+    'a client arriving later reads the retained offline',
+  );
 });

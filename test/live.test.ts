@@ -65,13 +65,21 @@ for (const target of brokerUrls()) {
     t.ok(!Number.isNaN(Date.parse(event.at)), 'at is ISO 8601');
     t.notOk('frameReceivedAt' in event, 'only contract fields');
     t.ok(await sub.waitFor((m) => m.topic === `${prefix}/aoc/actors` && m.payload.includes(AOC), 5000), 'P/aoc/actors names her');
-    t.ok(sub.messages.some((m) => m.topic === `${prefix}/status` && m.payload === 'online'), 'status online');
+    t.ok(
+      sub.messages.some((m) => m.topic === `${prefix}/status` && m.payload === 'online'),
+      'status online',
+    );
     const modelMsg = sub.messages.find((m) => m.topic === `${prefix}/model`);
     t.match(JSON.parse(modelMsg?.payload ?? '{}'), { actors: [AOC], version: String }, 'P/model');
     t.ok(await until(() => sseText.includes('event: appearance') && sseText.includes(AOC), 5000), 'the same events as server-sent events');
 
     // The broken camera gives up; the other keeps going.
-    const cams = async () => ((await (await fetch(`${base}/v1/cameras`)).json()) as { cameras: { id: string; state: string; framesProcessed: number; url: string; actors: string[] }[] }).cameras;
+    const cams = async () =>
+      (
+        (await (await fetch(`${base}/v1/cameras`)).json()) as {
+          cameras: { id: string; state: string; framesProcessed: number; url: string; actors: string[] }[];
+        }
+      ).cameras;
     let failed = false;
     for (let i = 0; i < 50 && !failed; i++) {
       failed = (await cams()).find((c) => c.id === 'broken')?.state === 'failed';
@@ -86,10 +94,13 @@ for (const target of brokerUrls()) {
     const state = await sub.waitFor((m) => m.topic === `${prefix}/broken/state` && JSON.parse(m.payload).state === 'failed', 5000);
     t.ok(state, 'P/broken/state says failed');
     t.match(JSON.parse(state?.payload ?? '{}'), { camera: 'broken', reason: /refused|Connection|error/i }, `with the reason: ${state?.payload}`);
-    t.notOk(sub.messages.some((m) => m.payload.includes('hunter2')), 'the password is in no MQTT message');
+    t.notOk(
+      sub.messages.some((m) => m.payload.includes('hunter2')),
+      'the password is in no MQTT message',
+    );
     // A frame takes seven detector passes (the tiles): on a loaded machine, more than a second or two.
     let processed = before.framesProcessed;
-    for (const end = Date.now() + 20_000; processed <= before.framesProcessed && Date.now() < end; ) {
+    for (const end = Date.now() + 20_000; processed <= before.framesProcessed && Date.now() < end;) {
       await new Promise((r) => setTimeout(r, 500));
       processed = ((await (await fetch(`${base}/v1/cameras/aoc`)).json()) as { framesProcessed: number }).framesProcessed;
     }
@@ -118,7 +129,10 @@ for (const target of brokerUrls()) {
       const again = await startBroker(own.port);
       t.teardown(() => again.broker.stop());
       const mark = Date.now();
-      t.ok(await sub.waitFor((m) => m.at > mark && m.topic === `${prefix}/status` && m.payload === 'online', 20_000), 'online again after the broker restarted');
+      t.ok(
+        await sub.waitFor((m) => m.at > mark && m.topic === `${prefix}/status` && m.payload === 'online', 20_000),
+        'online again after the broker restarted',
+      );
       t.ok(await sub.waitFor((m) => m.at > mark && m.topic === `${prefix}/aoc/actors` && m.payload.includes(AOC), 5000), 'state republished');
     }
     await reader.cancel().catch(() => undefined);

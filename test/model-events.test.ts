@@ -17,7 +17,9 @@ t.test('a swap reaches P/model within 100 ms; a refusal reaches MQTT and the ser
   const sub = await recorder(url, prefix);
   t.teardown(() => sub.client.endAsync());
   const { log, lines } = capturingLogger();
-  const config = loadConfig({ env: { ACTOR_RECOGNIZER_API_PORT: '0', ACTOR_RECOGNIZER_MODEL_DIR: dir, ACTOR_RECOGNIZER_MQTT_URL: url, ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: prefix } });
+  const config = loadConfig({
+    env: { ACTOR_RECOGNIZER_API_PORT: '0', ACTOR_RECOGNIZER_MODEL_DIR: dir, ACTOR_RECOGNIZER_MQTT_URL: url, ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: prefix },
+  });
   const daemon = new Daemon(config, log);
   t.teardown(() => daemon.stop());
   await daemon.start();
@@ -43,7 +45,9 @@ t.test('a swap reaches P/model within 100 ms; a refusal reaches MQTT and the ser
   t.equal((await fetch(`${base}/v1/model/reload`, { method: 'POST' })).status, 200, 'v2 verifies');
   const arrived = await sub.waitFor(names('v2'), 5000);
   t.ok(arrived, 'v2 on P/model');
-  const swapped = lines.map((l) => JSON.parse(l) as { msg: string; version?: string; time: number }).find((l) => l.msg === 'actor model swapped in' && l.version === 'v2');
+  const swapped = lines
+    .map((l) => JSON.parse(l) as { msg: string; version?: string; time: number })
+    .find((l) => l.msg === 'actor model swapped in' && l.version === 'v2');
   t.ok(swapped, 'the store logged the swap');
   const latency = arrived!.at - swapped!.time;
   t.ok(latency <= 100, `P/model ${latency} ms after the swap (the poll it replaces took up to 2 s)`);

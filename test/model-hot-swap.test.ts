@@ -42,7 +42,9 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 async function probe(): Promise<{ image: Buffer; type: string; centre: Float32Array; actor: string | undefined }> {
   if (missing) {
     // No face in it: answers still carry the model's version, which is what the swap is about.
-    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } }).png().toBuffer();
+    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer();
     return { image, type: 'image/png', centre: randomUnit(1), actor: undefined };
   }
   const dir = faces('five-celebrities', 'val', 'Madonna');
@@ -67,7 +69,8 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-const summary = (values: number[]) => `n=${values.length} p50=${percentile(values, 50).toFixed(0)} ms p95=${percentile(values, 95).toFixed(0)} ms max=${Math.max(...values).toFixed(0)} ms`;
+const summary = (values: number[]) =>
+  `n=${values.length} p50=${percentile(values, 50).toFixed(0)} ms p95=${percentile(values, 95).toFixed(0)} ms max=${Math.max(...values).toFixed(0)} ms`;
 
 t.test('bundles published to S3 are verified and swapped in without failing a request', async (t) => {
   if (missing) t.comment(`${missing}; a face-free image is sent instead, so faces are not named`);
@@ -104,7 +107,12 @@ t.test('bundles published to S3 are verified and swapped in without failing a re
     return { start, end: Date.now(), status: res.status, version: body.model?.version ?? null, actor: body.faces?.[0]?.actor };
   };
   const bundle = async (version: string, broken?: Breakage) =>
-    makeBundle(await tmpdir('ar-bundle-'), { version, broken, centres: [centre, randomUnit(2), randomUnit(3)], actors: ['Madonna', 'Alan Turing', 'Grace Hopper'] });
+    makeBundle(await tmpdir('ar-bundle-'), {
+      version,
+      broken,
+      centres: [centre, randomUnit(2), randomUnit(3)],
+      actors: ['Madonna', 'Alan Turing', 'Grace Hopper'],
+    });
 
   // Each subtest goes on from where the one before left the daemon and the bucket.
   await t.test('publish: v1 runs and answers', async (t) => {
@@ -139,16 +147,29 @@ t.test('bundles published to S3 are verified and swapped in without failing a re
     for (const list of perClient) {
       const firstNew = list.findIndex((a) => a.version === 'v2');
       t.ok(firstNew > 0, 'each client saw v1, then v2');
-      t.ok(list.slice(firstNew).every((a) => a.version === 'v2') && list.slice(0, firstNew).every((a) => a.version === 'v1'), 'answers switch from v1 to v2 once, never back');
+      t.ok(
+        list.slice(firstNew).every((a) => a.version === 'v2') && list.slice(0, firstNew).every((a) => a.version === 'v1'),
+        'answers switch from v1 to v2 once, never back',
+      );
     }
-    if (actor) t.ok(answers.every((a) => a.actor === actor), 'every answer named the face, on either version');
+    if (actor)
+      t.ok(
+        answers.every((a) => a.actor === actor),
+        'every answer named the face, on either version',
+      );
     const firstV2 = answers.find((a) => a.version === 'v2')!;
     const before = answers.filter((a) => a.end < uploadStart).map((a) => a.end - a.start);
     const during = answers.filter((a) => a.end >= uploaded && a.start <= firstV2.end + 500).map((a) => a.end - a.start);
-    t.comment(`swap: ${firstV2.end - uploaded} ms from the pointer written to the first answer on v2 (${firstV2.end - uploadStart} ms from the upload's start; poll every 1 s)`);
+    t.comment(
+      `swap: ${firstV2.end - uploaded} ms from the pointer written to the first answer on v2 (${firstV2.end - uploadStart} ms from the upload's start; poll every 1 s)`,
+    );
     const swappedAt = Date.parse((await get('/v1/model')).loadedAt);
-    t.comment(`of which: pointer written -> v2 verified and swapped in ${swappedAt - uploaded} ms (includes waiting for the next poll), swap -> first answer on v2 ${firstV2.end - swappedAt} ms`);
-    t.comment(`v2 fetched from S3 in ${(await get('/v1/models')).s3.lastDownload.downloadMs} ms, verified and swapped in ${(await get('/v1/models')).s3.lastDownload.installMs} ms`);
+    t.comment(
+      `of which: pointer written -> v2 verified and swapped in ${swappedAt - uploaded} ms (includes waiting for the next poll), swap -> first answer on v2 ${firstV2.end - swappedAt} ms`,
+    );
+    t.comment(
+      `v2 fetched from S3 in ${(await get('/v1/models')).s3.lastDownload.downloadMs} ms, verified and swapped in ${(await get('/v1/models')).s3.lastDownload.installMs} ms`,
+    );
     t.comment(`latency before the swap: ${summary(before)}; during it: ${summary(during)}`);
   });
 

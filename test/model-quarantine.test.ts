@@ -31,7 +31,11 @@ t.test('three refused bundles then a good one: the previous good version is stil
 
   const status = await store.status();
   t.same(status.held.map((b) => b.version).sort(), ['good1', 'good2'], 'the rollback list holds the verified versions only');
-  t.same(status.refusals.map((r) => r.version), ['bad3', 'bad2', 'bad1'], 'the refusals are listed apart, with their reasons');
+  t.same(
+    status.refusals.map((r) => r.version),
+    ['bad3', 'bad2', 'bad1'],
+    'the refusals are listed apart, with their reasons',
+  );
   const apart = await readdir(path.join(dir, REFUSED));
   t.equal(apart.length, 3, 'the refused folders are set apart');
   const record = JSON.parse(await readFile(path.join(dir, REFUSED, apart[0]!, 'refusal.json'), 'utf8')) as { code: string; reason: string };
@@ -63,7 +67,16 @@ t.test('refused bundles are pruned on their own, the newest kept', async (t) => 
   for (let i = 0; i < KEEP_REFUSED + 2; i++) await drop(store, `bad${i}`, true);
   const apart = await readdir(path.join(dir, REFUSED));
   t.equal(apart.length, KEEP_REFUSED, `${KEEP_REFUSED} refused bundles kept`);
-  t.ok(apart.some((name) => name.startsWith(`bad${KEEP_REFUSED + 1}-`)), 'the newest among them');
-  t.notOk(apart.some((name) => name.startsWith('bad0-')), 'the oldest deleted');
-  t.same((await store.status()).held.map((b) => b.version), ['good']);
+  t.ok(
+    apart.some((name) => name.startsWith(`bad${KEEP_REFUSED + 1}-`)),
+    'the newest among them',
+  );
+  t.notOk(
+    apart.some((name) => name.startsWith('bad0-')),
+    'the oldest deleted',
+  );
+  t.same(
+    (await store.status()).held.map((b) => b.version),
+    ['good'],
+  );
 });

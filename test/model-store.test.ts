@@ -74,7 +74,13 @@ t.test('a swap lets requests in flight finish on the old session, then releases 
     }
   });
   t.pass('v1 was released once its last request finished');
-  t.same(events.map((e) => [e.type, e.version, e.previous]), [['swapped', 'v1', null], ['swapped', 'v2', 'v1']]);
+  t.same(
+    events.map((e) => [e.type, e.version, e.previous]),
+    [
+      ['swapped', 'v1', null],
+      ['swapped', 'v2', 'v1'],
+    ],
+  );
   t.same(JSON.parse(await readFile(path.join(dir, 'active.json'), 'utf8')).version, 'v2');
   t.same((await readdir(dir)).filter((n) => !n.startsWith('.')).sort(), ['active.json', 'v1', 'v2'], 'the download was renamed into place');
 });
@@ -103,8 +109,15 @@ t.test('broken bundles are refused with a reason and the running model keeps ser
     t.equal(await store.knows(`bad-${broken}`), 'refused');
   }
   const status = await store.status();
-  t.same(status.refusals.map((r) => r.version), ['bad-wrong-reference', 'bad-extra-actor', 'bad-truncated', 'bad-tampered']);
-  t.same(status.held.map((h) => h.version), ['good'], 'refused downloads are deleted');
+  t.same(
+    status.refusals.map((r) => r.version),
+    ['bad-wrong-reference', 'bad-extra-actor', 'bad-truncated', 'bad-tampered'],
+  );
+  t.same(
+    status.held.map((h) => h.version),
+    ['good'],
+    'refused downloads are deleted',
+  );
   t.same(await readdir(path.join(dir, '.incoming')), []);
 });
 
@@ -116,7 +129,11 @@ t.test('rollback to a held version survives a restart; old versions beyond `keep
     t.equal((await incoming(store, v)).ok, true);
     await new Promise((r) => setTimeout(r, 20)); // distinct arrival times
   }
-  t.same((await store.status()).held.map((h) => h.version), ['v4', 'v3', 'v2'], 'v1 was pruned');
+  t.same(
+    (await store.status()).held.map((h) => h.version),
+    ['v4', 'v3', 'v2'],
+    'v1 was pruned',
+  );
   t.match(await store.activate('v2'), { ok: true, version: 'v2', changed: true });
   t.match(await store.activate('v1'), { ok: false, refusal: { code: 'MODEL_NOT_FOUND' } });
   t.equal(store.current()?.version, 'v2');
@@ -150,7 +167,10 @@ t.test('a bundle copied into the watched folder runs; a Greengrass artifact fold
   const artifact = await makeBundle(await tmpdir('ar-artifact-'), { version: 'gg-1' });
   t.match(await store.reload(artifact), { ok: true, version: 'gg-1' });
   t.equal(store.current()?.version, 'gg-1');
-  t.ok((await store.status()).held.some((h) => h.version === 'gg-1'), 'the artifact was copied into the store');
+  t.ok(
+    (await store.status()).held.some((h) => h.version === 'gg-1'),
+    'the artifact was copied into the store',
+  );
   const gone = await store.reload(path.join(dir, 'no-such-artifact'));
   t.equal(gone.ok, false, 'a missing artifact folder is refused, not thrown');
   t.equal(store.current()?.version, 'gg-1');
@@ -174,6 +194,9 @@ t.test('swaps reach the event bus (MQTT P/model), starting with the running mode
   service.connect(bus);
   await incoming(service.store, 'v2');
   await incoming(service.store, 'v3', 'truncated');
-  t.same(seen, [['v1', 3, 'string'], ['v2', 3, 'string']]);
+  t.same(seen, [
+    ['v1', 3, 'string'],
+    ['v2', 3, 'string'],
+  ]);
   t.equal((await service.status()).s3, null);
 });

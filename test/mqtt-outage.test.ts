@@ -10,7 +10,12 @@ import { startBroker } from './helpers/mqtt.js';
 
 t.test('a broker back after a 16 s outage is reconnected within a few seconds (the backoff cap is 5 s)', async (t) => {
   const { broker, url, port } = await startBroker();
-  const publisher = new MqttPublisher(url, loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'outage' } }).mqtt, new EventBus(silentLogger()), silentLogger());
+  const publisher = new MqttPublisher(
+    url,
+    loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'outage' } }).mqtt,
+    new EventBus(silentLogger()),
+    silentLogger(),
+  );
   publisher.start();
   t.teardown(() => publisher.stop());
   t.ok(await until(() => publisher.stats.connected, 5000), 'connected');

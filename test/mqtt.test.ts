@@ -23,13 +23,22 @@ t.test('while the broker is away, events wait in a bounded buffer, then go out w
   const sub = await recorder(url, 'buf');
   t.teardown(() => sub.client.endAsync());
   t.ok(await until(() => sub.messages.filter((m) => m.topic === 'buf/cam/events').length === 3, 15_000), 'the three kept arrive after the reconnect');
-  t.same(sub.messages.filter((m) => m.topic === 'buf/cam/events').map((m) => JSON.parse(m.payload).trackId), [3, 4, 5], 'in order');
+  t.same(
+    sub.messages.filter((m) => m.topic === 'buf/cam/events').map((m) => JSON.parse(m.payload).trackId),
+    [3, 4, 5],
+    'in order',
+  );
 });
 
 t.test('the last will: a daemon that vanishes is offline (retained)', async (t) => {
   const { broker, url } = await startBroker();
   t.teardown(() => broker.stop());
-  const publisher = new MqttPublisher(url, loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'will' } }).mqtt, new EventBus(silentLogger()), silentLogger());
+  const publisher = new MqttPublisher(
+    url,
+    loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: 'will' } }).mqtt,
+    new EventBus(silentLogger()),
+    silentLogger(),
+  );
   publisher.start();
   t.ok(await until(() => publisher.stats.connected, 5000));
   // Cut the socket without a DISCONNECT, as a crash or a pulled cable would.
@@ -40,17 +49,26 @@ t.test('the last will: a daemon that vanishes is offline (retained)', async (t) 
   t.ok(await sub.waitFor((m) => m.topic === 'will/status' && m.payload === 'offline' && m.retain, 5000), 'retained offline');
 });
 
-t.test('MQTT 5 against Mosquitto', { skip: process.env.MQTT_TEST_URL ? false : 'MQTT_TEST_URL is not set (CI sets it to its Mosquitto): skipped' }, async (t) => {
-  const url = process.env.MQTT_TEST_URL!;
-  const prefix = `v5-${process.pid}`;
-  const bus = new EventBus(silentLogger());
-  const publisher = new MqttPublisher(url, loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_PROTOCOL_VERSION: '5', ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: prefix } }).mqtt, bus, silentLogger());
-  const sub = await recorder(url, prefix);
-  t.teardown(() => sub.client.endAsync());
-  publisher.start();
-  t.ok(await until(() => publisher.stats.connected, 5000), 'connected with MQTT 5');
-  bus.emit('appearance', event(7));
-  t.ok(await sub.waitFor((m) => m.topic === `${prefix}/cam/events`, 5000), 'published');
-  await publisher.stop();
-  t.ok(await sub.waitFor((m) => m.topic === `${prefix}/status` && m.payload === 'offline', 5000), 'offline on stop');
-});
+t.test(
+  'MQTT 5 against Mosquitto',
+  { skip: process.env.MQTT_TEST_URL ? false : 'MQTT_TEST_URL is not set (CI sets it to its Mosquitto): skipped' },
+  async (t) => {
+    const url = process.env.MQTT_TEST_URL!;
+    const prefix = `v5-${process.pid}`;
+    const bus = new EventBus(silentLogger());
+    const publisher = new MqttPublisher(
+      url,
+      loadConfig({ env: { ACTOR_RECOGNIZER_MQTT_PROTOCOL_VERSION: '5', ACTOR_RECOGNIZER_MQTT_TOPIC_PREFIX: prefix } }).mqtt,
+      bus,
+      silentLogger(),
+    );
+    const sub = await recorder(url, prefix);
+    t.teardown(() => sub.client.endAsync());
+    publisher.start();
+    t.ok(await until(() => publisher.stats.connected, 5000), 'connected with MQTT 5');
+    bus.emit('appearance', event(7));
+    t.ok(await sub.waitFor((m) => m.topic === `${prefix}/cam/events`, 5000), 'published');
+    await publisher.stop();
+    t.ok(await sub.waitFor((m) => m.topic === `${prefix}/status` && m.payload === 'offline', 5000), 'offline on stop');
+  },
+);

@@ -24,7 +24,10 @@ t.test('square placement and crops follow face-api', async (t) => {
   const out = new Float32Array(4 * 4 * 3);
   writeSquare(img, { x: 0, y: 0, width: 4, height: 2 }, 4, false, out, 0);
   t.same(Array.from(out.subarray(0, 24)), Array.from(img.data), 'no resize when the square already has the input size');
-  t.ok(out.subarray(24).every((v) => v === 0), 'padding at the end is zero');
+  t.ok(
+    out.subarray(24).every((v) => v === 0),
+    'padding at the end is zero',
+  );
 });
 
 t.test('SSD selection: threshold, NMS at 0.5, limit, clipping', async (t) => {
@@ -54,9 +57,15 @@ t.test('compiles into the cache once, infers, and stops cleanly', async (t) => {
 
   const grey = solid(320, 240, () => 128);
   t.same(await backend.detect(grey, { minScore: 0.5, maxFaces: 10 }), [], 'no face in a flat grey image');
-  const marks = await backend.landmarks(grey, [{ x: 20, y: 30, width: 100, height: 80 }, { x: 400, y: 0, width: 10, height: 10 }]);
+  const marks = await backend.landmarks(grey, [
+    { x: 20, y: 30, width: 100, height: 80 },
+    { x: 400, y: 0, width: 10, height: 10 },
+  ]);
   t.equal(marks[0]!.length, 68, '68 landmarks per face');
-  t.ok(marks[0]!.every((p) => p.x > 0 && p.x < 140 && p.y > 10 && p.y < 130), 'landmarks near their box');
+  t.ok(
+    marks[0]!.every((p) => p.x > 0 && p.x < 140 && p.y > 10 && p.y < 130),
+    'landmarks near their box',
+  );
   t.same(marks[1], [], 'a box outside the image has no landmarks');
   const chip = solid(150, 150, (i) => (i * 31) % 251);
   const [a, b, c] = await backend.embed([chip, chip, solid(120, 150, (i) => i % 200)]);

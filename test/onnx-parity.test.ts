@@ -14,7 +14,9 @@ const faces = path.join(datasets, 'faces');
 
 function photos(): string[] {
   const group = path.join(faces, 'bbt-group-shots');
-  const files = readdirSync(group).sort().map((f) => path.join(group, f));
+  const files = readdirSync(group)
+    .sort()
+    .map((f) => path.join(group, f));
   const val = path.join(faces, 'five-celebrities', 'val');
   // One portrait per person: single large faces, non-square images.
   for (const person of readdirSync(val).sort().slice(0, 3)) {
@@ -37,7 +39,10 @@ async function chip(image: RgbImage, box: Box): Promise<RgbImage | undefined> {
   const height = Math.min(Math.round(box.height), image.height - top);
   if (width < 8 || height < 8) return undefined;
   const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left, top, width, height }).resize(150, 150, { fit: 'fill' }).raw().toBuffer();
+    .extract({ left, top, width, height })
+    .resize(150, 150, { fit: 'fill' })
+    .raw()
+    .toBuffer();
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: 150, height: 150 };
 }
 
@@ -49,8 +54,14 @@ function iou(a: Box, b: Box): number {
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) { dot += a[i]! * b[i]!; na += a[i]! ** 2; nb += b[i]! ** 2; }
+  let dot = 0,
+    na = 0,
+    nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
+  }
   return dot / Math.sqrt(na * nb);
 }
 
@@ -65,9 +76,16 @@ if (!existsSync(faces)) {
       await onnx.start();
       t.teardown(() => Promise.all([onnx.stop(), reference.stop()]));
       let faceCount = 0;
-      let worstIou = 1, worstLandmark = 0, worstCosine = 1;
+      let worstIou = 1,
+        worstLandmark = 0,
+        worstCosine = 1;
       // The tiny detector only runs on the group shots, to keep the suite short.
-      const files = detector === 'ssd' ? photos() : photos().filter((f) => f.includes('bbt-group-shots')).slice(0, 3);
+      const files =
+        detector === 'ssd'
+          ? photos()
+          : photos()
+              .filter((f) => f.includes('bbt-group-shots'))
+              .slice(0, 3);
       for (const file of files) {
         const name = path.relative(faces, file);
         const image = await decode(file);
@@ -93,7 +111,9 @@ if (!existsSync(faces)) {
         const chips = (await Promise.all(boxes.map((b) => chip(image, b)))).filter((c): c is RgbImage => c !== undefined);
         const [dWant, dGot] = [await reference.embed(chips), await onnx.embed(chips)];
         t.equal(dGot.length, dWant.length, `${name}: one descriptor per chip`);
-        dWant.forEach((d, i) => { worstCosine = Math.min(worstCosine, dGot[i] ? cosine(d, dGot[i]!) : 0); });
+        dWant.forEach((d, i) => {
+          worstCosine = Math.min(worstCosine, dGot[i] ? cosine(d, dGot[i]!) : 0);
+        });
       }
       t.ok(faceCount >= (detector === 'ssd' ? 20 : 8), `found ${faceCount} faces across ${files.length} photos`);
       t.ok(worstIou >= 0.98, `boxes: worst IoU ${worstIou} >= 0.98`);

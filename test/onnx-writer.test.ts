@@ -42,7 +42,9 @@ function matmul(a: Float32Array, b: Float32Array, n: number, k: number, m: numbe
 
 t.test('MatMul + Add with a symbolic batch dimension', async (t) => {
   const [n, k, m] = [3, 4, 5];
-  const x = rand(n * k, 1), w = rand(k * m, 2), b = rand(m, 3);
+  const x = rand(n * k, 1),
+    w = rand(k * m, 2),
+    b = rand(m, 3);
   const g = new GraphBuilder('matmul_add');
   g.input('x', 'float32', ['N', k]);
   g.initializer('w', w, [k, m]);
@@ -70,23 +72,38 @@ t.test('LpNormalization, Relu and Softmax', async (t) => {
   g.node('Softmax', ['x'], ['soft'], { axis: -1 });
   for (const o of ['l2', 'relu', 'soft']) g.output(o, 'float32', [2, 6]);
   const out = await run(g.toModel(), { x: new ort.Tensor('float32', x, [2, 6]) });
-  const l2 = new Float32Array(12), soft = new Float32Array(12);
+  const l2 = new Float32Array(12),
+    soft = new Float32Array(12);
   for (let r = 0; r < 2; r++) {
     const row = x.subarray(r * 6, r * 6 + 6);
     const norm = Math.hypot(...row);
     const max = Math.max(...row);
     const sum = row.reduce((a, v) => a + Math.exp(v - max), 0);
-    row.forEach((v, i) => { l2[r * 6 + i] = v / norm; soft[r * 6 + i] = Math.exp(v - max) / sum; });
+    row.forEach((v, i) => {
+      l2[r * 6 + i] = v / norm;
+      soft[r * 6 + i] = Math.exp(v - max) / sum;
+    });
   }
   t.ok(maxDiff(out['l2']!.data as Float32Array, l2) <= 1e-6, 'l2 matches JS');
-  t.ok(maxDiff(out['relu']!.data as Float32Array, x.map((v) => Math.max(0, v))) <= 0, 'relu matches JS');
+  t.ok(
+    maxDiff(
+      out['relu']!.data as Float32Array,
+      x.map((v) => Math.max(0, v)),
+    ) <= 0,
+    'relu matches JS',
+  );
   t.ok(maxDiff(out['soft']!.data as Float32Array, soft) <= 1e-6, 'softmax matches JS');
 });
 
 t.test('Conv with strides, asymmetric pads and groups', async (t) => {
   const [c, h, w, k] = [2, 5, 6, 3];
-  const groups = 2, outC = 4, stride = 2, pads = [0, 0, 1, 1]; // top, left, bottom, right
-  const x = rand(c * h * w, 5), wt = rand(outC * (c / groups) * k * k, 6), bias = rand(outC, 7);
+  const groups = 2,
+    outC = 4,
+    stride = 2,
+    pads = [0, 0, 1, 1]; // top, left, bottom, right
+  const x = rand(c * h * w, 5),
+    wt = rand(outC * (c / groups) * k * k, 6),
+    bias = rand(outC, 7);
   const g = new GraphBuilder('conv');
   g.input('x', 'float32', [1, c, h, w]);
   g.initializer('w', wt, [outC, c / groups, k, k]);
@@ -97,7 +114,8 @@ t.test('Conv with strides, asymmetric pads and groups', async (t) => {
   const oh = Math.floor((h + pads[0]! + pads[2]! - k) / stride) + 1;
   const ow = Math.floor((w + pads[1]! + pads[3]! - k) / stride) + 1;
   const want = new Float32Array(outC * oh * ow);
-  const perGroup = c / groups, outPerGroup = outC / groups;
+  const perGroup = c / groups,
+    outPerGroup = outC / groups;
   for (let o = 0; o < outC; o++) {
     const g0 = Math.floor(o / outPerGroup) * perGroup;
     for (let i = 0; i < oh; i++)
@@ -106,7 +124,8 @@ t.test('Conv with strides, asymmetric pads and groups', async (t) => {
         for (let ci = 0; ci < perGroup; ci++)
           for (let ki = 0; ki < k; ki++)
             for (let kj = 0; kj < k; kj++) {
-              const y = i * stride + ki - pads[0]!, xx = j * stride + kj - pads[1]!;
+              const y = i * stride + ki - pads[0]!,
+                xx = j * stride + kj - pads[1]!;
               if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
               s += x[(g0 + ci) * h * w + y * w + xx]! * wt[((o * perGroup + ci) * k + ki) * k + kj]!;
             }
@@ -119,7 +138,9 @@ t.test('Conv with strides, asymmetric pads and groups', async (t) => {
 
 t.test('Gemm with float attributes that are whole numbers, and transB', async (t) => {
   const [n, k, m] = [2, 3, 4];
-  const a = rand(n * k, 8), b = rand(m * k, 9), c = rand(m, 10);
+  const a = rand(n * k, 8),
+    b = rand(m * k, 9),
+    c = rand(m, 10);
   const g = new GraphBuilder('gemm');
   g.input('a', 'float32', [n, k]);
   g.initializer('b', b, [m, k]);

@@ -50,18 +50,28 @@ function client(doc: Document, base: string, key: string, scheme: string) {
 
 t.test('a client made from /openapi.json sends images, the key in either scheme, and reads image answers', { skip: datasetsMissing() }, async (t) => {
   const camera = await syntheticVideo(320, 240, 3);
-  const { daemon, base } = await startDaemon({ ACTOR_RECOGNIZER_API_API_KEY: KEY, ACTOR_RECOGNIZER_CAMERAS: JSON.stringify([{ id: 'pattern', url: camera, loop: true, fps: 2 }]) });
+  const { daemon, base } = await startDaemon({
+    ACTOR_RECOGNIZER_API_API_KEY: KEY,
+    ACTOR_RECOGNIZER_CAMERAS: JSON.stringify([{ id: 'pattern', url: camera, loop: true, fps: 2 }]),
+  });
   t.teardown(() => daemon.stop());
   const doc = (await (await fetch(`${base}/openapi.json`, { headers: { 'x-api-key': KEY } })).json()) as Document;
 
-  t.match(doc.components.securitySchemes, { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } }, 'both ways of sending the key are declared');
+  t.match(
+    doc.components.securitySchemes,
+    { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' }, bearer: { type: 'http', scheme: 'bearer' } },
+    'both ways of sending the key are declared',
+  );
   t.same(doc.security, [{ apiKey: [] }, { bearer: [] }], 'either one is enough');
   t.same(doc.paths['/healthz']!['get']!.security, [], 'health needs no key');
   for (const path of ['/v1/recognize', '/v1/enroll/faces']) {
     const body = doc.paths[path]!['post']!.requestBody!;
     t.equal(body.required, true);
     t.same(Object.keys(body.content).sort(), ['image/jpeg', 'image/png', 'image/webp'], `${path}: the image types`);
-    t.ok(Object.values(body.content).every((m) => m.schema.type === 'string' && m.schema.format === 'binary'), `${path}: as binary bodies`);
+    t.ok(
+      Object.values(body.content).every((m) => m.schema.type === 'string' && m.schema.format === 'binary'),
+      `${path}: as binary bodies`,
+    );
   }
   for (const path of ['/v1/cameras/{id}/snapshot.jpg', '/v1/cameras/{id}/frame.jpg']) {
     const responses = doc.paths[path]!['get']!.responses;
@@ -72,8 +82,13 @@ t.test('a client made from /openapi.json sends images, the key in either scheme,
   const viaKey = client(doc, base, KEY, 'apiKey');
   const viaBearer = client(doc, base, KEY, 'bearer');
   const still = (await photosOf(faces('avengers-stills', 'Chris Hemsworth')))[0]!;
-  const png = await sharp(await readFile(still)).png().toBuffer();
-  for (const [call, name] of [[viaKey, 'x-api-key'], [viaBearer, 'bearer']] as const) {
+  const png = await sharp(await readFile(still))
+    .png()
+    .toBuffer();
+  for (const [call, name] of [
+    [viaKey, 'x-api-key'],
+    [viaBearer, 'bearer'],
+  ] as const) {
     const answer = await call('post', '/v1/recognize', {}, { bytes: png, type: 'image/png' });
     t.equal(answer.status, 200, `${name}: recognize answers`);
     t.ok(answer.declaredTypes.includes(answer.type), `${name}: in a declared type (${answer.type})`);
@@ -95,14 +110,24 @@ t.test('a client made from /openapi.json sends images, the key in either scheme,
 t.test('a multipart upload gets a 415 that says to send the raw bytes', async (t) => {
   const { daemon, base } = await startDaemon({});
   t.teardown(() => daemon.stop());
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+    .png()
+    .toBuffer();
   for (const path of ['/v1/recognize', '/v1/enroll/faces']) {
     const form = new FormData();
     form.append('file', new Blob([png], { type: 'image/png' }), 'photo.png');
     const res = await fetch(`${base}${path}`, { method: 'POST', body: form });
     const body = (await res.json()) as { error: { code: string; message: string } };
     t.equal(res.status, 415, `${path}: 415`);
-    t.match(body.error, { code: 'UNSUPPORTED_MEDIA_TYPE', message: /multipart form is not taken here: send the image's raw bytes as the whole body with Content-Type image\/jpeg, image\/png or image\/webp \(curl --data-binary @photo\.jpg/ }, `${path}: says what to send`);
+    t.match(
+      body.error,
+      {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message:
+          /multipart form is not taken here: send the image's raw bytes as the whole body with Content-Type image\/jpeg, image\/png or image\/webp \(curl --data-binary @photo\.jpg/,
+      },
+      `${path}: says what to send`,
+    );
   }
   const json = await fetch(`${base}/v1/enroll`, { method: 'POST', body: new FormData() });
   t.match(await json.json(), { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: /send JSON/ } }, 'a JSON route asks for JSON');

@@ -60,7 +60,11 @@ t.test('the fields Greengrass requires', async (t) => {
   );
   for (const m of manifests) {
     const where = m.Platform?.architecture ?? '?';
-    t.match(m.Lifecycle?.Run?.Script, /node \{artifacts:decompressedPath\}\/actor-recognizer\/dist\/src\/main\.js start/, `${where}: Run starts the daemon from the unpacked zip`);
+    t.match(
+      m.Lifecycle?.Run?.Script,
+      /node \{artifacts:decompressedPath\}\/actor-recognizer\/dist\/src\/main\.js start/,
+      `${where}: Run starts the daemon from the unpacked zip`,
+    );
     t.match(m.Lifecycle?.Install?.Script, /process\.versions\.node/, `${where}: Install checks the Node.js version`);
     const artifact = m.Artifacts?.[0];
     t.match(artifact?.URI, /^s3:\/\/[^/]+\/.+\/actor-recognizer\.zip$/, `${where}: the zip artifact`);
@@ -76,7 +80,10 @@ t.test('access control names the IPC services and operations the daemon is to us
   for (const [service, policies] of Object.entries(access)) {
     for (const [id, policy] of Object.entries(policies)) {
       t.ok(id.startsWith(`${recipe.ComponentName}:`), `${service} policy ${id} is named after the component`);
-      t.ok((policy.resources ?? []).every((r) => r.startsWith('actor-recognizer/')), `${id}: only our own topics`);
+      t.ok(
+        (policy.resources ?? []).every((r) => r.startsWith('actor-recognizer/')),
+        `${id}: only our own topics`,
+      );
     }
   }
 });
@@ -92,7 +99,11 @@ t.test("the default configuration's keys are exactly what the daemon reads", asy
   t.equal(config.model.s3?.uri, 's3://BUCKET/actor-recognizer/models');
   t.equal(config.cameras.length, 1);
   const known = Object.keys(ConfigSchema.properties);
-  t.same(Object.keys(daemonKeys).filter((k) => !known.includes(k)), [], 'no key outside the schema');
+  t.same(
+    Object.keys(daemonKeys).filter((k) => !known.includes(k)),
+    [],
+    'no key outside the schema',
+  );
 });
 
 t.test('the lifecycle hands every key to the daemon, as Greengrass interpolates it', async (t) => {
@@ -106,10 +117,15 @@ t.test('the lifecycle hands every key to the daemon, as Greengrass interpolates 
     const config = Object.entries(setenv).filter(([name]) => name.startsWith('ACTOR_RECOGNIZER_'));
     t.same(
       config.map(([name]) => name).sort(),
-      Object.keys(daemonKeys).map((k) => `ACTOR_RECOGNIZER_${k.toUpperCase()}`).sort(),
+      Object.keys(daemonKeys)
+        .map((k) => `ACTOR_RECOGNIZER_${k.toUpperCase()}`)
+        .sort(),
       `${m.Platform?.architecture}: one variable per top-level key, none forgotten`,
     );
-    t.ok(config.every(([name]) => envKeys().has(name)), 'each is a variable the daemon knows');
+    t.ok(
+      config.every(([name]) => envKeys().has(name)),
+      'each is a variable the daemon knows',
+    );
     const env = Object.fromEntries(config.map(([name, value]) => [name, interpolate(value)]));
     t.same(loadConfig({ env }), fromFile, 'the daemon sees the same configuration as from a file');
   }

@@ -25,7 +25,17 @@ const data: ReportData = {
   threshold: 0.85,
   perActorThreshold: { 'Elton John': 0.9 },
   test: { faces: 15, top1: 0.87, closedSetTop1: 0.93, impostorFaces: 15, impostorsRejected: 0.93 },
-  operatingPoint: { method: 'target-rejection', threshold: 0.85, targetRejection: 0.85, impostorsRejected: 0.9, identitiesRejected: 1, genuineAccepted: 0.9, impostors: 6, identities: 3, genuine: 6 },
+  operatingPoint: {
+    method: 'target-rejection',
+    threshold: 0.85,
+    targetRejection: 0.85,
+    impostorsRejected: 0.9,
+    identitiesRejected: 1,
+    genuineAccepted: 0.9,
+    impostors: 6,
+    identities: 3,
+    genuine: 6,
+  },
   histories: { withDropout: history(0.95), withoutDropout: history(0.99) },
   split: { train: [8, 9, 10], validation: [2, 2, 3], test: [5, 5, 5] },
 };
@@ -61,9 +71,17 @@ if (missing) {
     }
     for (const id of ['accuracy', 'loss', 'scores', 'acceptance']) {
       const axes = await page.evaluate((id) => {
-        const labels = [...document.querySelectorAll(`figure#${id} text.tick-label`)].map((t) => ({ text: t.textContent ?? '', x: Number(t.getAttribute('x')), y: Number(t.getAttribute('y')) }));
+        const labels = [...document.querySelectorAll(`figure#${id} text.tick-label`)].map((t) => ({
+          text: t.textContent ?? '',
+          x: Number(t.getAttribute('x')),
+          y: Number(t.getAttribute('y')),
+        }));
         const bottom = Math.max(...labels.map((l) => l.y));
-        return { x: labels.filter((l) => l.y === bottom).length, y: labels.filter((l) => l.y !== bottom).length, numbers: labels.every((l) => Number.isFinite(Number(l.text))) };
+        return {
+          x: labels.filter((l) => l.y === bottom).length,
+          y: labels.filter((l) => l.y !== bottom).length,
+          numbers: labels.every((l) => Number.isFinite(Number(l.text))),
+        };
       }, id);
       t.ok(axes.x >= 3 && axes.y >= 3 && axes.numbers, `${id}: numbered ticks on both axes (${JSON.stringify(axes)})`);
     }
@@ -71,10 +89,17 @@ if (missing) {
       // The marker stands where the axis's own ticks put 0.85.
       const marker = await page.evaluate((id) => {
         const line = document.querySelector(`figure#${id} g.threshold line`);
-        const labels = [...document.querySelectorAll(`figure#${id} text.tick-label[text-anchor="middle"]`)].map((t) => ({ v: Number(t.textContent), x: Number(t.getAttribute('x')) }));
+        const labels = [...document.querySelectorAll(`figure#${id} text.tick-label[text-anchor="middle"]`)].map((t) => ({
+          v: Number(t.textContent),
+          x: Number(t.getAttribute('x')),
+        }));
         if (!line || labels.length < 2) return null;
         const [a, b] = [labels[0]!, labels.at(-1)!];
-        return { x: Number(line.getAttribute('x1')), expected: a.x + ((0.85 - a.v) / (b.v - a.v)) * (b.x - a.x), text: document.querySelector(`figure#${id} g.threshold text`)?.textContent };
+        return {
+          x: Number(line.getAttribute('x1')),
+          expected: a.x + ((0.85 - a.v) / (b.v - a.v)) * (b.x - a.x),
+          text: document.querySelector(`figure#${id} g.threshold text`)?.textContent,
+        };
       }, id);
       t.ok(marker && Math.abs(marker.x - marker.expected) < 1, `${id}: the threshold is marked at 0.85 on the axis (${JSON.stringify(marker)})`);
       t.equal(marker?.text, 'threshold 0.8500', `${id}: the marker says so`);
@@ -98,7 +123,11 @@ if (missing) {
     t.match(await page.locator('table#summary').innerText(), /test faces named correctly\s+87\.0% of 15/);
     t.equal(await page.locator('table#per-actor tbody tr').count(), 3, 'a row per actor');
     t.match(await page.locator('table#per-actor thead').innerText(), /actor\s+train\s+validation\s+test\s+precision\s+recall\s+threshold/);
-    t.match(await page.locator('table#per-actor').innerText(), /Elton John\s+9\s+2\s+5\s+100\.0%\s+80\.0%\s+0\.9000/, 'train, validation and test photos per actor');
+    t.match(
+      await page.locator('table#per-actor').innerText(),
+      /Elton John\s+9\s+2\s+5\s+100\.0%\s+80\.0%\s+0\.9000/,
+      'train, validation and test photos per actor',
+    );
     t.same(errors, [], 'no script errors');
     await page.screenshot({ path: path.join(process.env.WEB_SHOTS ?? dir, 'report.png'), fullPage: true });
   });

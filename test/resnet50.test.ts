@@ -41,7 +41,17 @@ function imageBody(input: Record<string, unknown>): Omit<Manifest, 'format' | 'f
     kind: 'image-classifier',
     createdAt: new Date().toISOString(),
     actors: ACTORS,
-    input: { type: 'image', name: 'image', width: 224, height: 224, layout: 'NCHW', colour: 'RGB', ...IMAGENET, crop: 'dlib-chip-150', ...input } as Manifest['input'],
+    input: {
+      type: 'image',
+      name: 'image',
+      width: 224,
+      height: 224,
+      layout: 'NCHW',
+      colour: 'RGB',
+      ...IMAGENET,
+      crop: 'dlib-chip-150',
+      ...input,
+    } as Manifest['input'],
     head: { type: 'channel-mean', graph: 'model.onnx', output: 'probabilities', score: 'probability' },
     thresholds: { default: 0.5, perActor: {} },
   };
@@ -75,7 +85,6 @@ function softmax(v: number[]): number[] {
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / s);
 }
-
 
 t.test('an image classifier bundle loads, and chips are resized, normalised and ordered as its contract says', async (t) => {
   const chip = uniformChip([200, 120, 40]);
@@ -112,7 +121,11 @@ t.test('chips are resized with half-pixel centres, as PyTorch interpolates (alig
 });
 
 t.test('a malformed image-classifier manifest is refused with a clear error', async (t) => {
-  t.match(await refusal(await imageBundle({ width: 200, height: 200 })), /MODEL_GRAPH_INVALID: .*\[batch, 3, 224, 224\].*200×200/, 'input size other than the graph takes');
+  t.match(
+    await refusal(await imageBundle({ width: 200, height: 200 })),
+    /MODEL_GRAPH_INVALID: .*\[batch, 3, 224, 224\].*200×200/,
+    'input size other than the graph takes',
+  );
   t.match(await refusal(await imageBundle({}, ['mean'])), /MODEL_MANIFEST_INVALID: .*\/input\/mean/, 'no mean');
   t.match(await refusal(await imageBundle({}, ['std'])), /MODEL_MANIFEST_INVALID: .*\/input\/std/, 'no std');
   t.match(await refusal(await imageBundle({ std: [0.2, 0, 0.2] })), /MODEL_MANIFEST_INVALID: .*\/input\/std\/1/, 'a zero std');

@@ -22,7 +22,11 @@ interface Run {
 /** Runs `sagemaker-train train` as SageMaker does: the one argument, everything else in the environment. */
 async function runEntry(env: NodeJS.ProcessEnv): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, 'sagemaker-train', 'train', '--json'], { env: { ...process.env, ...env }, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, 'sagemaker-train', 'train', '--json'], {
+      env: { ...process.env, ...env },
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -37,11 +41,25 @@ async function folders() {
 
 t.test('a training job writes the bundle to SM_MODEL_DIR and the report to SM_OUTPUT_DATA_DIR', { skip: missing }, async (t) => {
   const dirs = await folders();
-  const run = await runEntry({ SM_CHANNEL_TRAIN: TRAIN, SM_MODEL_DIR: dirs.model, SM_OUTPUT_DATA_DIR: dirs.data, SM_OUTPUT_DIR: dirs.output, SM_HPS: '{"max-per-actor":"6","seed":"3"}' });
+  const run = await runEntry({
+    SM_CHANNEL_TRAIN: TRAIN,
+    SM_MODEL_DIR: dirs.model,
+    SM_OUTPUT_DATA_DIR: dirs.data,
+    SM_OUTPUT_DIR: dirs.output,
+    SM_HPS: '{"max-per-actor":"6","seed":"3"}',
+  });
   t.equal(run.code, 0, `exits 0 (${run.stderr.trim().split('\n').pop() ?? ''})`);
-  const manifest = JSON.parse(await readFile(path.join(dirs.model, 'manifest.json'), 'utf8')) as { actors: string[]; training: { maxPerActor: number; seed: number }; files: Record<string, unknown> };
+  const manifest = JSON.parse(await readFile(path.join(dirs.model, 'manifest.json'), 'utf8')) as {
+    actors: string[];
+    training: { maxPerActor: number; seed: number };
+    files: Record<string, unknown>;
+  };
   t.equal(manifest.actors.length, 5, `5 actors: ${manifest.actors.join(', ')}`);
-  t.same({ maxPerActor: manifest.training.maxPerActor, seed: manifest.training.seed }, { maxPerActor: 6, seed: 3 }, 'the string hyperparameters reached train as numbers');
+  t.same(
+    { maxPerActor: manifest.training.maxPerActor, seed: manifest.training.seed },
+    { maxPerActor: 6, seed: 3 },
+    'the string hyperparameters reached train as numbers',
+  );
   t.ok(manifest.files['head.onnx'], 'the head is in the bundle');
   const metrics = JSON.parse(await readFile(path.join(dirs.data, 'metrics.json'), 'utf8')) as { trainImages: number; perActor: Record<string, unknown> };
   t.ok(metrics.trainImages > 0 && metrics.trainImages <= 30, `${metrics.trainImages} photos trained on, at most 6 per actor`);
@@ -56,7 +74,13 @@ t.test('a training job writes the bundle to SM_MODEL_DIR and the report to SM_OU
 t.test('a bad hyperparameter fails the job with a one-line reason and the failure file', async (t) => {
   const dirs = await folders();
   // The dataset need not exist: the hyperparameters are checked before anything is read.
-  const run = await runEntry({ SM_CHANNEL_TRAIN: missing ? os.tmpdir() : TRAIN, SM_MODEL_DIR: dirs.model, SM_OUTPUT_DATA_DIR: dirs.data, SM_OUTPUT_DIR: dirs.output, SM_HPS: '{"max-per-actor":"six","seed":"3"}' });
+  const run = await runEntry({
+    SM_CHANNEL_TRAIN: missing ? os.tmpdir() : TRAIN,
+    SM_MODEL_DIR: dirs.model,
+    SM_OUTPUT_DATA_DIR: dirs.data,
+    SM_OUTPUT_DIR: dirs.output,
+    SM_HPS: '{"max-per-actor":"six","seed":"3"}',
+  });
   t.not(run.code, 0, `exits non-zero (${run.code})`);
   t.equal(run.stderr.trim().split('\n').length, 1, 'one line on stderr');
   t.match(run.stderr, /max-per-actor/, 'naming the bad key');
@@ -67,13 +91,24 @@ t.test('a bad hyperparameter fails the job with a one-line reason and the failur
 
 t.test('a missing train channel fails with the failure file', async (t) => {
   const dirs = await folders();
-  const run = await runEntry({ SM_CHANNEL_TRAIN: path.join(dirs.output, 'nowhere'), SM_MODEL_DIR: dirs.model, SM_OUTPUT_DATA_DIR: dirs.data, SM_OUTPUT_DIR: dirs.output, SM_HPS: '{}' });
+  const run = await runEntry({
+    SM_CHANNEL_TRAIN: path.join(dirs.output, 'nowhere'),
+    SM_MODEL_DIR: dirs.model,
+    SM_OUTPUT_DATA_DIR: dirs.data,
+    SM_OUTPUT_DIR: dirs.output,
+    SM_HPS: '{}',
+  });
   t.not(run.code, 0);
   t.match(await readFile(path.join(dirs.output, 'failure'), 'utf8'), /DATASET_INVALID: the train channel .* does not exist/);
 });
 
 t.test('hyperparameters as SageMaker and its Python SDK spell them', async (t) => {
-  t.same(parseHyperparameters('{"head":"\\"mlp\\"","max_per_actor":"10","seed":7,"reject-rate":"0.9","sagemaker_region":"\\"eu-west-1\\""}'), { head: 'mlp', maxPerActor: 10, seed: 7, rejectRate: 0.9 });
+  t.same(parseHyperparameters('{"head":"\\"mlp\\"","max_per_actor":"10","seed":7,"reject-rate":"0.9","sagemaker_region":"\\"eu-west-1\\""}'), {
+    head: 'mlp',
+    maxPerActor: 10,
+    seed: 7,
+    rejectRate: 0.9,
+  });
   t.same(parseHyperparameters(undefined), {}, 'none given: the defaults');
   t.throws(() => parseHyperparameters('{"heads":"ncm"}'), /hyperparameter heads: unknown/, 'a typo is refused');
   t.throws(() => parseHyperparameters('{"reject-rate":"1.5"}'), /reject-rate: takes a fraction/);

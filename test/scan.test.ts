@@ -13,13 +13,21 @@ const env = {};
 
 t.test('the person enrolled from clip a is found in clip b', { skip: missing }, async (t) => {
   const model = await aocModel();
-  const result = await cliJson<{ duration: number; appearances: { actor: string | null; start: number; end: number; confidence: number }[] }>(['scan', '--model', model, video('talking-head-aoc-b.mp4'), '--fps', '3'], env);
+  const result = await cliJson<{ duration: number; appearances: { actor: string | null; start: number; end: number; confidence: number }[] }>(
+    ['scan', '--model', model, video('talking-head-aoc-b.mp4'), '--fps', '3'],
+    env,
+  );
   t.ok(Math.abs(result.duration - 5) < 0.2, `duration ${result.duration}`);
   const named = result.appearances.filter((a) => a.actor === AOC);
   t.ok(named.length >= 1, 'she is named');
   t.ok(named.reduce((s, a) => s + a.end - a.start, 0) >= 3, 'for most of the clip');
-  t.notOk(result.appearances.some((a) => a.actor && a.actor !== AOC), 'nobody else is named');
-  const { stdout } = await promisify(execFile)(process.execPath, [MAIN, 'scan', '--model', model, video('talking-head-aoc-b.mp4'), '--fps', '2', '--vtt'], { env: { ...process.env, ...env } });
+  t.notOk(
+    result.appearances.some((a) => a.actor && a.actor !== AOC),
+    'nobody else is named',
+  );
+  const { stdout } = await promisify(execFile)(process.execPath, [MAIN, 'scan', '--model', model, video('talking-head-aoc-b.mp4'), '--fps', '2', '--vtt'], {
+    env: { ...process.env, ...env },
+  });
   t.match(stdout, /^WEBVTT\n\n1\n00:00:00\.\d{3} --> 00:00:0\d\.\d{3}\nAlexandria Ocasio-Cortez\n/, 'a WebVTT track');
 });
 
@@ -27,11 +35,17 @@ t.test('a crowd of strangers yields appearances but no actor name', { skip: miss
   const model = await aocModel();
   const result = await cliJson<{ appearances: { actor: string | null }[] }>(['scan', '--model', model, video('crowd-unknown-people.mp4'), '--fps', '2'], env);
   t.ok(result.appearances.length >= 3, `${result.appearances.length} appearances`);
-  t.same(result.appearances.filter((a) => a.actor !== null), [], 'nobody named');
+  t.same(
+    result.appearances.filter((a) => a.actor !== null),
+    [],
+    'nobody named',
+  );
 });
 
 t.test('scan refuses a missing video with a usage error', async (t) => {
-  const err = await promisify(execFile)(process.execPath, [MAIN, 'scan', '--model', '/nonexistent', '/nonexistent.mp4']).catch((e: { code: number; stderr: string }) => e);
+  const err = await promisify(execFile)(process.execPath, [MAIN, 'scan', '--model', '/nonexistent', '/nonexistent.mp4']).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
   t.equal((err as { code: number }).code, 2);
   t.match((err as { stderr: string }).stderr, /no such video/);
 });

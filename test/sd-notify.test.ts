@@ -83,46 +83,55 @@ t.test('message format, watchdog interval and WATCHDOG_PID', async (t) => {
   notify.stopping();
   t.same(writes, ['7:READY=1\nSTATUS=line one line two', '7:STOPPING=1'], 'a newline in a status cannot inject a field');
   t.equal(new SdNotify({ env, pid: 43 }).watchdogIntervalMs(), undefined, 'the watchdog belongs to another process');
-  const failing = new SdNotify({ env, write: () => { throw new Error('ECONNREFUSED'); } });
+  const failing = new SdNotify({
+    env,
+    write: () => {
+      throw new Error('ECONNREFUSED');
+    },
+  });
   t.doesNotThrow(() => failing.ready(), 'a dead notify socket never fails the daemon');
 });
 
-t.test('the daemon sends READY=1, WATCHDOG=1 and STOPPING=1 from its main PID', { skip: hasPython() ? false : 'python3 is absent: the fake notify socket and the exec wrapper need it' }, async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-notify-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const socketPath = path.join(dir, 'notify');
-  const { proc: listener, messages } = await startListener(socketPath);
-  t.teardown(() => void listener.kill('SIGKILL'));
-  const daemon = spawn('python3', [WRAPPER, process.execPath, MAIN, 'start'], {
-    env: {
-      ...process.env,
-      NOTIFY_SOCKET: socketPath,
-      WATCHDOG_USEC: '400000', // a ping every 200 ms, so the test need not wait long
-      ACTOR_RECOGNIZER_API_PORT: '0',
-      ACTOR_RECOGNIZER_MQTT_PORT: '0',
-      ACTOR_RECOGNIZER_MODEL_DIR: dir,
-      ACTOR_RECOGNIZER_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  daemon.stdout.resume();
-  daemon.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
-  const exited = once(daemon, 'exit');
-  t.teardown(() => void daemon.kill('SIGKILL'));
+t.test(
+  'the daemon sends READY=1, WATCHDOG=1 and STOPPING=1 from its main PID',
+  { skip: hasPython() ? false : 'python3 is absent: the fake notify socket and the exec wrapper need it' },
+  async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-notify-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const socketPath = path.join(dir, 'notify');
+    const { proc: listener, messages } = await startListener(socketPath);
+    t.teardown(() => void listener.kill('SIGKILL'));
+    const daemon = spawn('python3', [WRAPPER, process.execPath, MAIN, 'start'], {
+      env: {
+        ...process.env,
+        NOTIFY_SOCKET: socketPath,
+        WATCHDOG_USEC: '400000', // a ping every 200 ms, so the test need not wait long
+        ACTOR_RECOGNIZER_API_PORT: '0',
+        ACTOR_RECOGNIZER_MQTT_PORT: '0',
+        ACTOR_RECOGNIZER_MODEL_DIR: dir,
+        ACTOR_RECOGNIZER_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    daemon.stdout.resume();
+    daemon.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
+    const exited = once(daemon, 'exit');
+    t.teardown(() => void daemon.kill('SIGKILL'));
 
-  const texts = () => messages.map((m) => m.text);
-  t.ok(await until(() => texts().some((m) => m.startsWith('READY=1')), 120_000), `READY=1 arrives (stderr: ${stderr.slice(-500)})`);
-  const ready = messages.find((m) => m.text.startsWith('READY=1'));
-  t.match(ready?.text, /^READY=1\nSTATUS=serving on /, 'with a status line');
-  t.equal(ready?.pid, daemon.pid, 'sent by the main PID (the wrapper exec()ed node), as NotifyAccess=main requires');
-  t.ok(await until(() => texts().filter((m) => m === 'WATCHDOG=1').length >= 2, 5000), 'WATCHDOG=1 pings repeat');
-  t.ok(texts().indexOf('STATUS=starting') < texts().findIndex((m) => m.startsWith('READY=1')), 'STATUS=starting comes first');
-  daemon.kill('SIGTERM');
-  const [code] = await exited;
-  t.equal(code, 0, 'exit 0');
-  t.ok(await until(() => texts().some((m) => m.startsWith('STOPPING=1\nSTATUS=stopping on SIGTERM')), 2000), 'STOPPING=1 on SIGTERM');
-});
+    const texts = () => messages.map((m) => m.text);
+    t.ok(await until(() => texts().some((m) => m.startsWith('READY=1')), 120_000), `READY=1 arrives (stderr: ${stderr.slice(-500)})`);
+    const ready = messages.find((m) => m.text.startsWith('READY=1'));
+    t.match(ready?.text, /^READY=1\nSTATUS=serving on /, 'with a status line');
+    t.equal(ready?.pid, daemon.pid, 'sent by the main PID (the wrapper exec()ed node), as NotifyAccess=main requires');
+    t.ok(await until(() => texts().filter((m) => m === 'WATCHDOG=1').length >= 2, 5000), 'WATCHDOG=1 pings repeat');
+    t.ok(texts().indexOf('STATUS=starting') < texts().findIndex((m) => m.startsWith('READY=1')), 'STATUS=starting comes first');
+    daemon.kill('SIGTERM');
+    const [code] = await exited;
+    t.equal(code, 0, 'exit 0');
+    t.ok(await until(() => texts().some((m) => m.startsWith('STOPPING=1\nSTATUS=stopping on SIGTERM')), 2000), 'STOPPING=1 on SIGTERM');
+  },
+);
 
 t.test('the wrapper without NOTIFY_SOCKET runs the program untouched', { skip: hasPython() ? false : 'python3 is absent' }, async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env, NOTIFY_SOCKET_FD: '9' };

@@ -15,7 +15,14 @@ function random(seed: number): Float32Array {
 }
 
 function face(embedding: Float32Array, size: number): FaceObservation {
-  return { box: { x: 0, y: 0, width: size, height: size }, score: 0.9, landmarks: [], embedding, via: 'detector', quality: { score: 1, margin: 0, size: 1, sharpness: 1, pose: 1, detector: 1 } };
+  return {
+    box: { x: 0, y: 0, width: size, height: size },
+    score: 0.9,
+    landmarks: [],
+    embedding,
+    via: 'detector',
+    quality: { score: 1, margin: 0, size: 1, sharpness: 1, pose: 1, detector: 1 },
+  };
 }
 
 t.test('a resized, re-encoded copy is a near duplicate; another picture is not', async (t) => {

@@ -36,12 +36,17 @@ for (const scene of ['avengers-corridor', 'hera-pheri-scene']) {
     for (const fps of [5, 10]) {
       const found = await cutsOf(video(`${scene}.mp4`), fps);
       // A frame at time t shows what was on screen at t (fps round=up): the first frame after a cut is within one step of it.
-      for (const cut of cuts) t.ok(found.some((f) => f >= cut && f < cut + 1 / fps + 0.2), `${fps} fps: the cut at ${cut} s found (${found.join(', ')})`);
+      for (const cut of cuts)
+        t.ok(
+          found.some((f) => f >= cut && f < cut + 1 / fps + 0.2),
+          `${fps} fps: the cut at ${cut} s found (${found.join(', ')})`,
+        );
       t.ok(found.length <= cuts.length + 1, `${fps} fps: at most one extra (${found.length} for ${cuts.length}; a blended frame at a cut may count twice)`);
     }
   });
 }
 
 t.test('a moving camera and moving people are one shot', { skip: missing }, async (t) => {
-  for (const clip of ['talking-head-aoc-a.mp4', 'talking-head-katie-hill.mp4', 'crowd-unknown-people.mp4']) t.same(await cutsOf(video(clip), 5), [], `${clip}: no cut`);
+  for (const clip of ['talking-head-aoc-a.mp4', 'talking-head-katie-hill.mp4', 'crowd-unknown-people.mp4'])
+    t.same(await cutsOf(video(clip), 5), [], `${clip}: no cut`);
 });

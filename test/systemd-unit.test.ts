@@ -32,7 +32,10 @@ async function verify(t: Test, text: string): Promise<{ status: number | null; s
   await writeFile(file, text);
   const out = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 60_000 });
   // verify also loads the system's own units; only complaints about ours count.
-  const ours = out.stderr.split('\n').filter((l) => l.includes('actor-recognizer')).join('\n');
+  const ours = out.stderr
+    .split('\n')
+    .filter((l) => l.includes('actor-recognizer'))
+    .join('\n');
   return { status: out.status, stderr: ours };
 }
 
@@ -62,7 +65,16 @@ t.test('the unit asks for what the daemon does and needs', async (t) => {
   t.equal(one('StateDirectory'), 'actor-recognizer');
   t.equal(one('ConfigurationDirectory'), 'actor-recognizer');
   t.ok(s.get('Environment')?.includes('ACTOR_RECOGNIZER_MODEL_DIR=/var/lib/actor-recognizer/models'), 'models live in the state directory');
-  for (const [key, value] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', CapabilityBoundingSet: '', AmbientCapabilities: '', DevicePolicy: 'closed', RestrictAddressFamilies: 'AF_UNIX AF_INET AF_INET6' })) {
+  for (const [key, value] of Object.entries({
+    NoNewPrivileges: 'yes',
+    ProtectSystem: 'strict',
+    ProtectHome: 'yes',
+    PrivateTmp: 'yes',
+    CapabilityBoundingSet: '',
+    AmbientCapabilities: '',
+    DevicePolicy: 'closed',
+    RestrictAddressFamilies: 'AF_UNIX AF_INET AF_INET6',
+  })) {
     t.equal(one(key), value, `${key}=${value}`);
   }
   t.ok(s.get('DeviceAllow')?.includes('/dev/video0 rw'));

@@ -33,29 +33,60 @@ t.test('refuses what it cannot compile, naming it', async (t) => {
   const options = m.operators[0]!.options;
   const strange: TfliteModel = {
     ...m,
-    operators: [...m.operators, { op: 'SVDF', version: 1, inputs: [], outputs: [], options }, { op: 'CUSTOM:TFLite_Detection_PostProcess', version: 1, inputs: [], outputs: [], options }],
+    operators: [
+      ...m.operators,
+      { op: 'SVDF', version: 1, inputs: [], outputs: [], options },
+      { op: 'CUSTOM:TFLite_Detection_PostProcess', version: 1, inputs: [], outputs: [], options },
+    ],
   };
   t.throws(() => compileTflite(strange, 'x'), /unsupported TensorFlow Lite operator\(s\): SVDF, CUSTOM:TFLite_Detection_PostProcess/);
   t.throws(() => compileTflite({ ...m, subgraphs: 2 }, 'x'), /2 subgraphs/);
   // A fused TANH, which TFLite's float kernels do not apply the same way everywhere.
   const tanh = buildTflite({
-    tensors: [{ name: 'x', shape: [1, 4, 4, 2] }, { name: 'w', shape: [2, 1, 1, 2], data: Float32Array.of(1, 0, 0, 1) }, { name: 'y', shape: [1, 4, 4, 2] }],
+    tensors: [
+      { name: 'x', shape: [1, 4, 4, 2] },
+      { name: 'w', shape: [2, 1, 1, 2], data: Float32Array.of(1, 0, 0, 1) },
+      { name: 'y', shape: [1, 4, 4, 2] },
+    ],
     inputs: [0],
     outputs: [2],
-    operators: [{ op: 'CONV_2D', inputs: [0, 1, -1], outputs: [2], options: { type: OPTIONS.Conv2D, fields: [[0, 'byte', 1], [1, 'int', 1], [2, 'int', 1], [3, 'byte', 4]] } }],
+    operators: [
+      {
+        op: 'CONV_2D',
+        inputs: [0, 1, -1],
+        outputs: [2],
+        options: {
+          type: OPTIONS.Conv2D,
+          fields: [
+            [0, 'byte', 1],
+            [1, 'int', 1],
+            [2, 'int', 1],
+            [3, 'byte', 4],
+          ],
+        },
+      },
+    ],
   });
   t.throws(() => compileTflite(readTflite(tanh), 'x'), /CONV_2D -> y: fused activation TANH is not supported/);
 });
 
 t.test('PReLU written out is fused in both spellings, without changing a bit of the output', async (t) => {
-  for (const [name, operators, prelus] of [['MobileFaceNet', 230, 33], ['rnet', 37, 4], ['onet', 46, 5]] as const) {
+  for (const [name, operators, prelus] of [
+    ['MobileFaceNet', 230, 33],
+    ['rnet', 37, 4],
+    ['onet', 46, 5],
+  ] as const) {
     const m = await asset(name);
     t.equal(m.operators.length, operators, `${name}: ${operators} operators in the file`);
     const fused = fusePrelu(new TfliteEmitter(new GraphBuilder('x'), m), m.operators);
     t.equal(fused.filter((o) => o.op === 'PRELU').length, prelus, `${name}: ${prelus} PReLUs found`);
   }
   const m = await asset('MobileFaceNet');
-  const input = new ort.Tensor('float32', Float32Array.from({ length: 4 * 112 * 112 * 3 }, (_, i) => Math.sin(i * 0.37)), [4, 112, 112, 3]);
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 4 * 112 * 112 * 3 }, (_, i) => Math.sin(i * 0.37)),
+    [4, 112, 112, 3],
+  );
   const outputs: Float32Array[] = [];
   for (const fuse of [true, false]) {
     const s = await ort.InferenceSession.create(compileTflite(m, 'x', { fusePrelu: fuse }).toModel(), { intraOpNumThreads: 2 });

@@ -63,7 +63,10 @@ async function glintChips(people: number): Promise<{ person: string; pixels: Uin
   const chips: { person: string; pixels: Uint8Array }[] = [];
   for (const person of readdirSync(GLINT).sort().slice(0, people)) {
     for (const file of readdirSync(path.join(GLINT, person)).sort().slice(0, 2)) {
-      const { data, info } = await sharp(path.join(GLINT, person, file)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(path.join(GLINT, person, file))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       if (info.width !== SIZE || info.height !== SIZE) throw new Error(`${person}/${file} is not ${SIZE}×${SIZE}`);
       chips.push({ person, pixels: new Uint8Array(data) });
     }
@@ -81,19 +84,39 @@ function variantsModel(): TinyModel {
   const w = noise(4000, 99);
   const take = (n: number) => w.slice(0, n);
   const conv = (padding: number, stride: number, act: number, dilation = 1): TinyOperator['options'] => ({
-    type: OPTIONS.Conv2D, fields: [[0, 'byte', padding], [1, 'int', stride], [2, 'int', stride], [3, 'byte', act], [4, 'int', dilation], [5, 'int', dilation]],
+    type: OPTIONS.Conv2D,
+    fields: [
+      [0, 'byte', padding],
+      [1, 'int', stride],
+      [2, 'int', stride],
+      [3, 'byte', act],
+      [4, 'int', dilation],
+      [5, 'int', dilation],
+    ],
   });
   return {
     tensors: [
       { name: 'x', shape: [1, 9, 9, 4] },
-      { name: 'w1_int8', shape: [8, 3, 3, 4], type: 'int8', data: Int8Array.from(take(288), (v) => Math.round(v * 100)), quantization: { scale: [1, 2, 3, 4, 5, 6, 7, 8].map((k) => k / 100), zeroPoint: Array(8).fill(0), axis: 0 } },
+      {
+        name: 'w1_int8',
+        shape: [8, 3, 3, 4],
+        type: 'int8',
+        data: Int8Array.from(take(288), (v) => Math.round(v * 100)),
+        quantization: { scale: [1, 2, 3, 4, 5, 6, 7, 8].map((k) => k / 100), zeroPoint: Array(8).fill(0), axis: 0 },
+      },
       { name: 'w1', shape: [8, 3, 3, 4] },
       { name: 'b1', shape: [8], data: take(8) },
       { name: 'c1', shape: [1, 5, 5, 8] },
       { name: 'wd', shape: [1, 3, 3, 16], data: w.slice(300, 444) },
       { name: 'bd', shape: [16], data: w.slice(500, 516) },
       { name: 'd', shape: [1, 5, 5, 16] },
-      { name: 'k_uint8', shape: [16], type: 'uint8', data: Uint8Array.from(w.slice(600, 616), (v) => Math.round(128 + v * 120)), quantization: { scale: [0.01], zeroPoint: [128], axis: 0 } },
+      {
+        name: 'k_uint8',
+        shape: [16],
+        type: 'uint8',
+        data: Uint8Array.from(w.slice(600, 616), (v) => Math.round(128 + v * 120)),
+        quantization: { scale: [0.01], zeroPoint: [128], axis: 0 },
+      },
       { name: 'k', shape: [16] },
       { name: 'a', shape: [1, 5, 5, 16] },
       { name: 'p', shape: [1, 3, 3, 16] },
@@ -115,13 +138,56 @@ function variantsModel(): TinyModel {
       { op: 'DEQUANTIZE', inputs: [1], outputs: [2] },
       { op: 'DEQUANTIZE', inputs: [8], outputs: [9] },
       { op: 'CONV_2D', inputs: [0, 2, 3], outputs: [4], options: conv(0, 2, 3) },
-      { op: 'DEPTHWISE_CONV_2D', inputs: [4, 5, 6], outputs: [7], options: { type: OPTIONS.DepthwiseConv2D, fields: [[0, 'byte', 0], [1, 'int', 1], [2, 'int', 1], [3, 'int', 2], [4, 'byte', 1], [5, 'int', 2], [6, 'int', 2]] } },
+      {
+        op: 'DEPTHWISE_CONV_2D',
+        inputs: [4, 5, 6],
+        outputs: [7],
+        options: {
+          type: OPTIONS.DepthwiseConv2D,
+          fields: [
+            [0, 'byte', 0],
+            [1, 'int', 1],
+            [2, 'int', 1],
+            [3, 'int', 2],
+            [4, 'byte', 1],
+            [5, 'int', 2],
+            [6, 'int', 2],
+          ],
+        },
+      },
       { op: 'ADD', inputs: [7, 9], outputs: [10], options: { type: OPTIONS.Add, fields: [[0, 'byte', 2]] } },
-      { op: 'MAX_POOL_2D', inputs: [10], outputs: [11], options: { type: OPTIONS.Pool2D, fields: [[0, 'byte', 0], [1, 'int', 2], [2, 'int', 2], [3, 'int', 2], [4, 'int', 2], [5, 'byte', 1]] } },
+      {
+        op: 'MAX_POOL_2D',
+        inputs: [10],
+        outputs: [11],
+        options: {
+          type: OPTIONS.Pool2D,
+          fields: [
+            [0, 'byte', 0],
+            [1, 'int', 2],
+            [2, 'int', 2],
+            [3, 'int', 2],
+            [4, 'int', 2],
+            [5, 'byte', 1],
+          ],
+        },
+      },
       { op: 'FULLY_CONNECTED', inputs: [11, 12, 13], outputs: [14], options: { type: OPTIONS.FullyConnected, fields: [[0, 'byte', 3]] } },
       { op: 'CONV_2D', inputs: [10, 15, 16], outputs: [17], options: conv(1, 1, 0) },
       // Batch by end mask, rows 1 and 3, column 3 shrunk away, channels 2, 5, 8, 11 from negative indices.
-      { op: 'STRIDED_SLICE', inputs: [10, 18, 19, 20], outputs: [21], options: { type: OPTIONS.StridedSlice, fields: [[0, 'int', 0], [1, 'int', 1], [4, 'int', 4]] } },
+      {
+        op: 'STRIDED_SLICE',
+        inputs: [10, 18, 19, 20],
+        outputs: [21],
+        options: {
+          type: OPTIONS.StridedSlice,
+          fields: [
+            [0, 'int', 0],
+            [1, 'int', 1],
+            [4, 'int', 4],
+          ],
+        },
+      },
     ],
   };
 }
@@ -129,7 +195,7 @@ function variantsModel(): TinyModel {
 /** The app's MyUtil.normalizeImage on one chip: (v - 127.5) / 128, RGB order kept. */
 const normalizeChip = (pixels: Uint8Array): Float32Array => Float32Array.from(pixels, (v) => (v - MOBILEFACENET.mean) / MOBILEFACENET.std);
 
-t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMissing() }, async (t) => {
+t.test("compiled TFLite models match TFLite's interpreter", { skip: browserMissing() }, async (t) => {
   const reference = await TfliteReference.start();
   t.teardown(() => reference.close());
   const bytes = new Uint8Array(await readFile(mobileFaceNetTflitePath()));
@@ -150,39 +216,51 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
     t.ok(worst <= TOLERANCE, `max |difference| ${worst.toExponential(2)} <= ${TOLERANCE}`);
   });
 
-  t.test('MobileFaceNet on real face chips, and the cached graph with its own preprocessing', { skip: existsSync(GLINT) ? false : `no glint chips at ${GLINT} (set ACTOR_RECOGNIZER_DATASETS): skipped` }, async (t) => {
-    const chips = await glintChips(8);
-    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ar-mfn-'));
-    const product = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir }), { intraOpNumThreads: 2 });
-    const floatInput = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir, input: 'float32' }), { intraOpNumThreads: 2 });
-    t.teardown(() => Promise.all([product.release(), floatInput.release()]));
-    let worstRaw = 0, worstNormalized = 0, worstFloat = 0;
-    for (let k = 0; k < chips.length; k += 2) {
-      const pair = new Float32Array(pairSize);
-      pair.set(normalizeChip(chips[k]!.pixels), 0);
-      pair.set(normalizeChip(chips[k + 1]!.pixels), pairSize / 2);
-      const [want] = await reference.run('mobilefacenet', [pair]);
-      const [got] = await runCompiled(compiled, model, [pair]);
-      worstRaw = Math.max(worstRaw, maxDiff(got!, want!));
-      // The product graph: uint8 pixels in, normalised in the graph, L2-normalised out.
-      const pixels = new Uint8Array(pairSize);
-      pixels.set(chips[k]!.pixels, 0);
-      pixels.set(chips[k + 1]!.pixels, pairSize / 2);
-      const out = await product.run({ [MOBILEFACENET.inputName]: new ort.Tensor('uint8', pixels, [2, SIZE, SIZE, 3]) });
-      const embedding = out[MOBILEFACENET.outputName]!.data as Float32Array;
-      const fromFloats = await floatInput.run({ [MOBILEFACENET.inputName]: new ort.Tensor('float32', Float32Array.from(pixels), [2, SIZE, SIZE, 3]) });
-      worstFloat = Math.max(worstFloat, maxDiff(fromFloats[MOBILEFACENET.outputName]!.data as Float32Array, embedding));
-      for (const row of [0, 1]) {
-        const w = want!.subarray(row * 192, row * 192 + 192);
-        const norm = Math.sqrt(w.reduce((s, v) => s + v * v, 0));
-        worstNormalized = Math.max(worstNormalized, maxDiff(embedding.subarray(row * 192, row * 192 + 192), w.map((v) => v / norm)));
+  t.test(
+    'MobileFaceNet on real face chips, and the cached graph with its own preprocessing',
+    { skip: existsSync(GLINT) ? false : `no glint chips at ${GLINT} (set ACTOR_RECOGNIZER_DATASETS): skipped` },
+    async (t) => {
+      const chips = await glintChips(8);
+      const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ar-mfn-'));
+      const product = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir }), { intraOpNumThreads: 2 });
+      const floatInput = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir, input: 'float32' }), { intraOpNumThreads: 2 });
+      t.teardown(() => Promise.all([product.release(), floatInput.release()]));
+      let worstRaw = 0,
+        worstNormalized = 0,
+        worstFloat = 0;
+      for (let k = 0; k < chips.length; k += 2) {
+        const pair = new Float32Array(pairSize);
+        pair.set(normalizeChip(chips[k]!.pixels), 0);
+        pair.set(normalizeChip(chips[k + 1]!.pixels), pairSize / 2);
+        const [want] = await reference.run('mobilefacenet', [pair]);
+        const [got] = await runCompiled(compiled, model, [pair]);
+        worstRaw = Math.max(worstRaw, maxDiff(got!, want!));
+        // The product graph: uint8 pixels in, normalised in the graph, L2-normalised out.
+        const pixels = new Uint8Array(pairSize);
+        pixels.set(chips[k]!.pixels, 0);
+        pixels.set(chips[k + 1]!.pixels, pairSize / 2);
+        const out = await product.run({ [MOBILEFACENET.inputName]: new ort.Tensor('uint8', pixels, [2, SIZE, SIZE, 3]) });
+        const embedding = out[MOBILEFACENET.outputName]!.data as Float32Array;
+        const fromFloats = await floatInput.run({ [MOBILEFACENET.inputName]: new ort.Tensor('float32', Float32Array.from(pixels), [2, SIZE, SIZE, 3]) });
+        worstFloat = Math.max(worstFloat, maxDiff(fromFloats[MOBILEFACENET.outputName]!.data as Float32Array, embedding));
+        for (const row of [0, 1]) {
+          const w = want!.subarray(row * 192, row * 192 + 192);
+          const norm = Math.sqrt(w.reduce((s, v) => s + v * v, 0));
+          worstNormalized = Math.max(
+            worstNormalized,
+            maxDiff(
+              embedding.subarray(row * 192, row * 192 + 192),
+              w.map((v) => v / norm),
+            ),
+          );
+        }
       }
-    }
-    t.ok(worstRaw <= TOLERANCE, `raw output: max |difference| ${worstRaw.toExponential(2)} <= ${TOLERANCE} on ${chips.length} chips`);
-    // Divided by norms of 56 to 82: the same agreement, scaled down.
-    t.ok(worstNormalized <= 1e-5, `L2-normalised output: max |difference| ${worstNormalized.toExponential(2)} <= 1e-5`);
-    t.equal(worstFloat, 0, 'the float32-input graph gives the same embeddings as the uint8 one');
-  });
+      t.ok(worstRaw <= TOLERANCE, `raw output: max |difference| ${worstRaw.toExponential(2)} <= ${TOLERANCE} on ${chips.length} chips`);
+      // Divided by norms of 56 to 82: the same agreement, scaled down.
+      t.ok(worstNormalized <= 1e-5, `L2-normalised output: max |difference| ${worstNormalized.toExponential(2)} <= 1e-5`);
+      t.equal(worstFloat, 0, 'the float32-input graph gives the same embeddings as the uint8 one');
+    },
+  );
 
   t.test('a model written here: fused activations, dilation, depth multiplier, groups, int8 and uint8 weights, slices', async (t) => {
     const bytes = buildTflite(variantsModel());
@@ -207,7 +285,12 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
       await reference.load(name, file);
       const s = await session(m, name);
       t.teardown(() => s.release());
-      const inputs = m.inputs.map((i, k) => noise(m.tensors[i]!.shape.reduce((a, b) => a * b, 1), 10 + k));
+      const inputs = m.inputs.map((i, k) =>
+        noise(
+          m.tensors[i]!.shape.reduce((a, b) => a * b, 1),
+          10 + k,
+        ),
+      );
       const want = await reference.run(name, inputs);
       const got = await runCompiled(s, m, inputs);
       m.outputs.forEach((o, k) => {
@@ -218,7 +301,7 @@ t.test('compiled TFLite models match TFLite\'s interpreter', { skip: browserMiss
   }
 });
 
-t.test('the batch is free, and each face\'s embedding does not depend on the others', async (t) => {
+t.test("the batch is free, and each face's embedding does not depend on the others", async (t) => {
   const model = readTflite(new Uint8Array(await readFile(mobileFaceNetTflitePath())));
   const s = await session(model, 'mobilefacenet');
   t.teardown(() => s.release());
@@ -234,20 +317,27 @@ t.test('the batch is free, and each face\'s embedding does not depend on the oth
   t.ok(worst <= 1e-5, `batch 1 against batch 16: max |difference| ${worst.toExponential(2)}`);
 });
 
-t.test('same person closer than different people (glint chips)', { skip: existsSync(GLINT) ? false : `no glint chips at ${GLINT} (set ACTOR_RECOGNIZER_DATASETS): skipped` }, async (t) => {
-  const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ar-mfn-'));
-  const s = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir }), { intraOpNumThreads: 2 });
-  t.teardown(() => s.release());
-  const chips = await glintChips(10);
-  const pixels = new Uint8Array(chips.length * SIZE * SIZE * 3);
-  chips.forEach((c, k) => pixels.set(c.pixels, k * SIZE * SIZE * 3));
-  const out = await s.run({ image: new ort.Tensor('uint8', pixels, [chips.length, SIZE, SIZE, 3]) });
-  const e = out['embedding']!.data as Float32Array;
-  const row = (k: number) => e.subarray(k * 192, (k + 1) * 192);
-  const same: number[] = [];
-  const different: number[] = [];
-  for (let a = 0; a < chips.length; a++)
-    for (let b = a + 1; b < chips.length; b++) (chips[a]!.person === chips[b]!.person ? same : different).push(cosine(row(a), row(b)));
-  const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
-  t.ok(mean(same) > mean(different) + 0.3, `mean cosine, same person ${mean(same).toFixed(3)} (${same.length} pairs) vs different ${mean(different).toFixed(3)} (${different.length})`);
-});
+t.test(
+  'same person closer than different people (glint chips)',
+  { skip: existsSync(GLINT) ? false : `no glint chips at ${GLINT} (set ACTOR_RECOGNIZER_DATASETS): skipped` },
+  async (t) => {
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'ar-mfn-'));
+    const s = await ort.InferenceSession.create(await mobileFaceNetModelPath({ cacheDir }), { intraOpNumThreads: 2 });
+    t.teardown(() => s.release());
+    const chips = await glintChips(10);
+    const pixels = new Uint8Array(chips.length * SIZE * SIZE * 3);
+    chips.forEach((c, k) => pixels.set(c.pixels, k * SIZE * SIZE * 3));
+    const out = await s.run({ image: new ort.Tensor('uint8', pixels, [chips.length, SIZE, SIZE, 3]) });
+    const e = out['embedding']!.data as Float32Array;
+    const row = (k: number) => e.subarray(k * 192, (k + 1) * 192);
+    const same: number[] = [];
+    const different: number[] = [];
+    for (let a = 0; a < chips.length; a++)
+      for (let b = a + 1; b < chips.length; b++) (chips[a]!.person === chips[b]!.person ? same : different).push(cosine(row(a), row(b)));
+    const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+    t.ok(
+      mean(same) > mean(different) + 0.3,
+      `mean cosine, same person ${mean(same).toFixed(3)} (${same.length} pairs) vs different ${mean(different).toFixed(3)} (${different.length})`,
+    );
+  },
+);

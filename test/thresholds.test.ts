@@ -35,7 +35,10 @@ t.test('a target rejection rate is met for that share of the impostor identities
   t.equal(calibration.point.method, 'target-rejection');
   t.equal(calibration.point.identities, 11, 'eight held-out actors and three strangers');
   t.ok(calibration.point.identitiesRejected >= 0.9, `identities rejected ${calibration.point.identitiesRejected}`);
-  t.ok(calibration.perActor.every((p) => p >= calibration.default), 'no actor is easier to pass than the default');
+  t.ok(
+    calibration.perActor.every((p) => p >= calibration.default),
+    'no actor is easier to pass than the default',
+  );
   const stricter = calibrate(genuine, impostors, 8, 0.99);
   t.ok(stricter.default >= calibration.default, 'a higher target never lowers the threshold');
   t.ok(stricter.point.genuineAccepted <= calibration.point.genuineAccepted);
@@ -64,7 +67,11 @@ t.test('the split is per actor, seeded, and leaves small actors whole', async (t
   const items = Array.from({ length: 10 }, (_, i) => i);
   const a = splitActor(items, 7);
   t.same([a.train.length, a.validation.length, a.test.length], [6, 2, 2]);
-  t.same([...a.train, ...a.validation, ...a.test].sort((x, y) => x - y), items, 'every face in exactly one part');
+  t.same(
+    [...a.train, ...a.validation, ...a.test].sort((x, y) => x - y),
+    items,
+    'every face in exactly one part',
+  );
   t.same(splitActor(items, 7), a, 'the same seed, the same split');
   t.notSame(splitActor(items, 8), a, 'another seed, another split');
   t.same(splitActor([1, 2, 3, 4], 7), { train: [1, 2, 3, 4], validation: [], test: [] });
@@ -73,5 +80,5 @@ t.test('the split is per actor, seeded, and leaves small actors whole', async (t
   t.same(splitActor(items, 7, { validation: 0, test: 0 }).train.length, 10);
   const both = splitAll(['b', 'c'], [items, items], 3);
   const alone = splitAll(['a', 'b', 'c'], [[1, 2], items, items], 3);
-  t.same(alone.test.slice(1), both.test, 'adding an actor changes no other actor\'s split');
+  t.same(alone.test.slice(1), both.test, "adding an actor changes no other actor's split");
 });

@@ -8,13 +8,17 @@ t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger;
   t.equal(tiles.length, 6, 'three across, two down for 640×360');
   for (const tile of tiles) t.equal(tile.width, 320);
   const uncovered: string[] = [];
-  for (let x = 0; x < 640; x += 5) for (let y = 0; y < 360; y += 5) if (!tiles.some((k) => x >= k.x && x < k.x + k.width && y >= k.y && y < k.y + k.height)) uncovered.push(`${x},${y}`);
+  for (let x = 0; x < 640; x += 5)
+    for (let y = 0; y < 360; y += 5) if (!tiles.some((k) => x >= k.x && x < k.x + k.width && y >= k.y && y < k.y + k.height)) uncovered.push(`${x},${y}`);
   t.same(uncovered, [], 'every pixel is in a tile');
   const across = tiles.filter((k) => k.y === 0).sort((a, b) => a.x - b.x);
   t.ok(across[0]!.x + across[0]!.width - across[1]!.x >= 80, 'neighbours overlap by a quarter of a tile');
   t.same(tileGrid(640, 360, 0), [], 'zoom 0: off');
   t.same(tileGrid(500, 300, 2), [], 'an image the detector sees at full size has no tiles');
-  t.ok(tileGrid(1920, 1080, 2).every((k) => k.x + k.width <= 1920 && k.y + k.height <= 1080), 'inside the frame');
+  t.ok(
+    tileGrid(1920, 1080, 2).every((k) => k.x + k.width <= 1920 && k.y + k.height <= 1080),
+    'inside the frame',
+  );
 });
 
 t.test('a crop copies the tile`s pixels', async (t) => {
@@ -76,7 +80,15 @@ t.test('small faces come from the tiles, large ones from the whole frame, each o
   const large = { x: 400, y: 100, width: 90, height: 100 };
   const backend = fakeBackend([small, large], image);
   const whole = await backend.detect(image, { minScore: 0.5, maxFaces: 20 });
-  t.same(whole.map((d) => d.box), [large], 'the whole frame alone misses the 32 px face');
+  t.same(
+    whole.map((d) => d.box),
+    [large],
+    'the whole frame alone misses the 32 px face',
+  );
   const found = await detectWithTiles(backend, image, { minScore: 0.5, maxFaces: 20 }, 2);
-  t.same(found.map((d) => d.box).sort((a, b) => a.x - b.x), [small, large], 'with the tiles both, the large one once');
+  t.same(
+    found.map((d) => d.box).sort((a, b) => a.x - b.x),
+    [small, large],
+    'with the tiles both, the large one once',
+  );
 });

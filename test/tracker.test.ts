@@ -23,17 +23,31 @@ function face(x: number, k: number, seed: number, c = 0.97, quality = 1): TrackI
   const embedding = unitNear(k, seed, c);
   const scores = Float32Array.from(ACTORS, (_, a) => embedding[a]!);
   const best = scores.indexOf(Math.max(...scores));
-  return { box: { x, y: 50, width: 100, height: 120 }, embedding, scores, actor: scores[best]! >= 0.9 ? ACTORS[best]! : null, confidence: scores[best]!, quality };
+  return {
+    box: { x, y: 50, width: 100, height: 120 },
+    embedding,
+    scores,
+    actor: scores[best]! >= 0.9 ? ACTORS[best]! : null,
+    confidence: scores[best]!,
+    quality,
+  };
 }
 
 t.test('one person over many frames is one appearance; a face known at its announcement is one event', async (t) => {
   const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
   const events = [];
   for (let i = 0; i < 10; i++) events.push(...tracker.update([face(100 + i * 3, 0, i)], i * 0.2, { model }));
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', 'Ben Affleck']], 'appeared with the name, no separate identified');
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [['appeared', 'Ben Affleck']],
+    'appeared with the name, no separate identified',
+  );
   t.same(tracker.actors(), ['Ben Affleck']);
   const left = tracker.update([], 3, { model });
-  t.same(left.map((e) => e.type), ['left']);
+  t.same(
+    left.map((e) => e.type),
+    ['left'],
+  );
   t.equal(left[0]!.durationSeconds, 1.8);
   t.ok(left[0]!.bestConfidence! > 0.9);
 });
@@ -41,10 +55,20 @@ t.test('one person over many frames is one appearance; a face known at its annou
 t.test('small faces that each fall short add up to a name; a stranger near every actor does not', async (t) => {
   // Each face alone scores 0.89 for its actor, under the 0.9 threshold, but their differences cancel out.
   const weak = Array.from({ length: 12 }, (_, i) => face(100, 1, i + 1, 0.89));
-  t.ok(weak.every((f) => f.actor === null), 'no single frame is named');
+  t.ok(
+    weak.every((f) => f.actor === null),
+    'no single frame is named',
+  );
   const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
   const events = weak.flatMap((f, i) => tracker.update([f], i * 0.2, { model }));
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', null], ['identified', 'Madonna']], 'named late, as evidence grew');
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [
+      ['appeared', null],
+      ['identified', 'Madonna'],
+    ],
+    'named late, as evidence grew',
+  );
   t.equal(events[1]!.previous, null, 'identified says what the track was called before');
 
   // A stranger halfway between every actor, the same blur each time: never named, however long.
@@ -52,9 +76,20 @@ t.test('small faces that each fall short add up to a name; a stranger near every
   const n = Math.hypot(...stranger);
   const unit = stranger.map((x) => x / n);
   const tracker2 = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
-  const strangerFace = (i: number): TrackInput => ({ box: { x: 300, y: 50, width: 30, height: 36 }, embedding: unit, scores: Float32Array.from(ACTORS, (_, c) => unit[c]!), actor: null, confidence: unit[0]!, quality: 0.3 + (i % 2) * 0.1 });
+  const strangerFace = (i: number): TrackInput => ({
+    box: { x: 300, y: 50, width: 30, height: 36 },
+    embedding: unit,
+    scores: Float32Array.from(ACTORS, (_, c) => unit[c]!),
+    actor: null,
+    confidence: unit[0]!,
+    quality: 0.3 + (i % 2) * 0.1,
+  });
   const strangerEvents = Array.from({ length: 30 }, (_, i) => tracker2.update([strangerFace(i)], i * 0.2, { model })).flat();
-  t.same(strangerEvents.filter((e) => e.actor !== null), [], 'a stranger close to everyone stays unknown');
+  t.same(
+    strangerEvents.filter((e) => e.actor !== null),
+    [],
+    'a stranger close to everyone stays unknown',
+  );
 });
 
 t.test('one lucky frame of a stranger does not name the track', async (t) => {
@@ -63,15 +98,29 @@ t.test('one lucky frame of a stranger does not name the track', async (t) => {
   const frames = Array.from({ length: 8 }, (_, i) => face(100, 2, i, i === 3 ? 0.93 : 0.8));
   t.equal(frames[3]!.actor, 'Elton John', 'the lucky frame alone would be named');
   const events = frames.flatMap((f, i) => tracker.update([f], i * 0.2, { model }));
-  t.same(events.filter((e) => e.actor !== null), [], 'the track stays unknown');
+  t.same(
+    events.filter((e) => e.actor !== null),
+    [],
+    'the track stays unknown',
+  );
 });
 
 t.test('a cut ends every track: the same place after a cut is someone new', async (t) => {
   const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 5 });
   const before = [0, 0.2, 0.4].flatMap((time) => tracker.update([face(100, 0, 1)], time, { model }));
-  t.same(before.map((e) => [e.type, e.actor]), [['appeared', 'Ben Affleck']]);
+  t.same(
+    before.map((e) => [e.type, e.actor]),
+    [['appeared', 'Ben Affleck']],
+  );
   const after = [...tracker.update([face(100, 1, 2)], 0.6, { cut: true, model }), ...tracker.update([face(100, 1, 3)], 0.8, { model })];
-  t.same(after.map((e) => [e.type, e.actor]), [['left', 'Ben Affleck'], ['appeared', 'Madonna']], 'not one track carrying a name across the cut');
+  t.same(
+    after.map((e) => [e.type, e.actor]),
+    [
+      ['left', 'Ben Affleck'],
+      ['appeared', 'Madonna'],
+    ],
+    'not one track carrying a name across the cut',
+  );
 });
 
 t.test('faces of two people do not swap tracks; a face elsewhere in the shot that looks the same rejoins its track', async (t) => {
@@ -92,8 +141,21 @@ t.test('faces of two people do not swap tracks; a face elsewhere in the shot tha
 t.test('a shot too short to see a face twice still counts the face seen in it', async (t) => {
   const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 5 });
   const events = [...tracker.update([face(100, 1, 1)], 0, { cut: true, model }), ...tracker.update([face(300, 0, 2)], 0.2, { cut: true, model })];
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', 'Madonna'], ['left', 'Madonna']], 'the one-frame shot gives its appearance');
-  t.same(tracker.update([], 0.4, { cut: true, model }).map((e) => [e.type, e.actor]), [['appeared', 'Ben Affleck'], ['left', 'Ben Affleck']]);
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [
+      ['appeared', 'Madonna'],
+      ['left', 'Madonna'],
+    ],
+    'the one-frame shot gives its appearance',
+  );
+  t.same(
+    tracker.update([], 0.4, { cut: true, model }).map((e) => [e.type, e.actor]),
+    [
+      ['appeared', 'Ben Affleck'],
+      ['left', 'Ben Affleck'],
+    ],
+  );
   const longer = new Tracker({ ...OFF, minHits: 2, absentSeconds: 5 });
   const noise = [...longer.update([face(100, 1, 1)], 0, { model }), ...longer.update([], 0.2, { model }), ...longer.update([], 0.4, { cut: true, model })];
   t.same(noise, [], 'in a longer shot a face seen once is a false detection, never announced');
@@ -112,9 +174,21 @@ t.test('a track changes its name only when another actor clearly leads, and minC
   const events = [];
   for (let i = 0; i < 5; i++) events.push(...tracker.update([turned(0.2)], i * 0.2, { model }));
   events.push(...tracker.update([turned(0.9)], 1, { model }));
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', 'Madonna']], 'one frame nearer Elton John does not rename five of Madonna');
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [['appeared', 'Madonna']],
+    'one frame nearer Elton John does not rename five of Madonna',
+  );
   for (let i = 6; i < 40; i++) events.push(...tracker.update([turned(Math.min(1.37, 0.9 + (i - 5) * 0.05))], i * 0.2, { model }));
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', 'Madonna'], ['identified', null], ['identified', 'Elton John']], 'the name is dropped, then another taken, as the evidence turns');
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [
+      ['appeared', 'Madonna'],
+      ['identified', null],
+      ['identified', 'Elton John'],
+    ],
+    'the name is dropped, then another taken, as the evidence turns',
+  );
   t.equal(tracker.active().length, 1, 'one track throughout');
   const strict = new Tracker({ ...OFF, minHits: 1, absentSeconds: 5, minConfidence: 0.999 });
   for (let i = 0; i < 5; i++) strict.update([face(100, 1, i)], i * 0.2, { model });
@@ -124,7 +198,10 @@ t.test('a track changes its name only when another actor clearly leads, and minC
 t.test('without a model every track is unknown', async (t) => {
   const tracker = new Tracker({ ...OFF, minHits: 1, absentSeconds: 5 });
   const events = tracker.update([face(100, 0, 1)], 0);
-  t.same(events.map((e) => [e.type, e.actor]), [['appeared', null]]);
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [['appeared', null]],
+  );
 });
 
 t.test('a face named in an earlier shot is named again in a later one on a weaker match, only within reidSeconds', async (t) => {
@@ -134,7 +211,10 @@ t.test('a face named in an earlier shot is named again in a later one on a weake
   const run = (reidSeconds: number, seed: number) => {
     const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 5, reidSeconds });
     const first = [0, 0.2, 0.4].flatMap((time) => tracker.update([face(100, 1, 5, 0.95)], time, { model }));
-    t.same(first.map((e) => [e.type, e.actor]), [['appeared', 'Madonna']]);
+    t.same(
+      first.map((e) => [e.type, e.actor]),
+      [['appeared', 'Madonna']],
+    );
     const later = [0.6, 0.8, 1.0].flatMap((time, i) => tracker.update([face(300, 1, seed, 0.88)], time, { cut: i === 0, model }));
     return later.filter((e) => e.type !== 'left').map((e) => [e.type, e.actor]);
   };

@@ -36,7 +36,10 @@ t.test('real strangers: each person is one group, and no group mixes two people'
   for (const person of people) {
     const theirs = members.filter((m) => m[0] === person);
     const largest = Math.max(...theirs.map((m) => m.length));
-    t.ok(largest >= photos[people.indexOf(person)]!.length - 2, `${person}: one group holds nearly all their photos (${theirs.map((m) => m.length).join('+')})`);
+    t.ok(
+      largest >= photos[people.indexOf(person)]!.length - 2,
+      `${person}: one group holds nearly all their photos (${theirs.map((m) => m.length).join('+')})`,
+    );
   }
   t.ok(groups.length >= people.length && groups.length <= people.length + 4, `${groups.length} groups for ${people.length} people`);
 });
@@ -115,10 +118,14 @@ t.test("a stranger seen for long is enrolled from a sample of the group's best a
   const [group] = unknowns.list();
   t.equal(group!.faces, 305, 'every face a second is kept');
   // Thumbnails are cut in the background, a few milliseconds each.
-  for (const end = Date.now() + 20_000; Date.now() < end && unknowns.sample(group!.id)!.some((f) => !f.thumbnail); ) await new Promise((r) => setTimeout(r, 100));
+  for (const end = Date.now() + 20_000; Date.now() < end && unknowns.sample(group!.id)!.some((f) => !f.thumbnail);)
+    await new Promise((r) => setTimeout(r, 100));
   const sample = unknowns.sample(group!.id)!;
   t.equal(sample.length, UNKNOWN_DEFAULTS.enrollFaces, `a sample of ${UNKNOWN_DEFAULTS.enrollFaces} faces, not 305`);
-  t.ok(sample.every((f) => f.thumbnail.startsWith('data:image/jpeg;base64,')), 'each with a thumbnail to untick');
+  t.ok(
+    sample.every((f) => f.thumbnail.startsWith('data:image/jpeg;base64,')),
+    'each with a thumbnail to untick',
+  );
   const chosen = unknowns.embeddings(group!.id)!;
   t.equal(chosen.length, sample.length, 'enrolling the group takes the sample');
   const which = (u: Float32Array) => photos.findIndex((p) => cosine(p, u) > 0.99999);

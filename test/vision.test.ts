@@ -12,7 +12,10 @@ const missing = datasetsMissing();
 const LIMIT = { maxPixels: 40_000_000 };
 
 function files(dir: string, count = Infinity): string[] {
-  return readdirSync(dir).sort().slice(0, count).map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .sort()
+    .slice(0, count)
+    .map((f) => path.join(dir, f));
 }
 
 if (missing) {
@@ -35,7 +38,10 @@ if (missing) {
   t.test('tight face crops: a border finds the face, else the crop is taken as aligned', async (t) => {
     const pipeline = await testPipeline();
     const vias = new Map<string, number>();
-    const crops = readdirSync(faces('glint-aligned')).sort().slice(0, 4).flatMap((person) => files(faces('glint-aligned', person), 3));
+    const crops = readdirSync(faces('glint-aligned'))
+      .sort()
+      .slice(0, 4)
+      .flatMap((person) => files(faces('glint-aligned', person), 3));
     for (const file of crops) {
       const image = await decodeImage(readFileSync(file), LIMIT);
       const none = await pipeline.analyze(image, { fallback: 'none' });

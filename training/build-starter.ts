@@ -23,11 +23,42 @@ export const STARTER_SOURCES: { folder: string; people: 'all' | string[] }[] = [
   { folder: 'faces/movie-matcher', people: 'all' },
   {
     folder: 'faces/glint-aligned',
-    people: ['Daniel Radcliffe', 'Drew Barrymore', 'Gwyneth Paltrow', 'Halle Berry', 'Hugh Jackman', 'Hugh Laurie', 'James Spader', 'Jennifer Lopez', 'Jessica Alba', 'Kate Winslet', 'Keanu Reeves', 'Keira Knightley', 'Lindsay Lohan', 'Mark Ruffalo', 'Robert Downey Jr', 'Tina Fey', 'Tom Hanks', 'Will Smith'],
+    people: [
+      'Daniel Radcliffe',
+      'Drew Barrymore',
+      'Gwyneth Paltrow',
+      'Halle Berry',
+      'Hugh Jackman',
+      'Hugh Laurie',
+      'James Spader',
+      'Jennifer Lopez',
+      'Jessica Alba',
+      'Kate Winslet',
+      'Keanu Reeves',
+      'Keira Knightley',
+      'Lindsay Lohan',
+      'Mark Ruffalo',
+      'Robert Downey Jr',
+      'Tina Fey',
+      'Tom Hanks',
+      'Will Smith',
+    ],
   },
   {
     folder: 'faces/pins',
-    people: ['Alex Lawther', 'Alexandra Daddario', 'Alvaro Morte', 'Alycia Dabnem Carey', 'Amanda Crew', 'Amber Heard', 'Andy Samberg', 'Anne Hathaway', 'Anthony Mackie', 'Morgan Freeman', 'Robert Downey Jr'],
+    people: [
+      'Alex Lawther',
+      'Alexandra Daddario',
+      'Alvaro Morte',
+      'Alycia Dabnem Carey',
+      'Amanda Crew',
+      'Amber Heard',
+      'Andy Samberg',
+      'Anne Hathaway',
+      'Anthony Mackie',
+      'Morgan Freeman',
+      'Robert Downey Jr',
+    ],
   },
   { folder: 'faces/bbt', people: 'all' },
   { folder: 'faces/five-celebrities/train', people: ['Ben Affleck', 'Jerry Seinfeld', 'Mindy Kaling'] },
@@ -54,7 +85,13 @@ const CREATED_AT = '1970-01-01T00:00:00.000Z';
  * the photos are linked into a temporary folder in a fixed order, the version is `starter-<hash of
  * the photos>`, and nothing records a time or a path of this machine.
  */
-export async function buildStarter(options: { datasets: string; out: string; config: Config; sources?: typeof STARTER_SOURCES; cache?: boolean }): Promise<TrainSummary> {
+export async function buildStarter(options: {
+  datasets: string;
+  out: string;
+  config: Config;
+  sources?: typeof STARTER_SOURCES;
+  cache?: boolean;
+}): Promise<TrainSummary> {
   const sources = options.sources ?? STARTER_SOURCES;
   const work = await mkdtemp(path.join(os.tmpdir(), 'ar-starter-'));
   try {
@@ -84,7 +121,15 @@ export async function buildStarter(options: { datasets: string; out: string; con
         stamp: 'starter',
         createdAt: CREATED_AT,
         datasets: sources.map((s) => s.folder),
-        extra: { starter: { embedding: embeddingKey(options.config.vision), sources: recorded, strangers: STARTER_STRANGERS, maxPerActor: MAX_PER_ACTOR, minPerActor: MIN_PER_ACTOR } },
+        extra: {
+          starter: {
+            embedding: embeddingKey(options.config.vision),
+            sources: recorded,
+            strangers: STARTER_STRANGERS,
+            maxPerActor: MAX_PER_ACTOR,
+            minPerActor: MIN_PER_ACTOR,
+          },
+        },
       },
     });
   } finally {
@@ -117,7 +162,9 @@ async function main(): Promise<void> {
   const test = summary.test;
   process.stdout.write(
     `starter model ${summary.version}: ${summary.actors.length} actors from ${summary.images} photos, ${(bytes / 1024).toFixed(0)} KiB in ${STARTER_DIR}, built in ${Math.round((Date.now() - started) / 1000)} s\n` +
-      (test ? `test split: ${(test.top1 * 100).toFixed(1)}% of ${test.faces} named correctly, ${(test.impostorsRejected * 100).toFixed(1)}% of held-out actors' faces rejected\n` : '') +
+      (test
+        ? `test split: ${(test.top1 * 100).toFixed(1)}% of ${test.faces} named correctly, ${(test.impostorsRejected * 100).toFixed(1)}% of held-out actors' faces rejected\n`
+        : '') +
       (summary.skipped.tooFewPhotos.length ? `left out, too few usable photos: ${summary.skipped.tooFewPhotos.join(', ')}\n` : ''),
   );
 }

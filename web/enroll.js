@@ -29,7 +29,10 @@ export class Enroll {
     const { cameras } = /** @type {{ cameras: import('./types').Camera[] }} */ (await api('/v1/cameras').catch(() => ({ cameras: [] })));
     const select = byId('enroll-camera', HTMLSelectElement);
     const chosen = select.value;
-    fill(select, cameras.map((c) => h('option', { value: c.id, selected: c.id === chosen }, c.id)));
+    fill(
+      select,
+      cameras.map((c) => h('option', { value: c.id, selected: c.id === chosen }, c.id)),
+    );
     byId('enroll-camera-field').hidden = cameras.length === 0;
   }
 
@@ -46,7 +49,11 @@ export class Enroll {
         this.faces.append(h('p', { class: 'face-error' }, `${file.name}: ${/** @type {Error} */ (err).message}`));
       }
     }
-    say(this.found, `${found} face${found === 1 ? '' : 's'} found in ${files.length} photo${files.length === 1 ? '' : 's'}. Untick any that is not this person.`, found ? 'ok' : 'error');
+    say(
+      this.found,
+      `${found} face${found === 1 ? '' : 's'} found in ${files.length} photo${files.length === 1 ? '' : 's'}. Untick any that is not this person.`,
+      found ? 'ok' : 'error',
+    );
     byId('enroll-photos', HTMLInputElement).value = '';
   }
 
@@ -57,7 +64,13 @@ export class Enroll {
     try {
       const answer = /** @type {{ faces: FoundFace[] }} */ (await api(`/v1/enroll/cameras/${encodeURIComponent(camera)}/faces`, { method: 'POST' }));
       this.add(answer.faces, `camera ${camera}`, false);
-      say(this.found, answer.faces.length ? `${answer.faces.length} face${answer.faces.length === 1 ? '' : 's'} found on ${camera}. Tick the person's.` : `No face on ${camera} right now.`, answer.faces.length ? 'ok' : 'error');
+      say(
+        this.found,
+        answer.faces.length
+          ? `${answer.faces.length} face${answer.faces.length === 1 ? '' : 's'} found on ${camera}. Tick the person's.`
+          : `No face on ${camera} right now.`,
+        answer.faces.length ? 'ok' : 'error',
+      );
     } catch (err) {
       say(this.found, `No faces from ${camera}: ${/** @type {Error} */ (err).message}`, 'error');
     }
@@ -106,7 +119,11 @@ export class Enroll {
       const answer = /** @type {EnrollAnswer} */ (await api('/v1/enroll', { method: 'POST', json: { name, faces: ids } }));
       fill(this.result, enrolledMessage(answer, this.news, this.result));
       this.result.dataset.kind = 'ok';
-      for (const id of ids) this.faces.querySelector(`input[value="${CSS.escape(id)}"]`)?.closest('label')?.remove();
+      for (const id of ids)
+        this.faces
+          .querySelector(`input[value="${CSS.escape(id)}"]`)
+          ?.closest('label')
+          ?.remove();
       byId('enroll-name', HTMLInputElement).value = '';
       say(this.found, '');
       this.news.dispatchEvent(new Event('model'));
@@ -156,5 +173,8 @@ export function undoButton(previous, news, status) {
 export function enrolledMessage(answer, news, status) {
   const undo = undoButton(answer.previous, news, status);
   const similar = answer.nearest && answer.nearest.alike ? ` Note: ${answer.actor} looks a lot like ${answer.nearest.actor}.` : '';
-  return [`${answer.updated ? 'Added more faces of' : 'Added'} ${answer.actor} (${answer.faces} face${answer.faces === 1 ? '' : 's'}). Version ${answer.version} runs now.${similar} `, undo];
+  return [
+    `${answer.updated ? 'Added more faces of' : 'Added'} ${answer.actor} (${answer.faces} face${answer.faces === 1 ? '' : 's'}). Version ${answer.version} runs now.${similar} `,
+    undo,
+  ];
 }

@@ -39,12 +39,15 @@ export class Live {
     const model = /** @type {import('./types').ModelAnswer | null} */ (await api('/v1/model').catch(() => null));
     const line = byId('live-model');
     if (!model?.version) line.textContent = 'No actor model: every face is unknown. Train one, or enroll people under Enroll.';
-    else if (model.source === 'starter') line.textContent = `Names come from the starter model: ${model.actors.length} well-known actors, built in. Add your own people under Enroll or Unknown faces.`;
+    else if (model.source === 'starter')
+      line.textContent = `Names come from the starter model: ${model.actors.length} well-known actors, built in. Add your own people under Enroll or Unknown faces.`;
     else line.textContent = `Names come from model ${model.version} (${model.actors.length} ${model.actors.length === 1 ? 'person' : 'people'}).`;
   }
 
   async refresh() {
-    const [{ cameras }, { appearances }] = /** @type {[{ cameras: Camera[] }, { appearances: Appearance[] }]} */ (await Promise.all([api('/v1/cameras'), api('/v1/appearances')]));
+    const [{ cameras }, { appearances }] = /** @type {[{ cameras: Camera[] }, { appearances: Appearance[] }]} */ (
+      await Promise.all([api('/v1/cameras'), api('/v1/appearances')])
+    );
     byId('live-empty').hidden = cameras.length > 0;
     const container = byId('cameras');
     for (const camera of cameras) {
@@ -125,7 +128,11 @@ class CameraCard {
       this.actors,
       h('h4', {}, 'Last hour'),
       this.lanes,
-      h('div', { class: 'axis', 'aria-hidden': 'true' }, h('div', { class: 'axis-marks' }, h('span', {}, '60 min ago'), h('span', {}, '30'), h('span', {}, 'now'))),
+      h(
+        'div',
+        { class: 'axis', 'aria-hidden': 'true' },
+        h('div', { class: 'axis-marks' }, h('span', {}, '60 min ago'), h('span', {}, '30'), h('span', {}, 'now')),
+      ),
     );
     this.img.hidden = true;
     /** @type {string | undefined} the names shown, to leave the live region alone when they have not changed */
@@ -145,7 +152,9 @@ class CameraCard {
     // Why a camera is not running, in words on the card, not only in a tooltip.
     const trouble = camera.state !== 'running' && camera.reason;
     this.reason.hidden = !trouble;
-    this.reason.textContent = trouble ? `${camera.state === 'failed' ? 'Failed' : camera.state === 'restarting' ? 'Restarting' : 'Stopped'}: ${camera.reason}` : '';
+    this.reason.textContent = trouble
+      ? `${camera.state === 'failed' ? 'Failed' : camera.state === 'restarting' ? 'Restarting' : 'Stopped'}: ${camera.reason}`
+      : '';
     if (camera.state === 'failed' && this.img.hidden) this.placeholder.textContent = 'No picture: the camera failed.';
     if (camera.width && camera.height) {
       this.img.width = camera.width;
@@ -239,7 +248,13 @@ class CameraCard {
         // A lane exists only for a person with an appearance.
         const last = /** @type {Appearance} */ (list.at(-1));
         const summary = `${list.length} appearance${list.length === 1 ? '' : 's'}, ${formatDuration(seconds)}, last ${last.end ? `at ${clock(last.end, false)}` : 'on screen now'}`;
-        return h('li', { class: name === 'Unknown' ? 'lane unknown' : 'lane' }, h('span', { class: 'lane-name' }, name), track, h('span', { class: 'visually-hidden' }, summary));
+        return h(
+          'li',
+          { class: name === 'Unknown' ? 'lane unknown' : 'lane' },
+          h('span', { class: 'lane-name' }, name),
+          track,
+          h('span', { class: 'visually-hidden' }, summary),
+        );
       }),
     );
   }

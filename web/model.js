@@ -38,9 +38,10 @@ export class ModelView {
     const starter = running?.source === 'starter';
     const notice = byId('model-starter');
     notice.hidden = !starter;
-    notice.textContent = running && starter
-      ? `This is the starter model: ${running.actors.length} well-known actors, built in, so that faces are named before anyone trains a model. Add your own people under Enroll or Unknown faces (they join these actors), or train a model into ${models.dir}: the first one replaces the starter.`
-      : '';
+    notice.textContent =
+      running && starter
+        ? `This is the starter model: ${running.actors.length} well-known actors, built in, so that faces are named before anyone trains a model. Add your own people under Enroll or Unknown faces (they join these actors), or train a model into ${models.dir}: the first one replaces the starter.`
+        : '';
     fill(
       byId('model-facts'),
       fact('Version', running?.version ?? 'none: every face is unknown'),
@@ -49,15 +50,23 @@ export class ModelView {
       fact('From', starter ? 'the starter model (built in)' : (running?.source ?? '—')),
     );
     const actors = running?.actors ?? [];
-    fill(byId('model-actors'), actors.map((a) => h('li', { class: 'chip' }, a)));
+    fill(
+      byId('model-actors'),
+      actors.map((a) => h('li', { class: 'chip' }, a)),
+    );
     // A few names show at once; the starter's hundred and more wait behind a summary, so that the
     // versions below stay in sight.
     const box = byId('model-actors-box', HTMLDetailsElement);
     if (actors.length <= 24) box.open = true;
-    byId('model-actors-summary').textContent = actors.length ? `${actors.length} ${actors.length === 1 ? 'person' : 'people'}: ${actors.slice(0, 6).join(', ')}${actors.length > 6 ? ', …' : ''}` : 'Nobody yet';
+    byId('model-actors-summary').textContent = actors.length
+      ? `${actors.length} ${actors.length === 1 ? 'person' : 'people'}: ${actors.slice(0, 6).join(', ')}${actors.length > 6 ? ', …' : ''}`
+      : 'Nobody yet';
     const select = byId('model-remove-actor', HTMLSelectElement);
     const chosen = select.value;
-    fill(select, (running?.actors ?? []).map((a) => h('option', { value: a, selected: a === chosen }, a)));
+    fill(
+      select,
+      (running?.actors ?? []).map((a) => h('option', { value: a, selected: a === chosen }, a)),
+    );
     byId('model-remove').hidden = !running || running.actors.length < 2 || models.layout !== 'store';
     const layout = byId('model-layout');
     layout.hidden = models.layout !== 'bundle';
@@ -65,7 +74,10 @@ export class ModelView {
     // The starter is not in the store, but it can be run again like a version held there.
     const starterModel = models.starter;
     /** @type {import('./types').HeldVersion[]} */
-    const builtIn = starterModel && !models.held.some((v) => v.version === starterModel.version) ? [{ version: starterModel.version, running: starterModel.running, builtIn: true }] : [];
+    const builtIn =
+      starterModel && !models.held.some((v) => v.version === starterModel.version)
+        ? [{ version: starterModel.version, running: starterModel.running, builtIn: true }]
+        : [];
     const versions = [...models.held, ...builtIn];
     fill(
       byId('model-held'),
@@ -86,7 +98,15 @@ export class ModelView {
     fill(
       byId('model-refusals'),
       models.refusals.length
-        ? models.refusals.map((r) => h('li', {}, h('strong', {}, r.version ?? 'unnamed bundle'), ` from ${r.source}, ${clock(r.at)}: `, h('span', { class: 'reason' }, `${r.reason} (${r.code})`)))
+        ? models.refusals.map((r) =>
+            h(
+              'li',
+              {},
+              h('strong', {}, r.version ?? 'unnamed bundle'),
+              ` from ${r.source}, ${clock(r.at)}: `,
+              h('span', { class: 'reason' }, `${r.reason} (${r.code})`),
+            ),
+          )
         : [h('li', { class: 'none' }, 'None since the daemon started.')],
     );
   }

@@ -38,8 +38,18 @@ export class Unknowns {
     const typing = this.list.contains(active) && active instanceof HTMLInputElement && active.value;
     if (typing || this.list.querySelector('.sample:not([hidden])')) return;
     const minutes = Math.round(answer.windowSeconds / 60);
-    if (!this.status.dataset.kind || this.status.dataset.kind === 'info') say(this.status, answer.groups.length ? `${answer.groups.length} stranger${answer.groups.length === 1 ? '' : 's'} in the last ${minutes} minutes.` : `No stranger in the last ${minutes} minutes.`, 'info');
-    fill(this.list, answer.groups.map((g, i) => this.group(g, i + 1)));
+    if (!this.status.dataset.kind || this.status.dataset.kind === 'info')
+      say(
+        this.status,
+        answer.groups.length
+          ? `${answer.groups.length} stranger${answer.groups.length === 1 ? '' : 's'} in the last ${minutes} minutes.`
+          : `No stranger in the last ${minutes} minutes.`,
+        'info',
+      );
+    fill(
+      this.list,
+      answer.groups.map((g, i) => this.group(g, i + 1)),
+    );
   }
 
   /**
@@ -49,7 +59,13 @@ export class Unknowns {
   group(g, n) {
     const input = h('input', { type: 'text', id: `unknown-name-${g.id}`, maxlength: 64, autocomplete: 'off', spellcheck: 'false', required: true });
     // The faces naming enrolls: a sample of the group's best and most varied, loaded on demand to untick.
-    const sample = h('div', { class: 'faces sample', id: `unknown-sample-${g.id}`, role: 'group', 'aria-label': `Faces of person ${n} to add: untick any that is not them`, hidden: true });
+    const sample = h('div', {
+      class: 'faces sample',
+      id: `unknown-sample-${g.id}`,
+      role: 'group',
+      'aria-label': `Faces of person ${n} to add: untick any that is not them`,
+      hidden: true,
+    });
     const choose = h('button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': sample.id, class: 'choose' }, 'Choose faces…');
     choose.addEventListener('click', () => void this.toggleSample(g.id, sample, choose, n));
     const form = h(
@@ -57,14 +73,24 @@ export class Unknowns {
       { class: 'name-group' },
       h('label', { for: input.id }, `Name person ${n}`),
       input,
-      h('span', { class: 'buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Add to the model'), choose, h('button', { type: 'button', onclick: () => void this.dismiss(g.id, n) }, 'Forget')),
+      h(
+        'span',
+        { class: 'buttons' },
+        h('button', { type: 'submit', class: 'primary' }, 'Add to the model'),
+        choose,
+        h('button', { type: 'button', onclick: () => void this.dismiss(g.id, n) }, 'Forget'),
+      ),
     );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      const faces = sample.dataset.loaded ? [.../** @type {NodeListOf<HTMLInputElement>} */ (sample.querySelectorAll('input:checked'))].map((c) => c.value) : undefined;
+      const faces = sample.dataset.loaded
+        ? [.../** @type {NodeListOf<HTMLInputElement>} */ (sample.querySelectorAll('input:checked'))].map((c) => c.value)
+        : undefined;
       void this.enroll(g.id, input.value.trim(), n, faces);
     });
-    const thumbs = g.thumbnails.length ? g.thumbnails.map((src, i) => h('img', { src, alt: i === 0 ? `Person ${n}` : '', width: 64, height: 64 })) : [h('span', { class: 'hint' }, 'no picture yet')];
+    const thumbs = g.thumbnails.length
+      ? g.thumbnails.map((src, i) => h('img', { src, alt: i === 0 ? `Person ${n}` : '', width: 64, height: 64 }))
+      : [h('span', { class: 'hint' }, 'no picture yet')];
     const [first, last] = [clock(g.firstSeen, false), clock(g.lastSeen, false)];
     const seen = `Seen ${first === last ? `at ${first}` : `${first}–${last}`} on ${g.cameras.join(', ')}; ${g.appearances} appearance${g.appearances === 1 ? '' : 's'}, ${g.faces} face${g.faces === 1 ? '' : 's'} kept.`;
     return h('li', { class: 'group', 'data-group': g.id }, h('div', { class: 'thumbs' }, thumbs), h('p', {}, seen), form, sample);
@@ -88,13 +114,19 @@ export class Unknowns {
         const { faces } = /** @type {{ faces: import('./types').UnknownFace[] }} */ (await api(`/v1/unknowns/${encodeURIComponent(id)}/faces`));
         fill(
           sample,
-          h('p', { class: 'hint sample-hint' }, `Naming person ${n} adds these ${faces.length} face${faces.length === 1 ? '' : 's'}, the best and most varied of the group. Untick any that is not them.`),
+          h(
+            'p',
+            { class: 'hint sample-hint' },
+            `Naming person ${n} adds these ${faces.length} face${faces.length === 1 ? '' : 's'}, the best and most varied of the group. Untick any that is not them.`,
+          ),
           faces.map((f, i) =>
             h(
               'label',
               { class: 'face small' },
               h('input', { type: 'checkbox', value: f.id, checked: true }),
-              f.thumbnail ? h('img', { src: f.thumbnail, alt: `Face ${i + 1} of person ${n}, ${f.camera} at ${clock(f.at, false)}`, width: 64, height: 64 }) : h('span', { class: 'hint' }, `${f.camera} ${clock(f.at, false)}`),
+              f.thumbnail
+                ? h('img', { src: f.thumbnail, alt: `Face ${i + 1} of person ${n}, ${f.camera} at ${clock(f.at, false)}`, width: 64, height: 64 })
+                : h('span', { class: 'hint' }, `${f.camera} ${clock(f.at, false)}`),
             ),
           ),
         );
@@ -119,7 +151,9 @@ export class Unknowns {
     if (faces && faces.length === 0) return say(this.status, `Tick at least one face of person ${n}.`, 'error');
     say(this.status, `Adding ${name} to the model…`, 'busy');
     try {
-      const answer = /** @type {import('./types').EnrollAnswer} */ (await api(`/v1/unknowns/${encodeURIComponent(id)}/enroll`, { method: 'POST', json: { name, ...(faces ? { faces } : {}) } }));
+      const answer = /** @type {import('./types').EnrollAnswer} */ (
+        await api(`/v1/unknowns/${encodeURIComponent(id)}/enroll`, { method: 'POST', json: { name, ...(faces ? { faces } : {}) } })
+      );
       fill(this.status, enrolledMessage(answer, this.news, this.status));
       this.status.dataset.kind = 'ok';
       this.news.dispatchEvent(new Event('model'));

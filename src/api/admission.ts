@@ -3,7 +3,10 @@ import { RecognizerError } from '../errors.js';
 
 /** A request refused because the queue is full: 503 with Retry-After (src/api/errors.ts). */
 export class BusyError extends RecognizerError {
-  constructor(readonly retryAfterSeconds: number, waiting: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    waiting: number,
+  ) {
     super('BUSY', `busy: ${waiting} images are waiting for the face pipeline; try again in ${retryAfterSeconds} s`);
   }
 }

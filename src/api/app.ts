@@ -31,9 +31,15 @@ function documentBinary({ schema: fastifySchema, url }: { schema: FastifySchema;
   }
   if (produces?.length && produces.every((type) => type.startsWith('image/'))) {
     const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
-    const json = (body: unknown) => ({ description: (body as { description?: string }).description ?? 'An error', content: { 'application/json': { schema: body } } });
+    const json = (body: unknown) => ({
+      description: (body as { description?: string }).description ?? 'An error',
+      content: { 'application/json': { schema: body } },
+    });
     for (const [status, body] of Object.entries(responses)) responses[status] = json(body);
-    responses['200'] = { description: 'The frame as JPEG, boxes and names drawn', content: Object.fromEntries(produces.map((type) => [type, { schema: BINARY }])) };
+    responses['200'] = {
+      description: 'The frame as JPEG, boxes and names drawn',
+      content: Object.fromEntries(produces.map((type) => [type, { schema: BINARY }])),
+    };
     out['response'] = responses;
     delete out['produces'];
   }
@@ -120,17 +126,25 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
   app.addContentTypeParser([...SUPPORTED_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   // No route takes text; JSON bodies are small (a name, a list of ids).
   app.removeContentTypeParser(['text/plain', 'application/json']);
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: Math.min(options.jsonBodyLimitBytes ?? options.bodyLimitBytes, options.bodyLimitBytes) }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: Math.min(options.jsonBodyLimitBytes ?? options.bodyLimitBytes, options.bodyLimitBytes) },
+    app.getDefaultJsonParser('error', 'error'),
+  );
   installImageOnly(app, options.bodyLimitBytes);
   const admitted = <T>(work: () => Promise<T>): Promise<T> => (options.admission ? options.admission.run(work) : work());
 
   // `security: []`: open without the key (src/api/auth.ts), as the document says.
   app.get('/healthz', { schema: { summary: 'Alive', security: [], response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', security: [], response: { 200: ReadyReply, 503: ReadyReply } } }, async (_request, reply) => {
-    const reasons = deps.notReady();
-    return reply.status(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', security: [], response: { 200: ReadyReply, 503: ReadyReply } } },
+    async (_request, reply) => {
+      const reasons = deps.notReady();
+      return reply.status(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
+    },
+  );
 
   app.post(
     '/v1/recognize',

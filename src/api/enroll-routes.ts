@@ -44,7 +44,17 @@ const EnrollReply = Type.Object({
   previous: Type.String({ description: 'The version it was built on; POST /v1/model/activate with it rolls back' }),
   faces: Type.Integer(),
   updated: Type.Boolean({ description: 'True when the actor existed and the faces were added to theirs' }),
-  nearest: Type.Union([Type.Object({ actor: Type.String(), score: Type.Number(), alike: Type.Boolean({ description: "The means are so close (for the model's embedder) that the two may be confused" }) }), Type.Null()], { description: 'The most similar other actor (cosine of the means)' }),
+  nearest: Type.Union(
+    [
+      Type.Object({
+        actor: Type.String(),
+        score: Type.Number(),
+        alike: Type.Boolean({ description: "The means are so close (for the model's embedder) that the two may be confused" }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The most similar other actor (cosine of the means)' },
+  ),
 });
 const UnknownGroup = Type.Object({
   id: Type.String(),
@@ -91,7 +101,9 @@ export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Prom
     async (request, reply) => {
       const refused = refuseNonImage(request, reply);
       if (refused) return refused;
-      return admitted(async () => findFaces(await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels, maxSide: deps.maxSide }), 'retry'));
+      return admitted(async () =>
+        findFaces(await decodeImage((request.body as Buffer | undefined) ?? Buffer.alloc(0), { maxPixels: deps.maxPixels, maxSide: deps.maxSide }), 'retry'),
+      );
     },
   );
 
@@ -127,7 +139,12 @@ export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Prom
 
   app.get(
     '/v1/unknowns',
-    { schema: { summary: 'Strangers seen recently, grouped so that one person is one group, newest first', response: { 200: Type.Object({ windowSeconds: Type.Integer(), groups: Type.Array(UnknownGroup) }) } } },
+    {
+      schema: {
+        summary: 'Strangers seen recently, grouped so that one person is one group, newest first',
+        response: { 200: Type.Object({ windowSeconds: Type.Integer(), groups: Type.Array(UnknownGroup) }) },
+      },
+    },
     async () => ({ windowSeconds: deps.unknownWindowSeconds, groups: deps.unknowns.list() }),
   );
 
@@ -135,7 +152,7 @@ export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Prom
     '/v1/unknowns/:id/faces',
     {
       schema: {
-        summary: "The faces a group would be enrolled from: a sample of its best and most varied, to untick any that is not this person",
+        summary: 'The faces a group would be enrolled from: a sample of its best and most varied, to untick any that is not this person',
         params: Id,
         response: { 200: Type.Object({ faces: Type.Array(SampleFace) }), 404: ErrorBody },
       },
@@ -151,10 +168,19 @@ export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Prom
     '/v1/unknowns/:id/enroll',
     {
       schema: {
-        summary: "Enrolls a group of unknown faces under a name: its sample (GET /v1/unknowns/:id/faces), or the faces of it listed in `faces`",
+        summary: 'Enrolls a group of unknown faces under a name: its sample (GET /v1/unknowns/:id/faces), or the faces of it listed in `faces`',
         params: Id,
         body: Type.Object(
-          { name: Name, faces: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 200, description: 'Face ids of the sample to enroll (the ticked ones); all of the sample when absent' })) },
+          {
+            name: Name,
+            faces: Type.Optional(
+              Type.Array(Type.String({ maxLength: 64 }), {
+                minItems: 1,
+                maxItems: 200,
+                description: 'Face ids of the sample to enroll (the ticked ones); all of the sample when absent',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: EnrollReply, ...errors },
@@ -192,7 +218,6 @@ export async function enrollRoutes(app: FastifyInstance, deps: EnrollDeps): Prom
     },
   );
 }
-
 
 /** A refused bundle is answered with its code's status (422, 507 for a full disk) and reason, as POST /v1/model/activate answers. */
 function answer(outcome: EnrollOutcome | RemoveOutcome, reply: FastifyReply) {

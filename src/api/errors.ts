@@ -51,7 +51,9 @@ export function installImageOnly(app: FastifyInstance, bodyLimit: number): void 
   });
   // A body of a type no route takes is read to its end and dropped, then refused, as above.
   app.addContentTypeParser('*', (request, payload, done) => {
-    void drain(payload, bodyLimit).then(() => done(Object.assign(new Error('unsupported media type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), undefined));
+    void drain(payload, bodyLimit).then(() =>
+      done(Object.assign(new Error('unsupported media type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), undefined),
+    );
     void request;
   });
 }
@@ -114,7 +116,8 @@ function mediaType(request: FastifyRequest): string {
 function unsupportedType(request: FastifyRequest): string {
   if (!takesImages(request)) return 'send JSON (Content-Type application/json)';
   const send = `send the image's raw bytes as the whole body with Content-Type ${SUPPORTED_TYPES.slice(0, -1).join(', ')} or ${SUPPORTED_TYPES.at(-1)}`;
-  if (mediaType(request) === 'multipart/form-data') return `a multipart form is not taken here: ${send} (curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL)`;
+  if (mediaType(request) === 'multipart/form-data')
+    return `a multipart form is not taken here: ${send} (curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' URL)`;
   return send;
 }
 
@@ -134,6 +137,9 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
         : ['BAD_REQUEST', 'a malformed HTTP request'];
   const status = httpStatus(code);
   const body = JSON.stringify(errorBody(code, message));
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   socket.destroy();
 }

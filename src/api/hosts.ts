@@ -41,6 +41,6 @@ export function installHostCheck(app: FastifyInstance, configured: readonly stri
   const allowed = hostAllowed(configured);
   app.addHook('onRequest', async (request, reply) => {
     if (allowed(request.headers.host)) return;
-    return sendError(reply, 'HOST_NOT_ALLOWED', 'this Host header is not one of the API\'s names: add it to api.allowedHosts');
+    return sendError(reply, 'HOST_NOT_ALLOWED', "this Host header is not one of the API's names: add it to api.allowedHosts");
   });
 }

@@ -19,7 +19,12 @@ export interface LiveDeps {
 }
 
 const Box = Type.Object({ x: Type.Number(), y: Type.Number(), width: Type.Number(), height: Type.Number() });
-const LiveFaceSchema = Type.Object({ box: Box, actor: Type.Union([Type.String(), Type.Null()]), confidence: Type.Number(), trackId: Type.Union([Type.Integer(), Type.Null()]) });
+const LiveFaceSchema = Type.Object({
+  box: Box,
+  actor: Type.Union([Type.String(), Type.Null()]),
+  confidence: Type.Number(),
+  trackId: Type.Union([Type.Integer(), Type.Null()]),
+});
 const NullableInt = () => Type.Union([Type.Integer(), Type.Null()]);
 const CameraReply = Type.Object({
   id: Type.String(),
@@ -47,18 +52,32 @@ export async function liveRoutes(app: FastifyInstance, deps: LiveDeps): Promise<
   const find = (id: string) => deps.cameras().find((c) => c.status().id === id);
   const notFound = (id: string) => errorBody('CAMERA_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
 
-  app.get('/v1/cameras', { schema: { summary: 'Every camera: state, frame rates, drops, latest faces', response: { 200: Type.Object({ cameras: Type.Array(CameraReply) }) } } }, async () => ({
-    cameras: deps.cameras().map((c) => c.status()),
-  }));
+  app.get(
+    '/v1/cameras',
+    { schema: { summary: 'Every camera: state, frame rates, drops, latest faces', response: { 200: Type.Object({ cameras: Type.Array(CameraReply) }) } } },
+    async () => ({
+      cameras: deps.cameras().map((c) => c.status()),
+    }),
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/cameras/:id', { schema: { summary: 'One camera', params: Params, response: { 200: CameraReply, 404: NotFound } } }, async (request, reply) => {
-    const camera = find(request.params.id);
-    return camera ? camera.status() : reply.status(404).send(notFound(request.params.id));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/cameras/:id',
+    { schema: { summary: 'One camera', params: Params, response: { 200: CameraReply, 404: NotFound } } },
+    async (request, reply) => {
+      const camera = find(request.params.id);
+      return camera ? camera.status() : reply.status(404).send(notFound(request.params.id));
+    },
+  );
 
   app.post<{ Params: { id: string } }>(
     '/v1/cameras/:id/restart',
-    { schema: { summary: "Restarts the camera's ffmpeg now, backoff reset (a failed camera is also retried on its own, every ingest.failedRetrySeconds)", params: Params, response: { 202: Type.Object({ id: Type.String(), state: Type.String() }), 404: NotFound } } },
+    {
+      schema: {
+        summary: "Restarts the camera's ffmpeg now, backoff reset (a failed camera is also retried on its own, every ingest.failedRetrySeconds)",
+        params: Params,
+        response: { 202: Type.Object({ id: Type.String(), state: Type.String() }), 404: NotFound },
+      },
+    },
     async (request, reply) => {
       const camera = find(request.params.id);
       if (!camera) return reply.status(404).send(notFound(request.params.id));
@@ -67,37 +86,60 @@ export async function liveRoutes(app: FastifyInstance, deps: LiveDeps): Promise<
     },
   );
 
-  app.get<{ Params: { id: string } }>('/v1/cameras/:id/snapshot.jpg', { schema: { summary: 'The latest analysed frame with boxes and names drawn', params: Params, produces: ['image/jpeg'], response: { 404: NotFound, 503: ErrorBody } } }, async (request, reply) => {
-    const camera = find(request.params.id);
-    if (!camera) return reply.status(404).send(notFound(request.params.id));
-    const shot = camera.snapshot();
-    if (!shot) return sendError(reply.header('retry-after', '1'), 'NO_FRAME_YET', 'no frame analysed yet on this camera');
-    return reply.type('image/jpeg').header('cache-control', 'no-store').send(await annotate(shot.image, shot.faces));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/cameras/:id/snapshot.jpg',
+    {
+      schema: {
+        summary: 'The latest analysed frame with boxes and names drawn',
+        params: Params,
+        produces: ['image/jpeg'],
+        response: { 404: NotFound, 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const camera = find(request.params.id);
+      if (!camera) return reply.status(404).send(notFound(request.params.id));
+      const shot = camera.snapshot();
+      if (!shot) return sendError(reply.header('retry-after', '1'), 'NO_FRAME_YET', 'no frame analysed yet on this camera');
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'no-store')
+        .send(await annotate(shot.image, shot.faces));
+    },
+  );
 
   const streams = new Set<ServerResponse>();
-  app.get('/v1/events', { schema: { summary: 'Server-sent events: appearance, actors, model and modelRefused, as on P/<camera>/events, P/<camera>/actors, P/model and P/model/refused', produces: ['text/event-stream'] } }, (request, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(': connected\n\n');
-    streams.add(res);
-    const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const offs = [
-      deps.bus.on('appearance', ({ frameReceivedAt: _f, ...e }) => write('appearance', e)),
-      deps.bus.on('actors', ({ frameReceivedAt: _f, ...a }) => write('actors', a)),
-      // The page reads the model again on either (web/model.js), whoever changed it.
-      deps.bus.on('model', (m) => write('model', m)),
-      deps.bus.on('modelRefused', (r) => write('modelRefused', r)),
-    ];
-    // Proxies close idle connections; a comment now and then keeps the stream open.
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    request.raw.on('close', () => {
-      clearInterval(heartbeat);
-      for (const off of offs) off();
-      streams.delete(res);
-    });
-  });
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Server-sent events: appearance, actors, model and modelRefused, as on P/<camera>/events, P/<camera>/actors, P/model and P/model/refused',
+        produces: ['text/event-stream'],
+      },
+    },
+    (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(': connected\n\n');
+      streams.add(res);
+      const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const offs = [
+        deps.bus.on('appearance', ({ frameReceivedAt: _f, ...e }) => write('appearance', e)),
+        deps.bus.on('actors', ({ frameReceivedAt: _f, ...a }) => write('actors', a)),
+        // The page reads the model again on either (web/model.js), whoever changed it.
+        deps.bus.on('model', (m) => write('model', m)),
+        deps.bus.on('modelRefused', (r) => write('modelRefused', r)),
+      ];
+      // Proxies close idle connections; a comment now and then keeps the stream open.
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      request.raw.on('close', () => {
+        clearInterval(heartbeat);
+        for (const off of offs) off();
+        streams.delete(res);
+      });
+    },
+  );
   // Open event streams would hold app.close() forever.
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();
@@ -126,5 +168,8 @@ export async function annotate(image: RgbImage, faces: LiveFace[]): Promise<Buff
     return `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${colour}" stroke-width="3"/><rect x="${x - 1.5}" y="${by}" width="${bw}" height="${band}" fill="${colour}"/><text x="${x + 4}" y="${by + font + 2}" font-family="sans-serif" font-size="${font}" fill="black">${label}</text>`;
   });
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`);
-  return sharp(image.data, { raw: { width, height, channels: 3 } }).composite([{ input: svg, top: 0, left: 0 }]).jpeg({ quality: 85 }).toBuffer();
+  return sharp(image.data, { raw: { width, height, channels: 3 } })
+    .composite([{ input: svg, top: 0, left: 0 }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }

@@ -24,7 +24,13 @@ const SourceStatus = Type.Object(
     failures: Type.Integer(),
     nextCheckAt: Type.Union([Type.String(), Type.Null()]),
     lastDownload: Type.Union([
-      Type.Object({ version: Type.String(), bytes: Type.Integer(), downloadMs: Type.Number(), installMs: Type.Number({ description: 'Verification and swap.' }), ok: Type.Boolean() }),
+      Type.Object({
+        version: Type.String(),
+        bytes: Type.Integer(),
+        downloadMs: Type.Number(),
+        installMs: Type.Number({ description: 'Verification and swap.' }),
+        ok: Type.Boolean(),
+      }),
       Type.Null(),
     ]),
   },
@@ -35,10 +41,18 @@ export const ModelsReply = Type.Object({
   dir: Type.String(),
   layout: Type.String({ description: 'store: a folder of versions managed by the daemon; bundle: one bundle, loaded as it is.' }),
   running: Type.Union([
-    Type.Object({ version: Type.String(), actors: Type.Array(Type.String()), loadedAt: Type.String({ format: 'date-time' }), source: Type.Union([Type.String(), Type.Null()]), inFlight: Type.Integer() }),
+    Type.Object({
+      version: Type.String(),
+      actors: Type.Array(Type.String()),
+      loadedAt: Type.String({ format: 'date-time' }),
+      source: Type.Union([Type.String(), Type.Null()]),
+      inFlight: Type.Integer(),
+    }),
     Type.Null(),
   ]),
-  held: Type.Array(Type.Object({ version: Type.String(), createdAt: Type.String(), installedAt: Type.String(), running: Type.Boolean() }), { description: 'Versions on disk, newest arrival first; any can be activated.' }),
+  held: Type.Array(Type.Object({ version: Type.String(), createdAt: Type.String(), installedAt: Type.String(), running: Type.Boolean() }), {
+    description: 'Versions on disk, newest arrival first; any can be activated.',
+  }),
   refusals: Type.Array(RefusalSchema, { description: 'Bundles refused since the daemon started, newest first, with the reason.' }),
   s3: Type.Union([SourceStatus, Type.Null()]),
   starter: Type.Union([Type.Object({ version: Type.String(), running: Type.Boolean() }), Type.Null()], {
@@ -66,7 +80,11 @@ function answer(result: Result, reply: FastifyReply) {
 }
 
 export function registerModelRoutes(app: FastifyInstance, control: ModelControl): void {
-  app.get('/v1/models', { schema: { summary: 'The actor model versions held, which one runs, and why any was refused', response: { 200: ModelsReply } } }, async () => control.status());
+  app.get(
+    '/v1/models',
+    { schema: { summary: 'The actor model versions held, which one runs, and why any was refused', response: { 200: ModelsReply } } },
+    async () => control.status(),
+  );
 
   app.post(
     '/v1/model/activate',

@@ -6,7 +6,10 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'Every error answer.' },
 );
 
-export const BoxSchema = Type.Object({ x: Type.Number(), y: Type.Number(), width: Type.Number(), height: Type.Number() }, { description: 'Pixels of the original image.' });
+export const BoxSchema = Type.Object(
+  { x: Type.Number(), y: Type.Number(), width: Type.Number(), height: Type.Number() },
+  { description: 'Pixels of the original image.' },
+);
 
 export const FaceSchema = Type.Object(
   {

@@ -29,7 +29,9 @@ const StatusReply = Type.Object({
   uptimeSeconds: Type.Number(),
   memory: Type.Object({ rssMiB: Type.Number(), heapUsedMiB: Type.Number() }),
   model: Nullable(Type.Object({ version: Type.String() })),
-  mqtt: Nullable(Type.Object({ url: Nullable(Type.String()), connected: Type.Boolean(), published: Type.Integer(), failed: Type.Integer(), dropped: Type.Integer() })),
+  mqtt: Nullable(
+    Type.Object({ url: Nullable(Type.String()), connected: Type.Boolean(), published: Type.Integer(), failed: Type.Integer(), dropped: Type.Integer() }),
+  ),
   cameras: Type.Array(
     Type.Object({
       id: Type.String(),
@@ -43,7 +45,9 @@ const StatusReply = Type.Object({
       framesDropped: Type.Integer(),
       restarts: Type.Integer(),
       lastFrameAt: Nullable(Type.String()),
-      latencyMs: Nullable(Type.Object({ mean: Type.Number(), max: Type.Number() }, { description: 'From a frame leaving ffmpeg to its faces tracked, over the last 30 frames' })),
+      latencyMs: Nullable(
+        Type.Object({ mean: Type.Number(), max: Type.Number() }, { description: 'From a frame leaving ffmpeg to its faces tracked, over the last 30 frames' }),
+      ),
     }),
   ),
 });
@@ -59,27 +63,40 @@ const MiB = 1024 * 1024;
 
 /** The status routes, as a fastify plugin (registered in daemon.ts). */
 export async function statusRoutes(app: FastifyInstance, deps: StatusDeps): Promise<void> {
-  app.get('/v1/status', { schema: { summary: 'Health in one answer: readiness, frame rates, drops, latency, restarts, MQTT, memory', response: { 200: StatusReply } } }, async () => {
-    const reasons = deps.notReady();
-    const memory = process.memoryUsage();
-    const model = deps.model();
-    return {
-      ready: reasons.length === 0,
-      reasons,
-      uptimeSeconds: Math.round(process.uptime()),
-      memory: { rssMiB: Math.round(memory.rss / MiB), heapUsedMiB: Math.round(memory.heapUsed / MiB) },
-      model: model ? { version: model.version } : null,
-      mqtt: deps.mqtt(),
-      cameras: deps.cameras().map((c) => {
-        const { url: _url, width: _w, height: _h, actors: _a, faces: _f, ...s } = c.status();
-        return { ...s, latencyMs: deps.frames.stats(s.id).latencyMs };
-      }),
-    };
-  });
+  app.get(
+    '/v1/status',
+    { schema: { summary: 'Health in one answer: readiness, frame rates, drops, latency, restarts, MQTT, memory', response: { 200: StatusReply } } },
+    async () => {
+      const reasons = deps.notReady();
+      const memory = process.memoryUsage();
+      const model = deps.model();
+      return {
+        ready: reasons.length === 0,
+        reasons,
+        uptimeSeconds: Math.round(process.uptime()),
+        memory: { rssMiB: Math.round(memory.rss / MiB), heapUsedMiB: Math.round(memory.heapUsed / MiB) },
+        model: model ? { version: model.version } : null,
+        mqtt: deps.mqtt(),
+        cameras: deps.cameras().map((c) => {
+          const { url: _url, width: _w, height: _h, actors: _a, faces: _f, ...s } = c.status();
+          return { ...s, latencyMs: deps.frames.stats(s.id).latencyMs };
+        }),
+      };
+    },
+  );
 
-  app.get('/v1/appearances', { schema: { summary: 'Appearances of the last hour on every camera, oldest first (end null: still on screen)', response: { 200: Type.Object({ appearances: Type.Array(AppearanceSchema) }) } } }, async () => ({
-    appearances: deps.appearances.list(),
-  }));
+  app.get(
+    '/v1/appearances',
+    {
+      schema: {
+        summary: 'Appearances of the last hour on every camera, oldest first (end null: still on screen)',
+        response: { 200: Type.Object({ appearances: Type.Array(AppearanceSchema) }) },
+      },
+    },
+    async () => ({
+      appearances: deps.appearances.list(),
+    }),
+  );
 
   // Waiting clients are answered at once on close, or app.close() would wait for every long poll.
   const waiting = new Set<AbortController>();
@@ -91,7 +108,8 @@ export async function statusRoutes(app: FastifyInstance, deps: StatusDeps): Prom
     {
       schema: {
         summary: 'The next analysed frame after frame number `after`, boxes and names drawn; waits for it (204 after 25 s without one)',
-        description: 'The answer carries its frame number in the x-frame header: ask again with after=that number. A client so follows the camera at its own pace, without polling.',
+        description:
+          'The answer carries its frame number in the x-frame header: ask again with after=that number. A client so follows the camera at its own pace, without polling.',
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
         querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) }),
         produces: ['image/jpeg'],
@@ -108,7 +126,11 @@ export async function statusRoutes(app: FastifyInstance, deps: StatusDeps): Prom
         const frame = await deps.frames.next(request.params.id, request.query.after ?? 0, LONG_POLL_MS, abort.signal);
         const shot = camera.snapshot();
         if (frame === (request.query.after ?? 0) || !shot || abort.signal.aborted) return reply.status(204).header('x-frame', String(frame)).send();
-        return reply.type('image/jpeg').header('cache-control', 'no-store').header('x-frame', String(frame)).send(await annotate(shot.image, shot.faces));
+        return reply
+          .type('image/jpeg')
+          .header('cache-control', 'no-store')
+          .header('x-frame', String(frame))
+          .send(await annotate(shot.image, shot.faces));
       } finally {
         waiting.delete(abort);
       }

@@ -23,7 +23,8 @@ export function integer(name: string, value: string | undefined): number | undef
 export function faceSizes(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   const sizes = value.split(',').map(Number);
-  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 512)) throw usage('--face-sizes takes face heights in pixels, 8 to 512, separated by commas');
+  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 512))
+    throw usage('--face-sizes takes face heights in pixels, 8 to 512, separated by commas');
   return sizes;
 }
 

@@ -61,6 +61,9 @@ export async function benchEmbedders(frames: readonly BenchFaces[], iterations: 
   const r = (x: number) => Math.round(x * 100) / 100;
   const baseline = sum(embedders.find((e) => e.id === BASELINE)!.total) || 1;
   return Object.fromEntries(
-    embedders.map((e) => [e.id, { p50MsPerFace: r(median(e.total)), alignMsPerFace: r(median(e.align)), embedMsPerFace: r(median(e.embed)), costRatio: r(sum(e.total) / baseline) }]),
+    embedders.map((e) => [
+      e.id,
+      { p50MsPerFace: r(median(e.total)), alignMsPerFace: r(median(e.align)), embedMsPerFace: r(median(e.embed)), costRatio: r(sum(e.total) / baseline) },
+    ]),
   );
 }

@@ -35,11 +35,17 @@ export async function loadBenchInputs(photos: number, frames: number): Promise<B
   const datasets = datasetsDir();
   const faces = path.join(datasets, 'faces');
   if (!existsSync(faces)) {
-    throw new RecognizerError('DATASET_INVALID', `bench needs the face datasets, and there are none at ${faces} (set ACTOR_RECOGNIZER_DATASETS to the folder holding faces/ and videos/)`);
+    throw new RecognizerError(
+      'DATASET_INVALID',
+      `bench needs the face datasets, and there are none at ${faces} (set ACTOR_RECOGNIZER_DATASETS to the folder holding faces/ and videos/)`,
+    );
   }
   const group = path.join(faces, 'bbt-group-shots');
   const val = path.join(faces, 'five-celebrities', 'val');
-  const groupFiles = (await readdir(group)).filter(isImage).sort().map((f) => path.join(group, f));
+  const groupFiles = (await readdir(group))
+    .filter(isImage)
+    .sort()
+    .map((f) => path.join(group, f));
   const portraits: string[] = [];
   for (const person of (await readdir(val)).sort()) {
     const first = (await readdir(path.join(val, person))).filter(isImage).sort()[0];
@@ -71,10 +77,14 @@ async function videoFrames(file: string, count: number): Promise<{ frames: RgbIm
   try {
     const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file]);
     const [width, height] = probe.stdout.trim().split(',').map(Number) as [number, number];
-    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-vf', 'fps=1', '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
-      encoding: 'buffer',
-      maxBuffer: count * width * height * 3 + 1024,
-    });
+    const { stdout } = await run(
+      'ffmpeg',
+      ['-v', 'error', '-i', file, '-vf', 'fps=1', '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+      {
+        encoding: 'buffer',
+        maxBuffer: count * width * height * 3 + 1024,
+      },
+    );
     const size = width * height * 3;
     if (!(size > 0) || stdout.length % size !== 0) return { frames: [], skipped: `ffmpeg gave ${stdout.length} bytes, not whole ${width}×${height} frames` };
     const frames: RgbImage[] = [];

@@ -53,7 +53,13 @@ const PER_FACE: ReadonlySet<Stage> = new Set(['landmarks', 'align', 'embed', 'cl
 export function stageStats(stage: Stage, samples: readonly Sample[]): StageStats {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
   const stats: StageStats = { p50Ms: round(percentile(ms, 50)), p95Ms: round(percentile(ms, 95)), n: ms.length };
-  if (PER_FACE.has(stage)) stats.perFaceMs = round(percentile(samples.map((s) => s.ms / Math.max(1, s.units)).sort((a, b) => a - b), 50));
+  if (PER_FACE.has(stage))
+    stats.perFaceMs = round(
+      percentile(
+        samples.map((s) => s.ms / Math.max(1, s.units)).sort((a, b) => a - b),
+        50,
+      ),
+    );
   return stats;
 }
 

@@ -40,15 +40,20 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
   const photos = args.photos ?? DEFAULT_PHOTOS;
   const { vision } = ctx.config;
   const { inputs, datasets, videoSkipped } = await loadBenchInputs(photos, photos === 1 ? 0 : VIDEO_FRAMES);
-  const say = (line: string) => { if (!ctx.json) process.stderr.write(`${line}\n`); };
-  say(`bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`);
+  const say = (line: string) => {
+    if (!ctx.json) process.stderr.write(`${line}\n`);
+  };
+  say(
+    `bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`,
+  );
   const threads = resolveThreads(vision.threads);
   const options: DetectOptions = { minScore: vision.minScore, maxFaces: vision.maxFaces };
   const contenders: Contender[] = [];
   const head = await ort.InferenceSession.create(ncmHeadGraph(randomMeans(HEAD_CLASSES), EMBEDDING_SIZE), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
     for (const name of ['tfjs', 'onnx'] as const) {
-      const make = (detector: 'ssd' | 'tiny') => (name === 'tfjs' ? new TfjsFaceBackend({ detector }) : new OnnxFaceBackend({ detector, intraOpNumThreads: threads }));
+      const make = (detector: 'ssd' | 'tiny') =>
+        name === 'tfjs' ? new TfjsFaceBackend({ detector }) : new OnnxFaceBackend({ detector, intraOpNumThreads: threads });
       const backend = make('ssd');
       const c: Contender = { name, backend, tiny: make('tiny'), pipeline: new FacePipeline(backend, options), samples: {}, faces: new Map() };
       contenders.push(c);
@@ -75,7 +80,14 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
     for (const input of inputs) {
       const image = await imageOf(input, ctx.config.vision.maxPixels);
       const found = await onnx.backend.detect(image, options);
-      if (found.length) faces.push({ image, landmarks: await onnx.backend.landmarks(image, found.map((d) => d.box)) });
+      if (found.length)
+        faces.push({
+          image,
+          landmarks: await onnx.backend.landmarks(
+            image,
+            found.map((d) => d.box),
+          ),
+        });
     }
     const embedders = await benchEmbedders(faces, iterations, threads);
     say('  embedders timed');
@@ -91,8 +103,17 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
       detector: 'ssd (detectTiny: the Tiny Face Detector at 416)',
     });
     const table = formatReport(report);
-    const embedderTable = Object.entries(embedders).map(([id, e]) => `  ${id.padEnd(20)} ${String(e.p50MsPerFace).padStart(7)} ms/face (chip ${e.alignMsPerFace}, network ${e.embedMsPerFace})  ${e.costRatio}× face-api-eyes${id === vision.embedder ? '  (configured)' : ''}`).join('\n');
-    print(ctx.json, report, `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}`);
+    const embedderTable = Object.entries(embedders)
+      .map(
+        ([id, e]) =>
+          `  ${id.padEnd(20)} ${String(e.p50MsPerFace).padStart(7)} ms/face (chip ${e.alignMsPerFace}, network ${e.embedMsPerFace})  ${e.costRatio}× face-api-eyes${id === vision.embedder ? '  (configured)' : ''}`,
+      )
+      .join('\n');
+    print(
+      ctx.json,
+      report,
+      `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}`,
+    );
   } finally {
     await head.release();
     for (const c of contenders) await Promise.all([c.backend.stop(), c.tiny.stop()]);
@@ -123,7 +144,12 @@ async function timeStages(c: Contender, input: BenchInput, options: DetectOption
   record(samples, 'detectTiny', (await timed(() => c.tiny.detect(image, options)))[1]);
   c.faces.set(input.name, found.length);
   if (found.length === 0) return;
-  const [marks, landmarksMs] = await timed(() => c.backend.landmarks(image, found.map((d) => d.box)));
+  const [marks, landmarksMs] = await timed(() =>
+    c.backend.landmarks(
+      image,
+      found.map((d) => d.box),
+    ),
+  );
   record(samples, 'landmarks', landmarksMs, found.length);
   const usable = marks.filter((m) => m.length === 68);
   const [chips, alignMs] = await timed(() => usable.map((m) => cutChip(image, chipGeometry(eyesFromLandmarks(m)))));
@@ -151,7 +177,10 @@ async function classify(head: ort.InferenceSession, embeddings: Float32Array[]):
 async function timeFrames(c: Contender, inputs: BenchInput[], iterations: number, maxPixels: number, head: ort.InferenceSession): Promise<BackendRun> {
   const frame = async (input: BenchInput) => {
     const faces = await c.pipeline.analyze(await imageOf(input, maxPixels));
-    await classify(head, faces.map((f) => f.embedding));
+    await classify(
+      head,
+      faces.map((f) => f.embedding),
+    );
   };
   for (const input of inputs) await frame(input);
   const delay = monitorEventLoopDelay({ resolution: PROBE_MS });

@@ -25,10 +25,18 @@ export async function cohortCommand(ctx: CommandContext, args: CohortArgs): Prom
   const identities = new Map<string, Float32Array[]>();
   const skipped = noSkips();
   for await (const { actor, faces } of chooseActorFaces(source, dataset, { maxPerActor: args.maxPerPerson, seed: 1, label: 'cohort' }, skipped)) {
-    if (faces.length > 0) identities.set(actor, faces.map((f) => f.face.embedding));
+    if (faces.length > 0)
+      identities.set(
+        actor,
+        faces.map((f) => f.face.embedding),
+      );
   }
   const out = args.out ?? cohortFile(embedder.id);
   await writeCohort(out, embedder, args.datasets.map((d) => path.basename(d)).join(', '), identities);
   const faces = [...identities.values()].reduce((n, l) => n + l.length, 0);
-  print(ctx.json, { out, embedder: embedder.id, identities: identities.size, faces, excluded: excluded.size }, `cohort of ${identities.size} people (${faces} faces) for ${embedder.id} written to ${out}`);
+  print(
+    ctx.json,
+    { out, embedder: embedder.id, identities: identities.size, faces, excluded: excluded.size },
+    `cohort of ${identities.size} people (${faces} faces) for ${embedder.id} written to ${out}`,
+  );
 }

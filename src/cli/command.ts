@@ -79,8 +79,14 @@ export function parseCommand<O extends Options>(name: string, options: O, argv: 
   for (const token of tokens) {
     if (token.kind !== 'option' || token.name in options) continue;
     // --help is never what a mistyped option meant (`--head` is two edits from it).
-    const known = Object.keys(options).filter((o) => o !== 'help').map((o) => `--${o}`);
-    throw usage(`${name} takes no option ${token.rawName}${didYouMean(token.rawName, known)}; its options: ${Object.keys(options).map((o) => flag(o, options)).join(', ')} (${see})`);
+    const known = Object.keys(options)
+      .filter((o) => o !== 'help')
+      .map((o) => `--${o}`);
+    throw usage(
+      `${name} takes no option ${token.rawName}${didYouMean(token.rawName, known)}; its options: ${Object.keys(options)
+        .map((o) => flag(o, options))
+        .join(', ')} (${see})`,
+    );
   }
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -91,7 +97,9 @@ export function parseCommand<O extends Options>(name: string, options: O, argv: 
 }
 
 function helpText<O extends Options>(spec: CommandSpec<O>): string {
-  const common = Object.keys(COMMON_LINES).filter((o) => o in spec.options).map((o) => `  ${COMMON_LINES[o]}`);
+  const common = Object.keys(COMMON_LINES)
+    .filter((o) => o in spec.options)
+    .map((o) => `  ${COMMON_LINES[o]}`);
   return [`Usage: actor-recognizer ${spec.usage}`, '', spec.description, '', 'Options:', ...spec.optionLines.map((l) => `  ${l}`), ...common].join('\n');
 }
 
@@ -111,7 +119,11 @@ export function defineCommand<O extends Options>(spec: CommandSpec<O>): Command 
       if (positionals.length < min) throw usage(`${spec.name} needs ${name} (${see})`);
       if (positionals.length > max) {
         const extra = positionals.slice(max).join(' ');
-        throw usage(max === 0 ? `${spec.name} takes no arguments, got ${extra} (${see})` : `${spec.name} takes ${max === 1 ? 'one' : max} ${name}, got also ${extra} (${see})`);
+        throw usage(
+          max === 0
+            ? `${spec.name} takes no arguments, got ${extra} (${see})`
+            : `${spec.name} takes ${max === 1 ? 'one' : max} ${name}, got also ${extra} (${see})`,
+        );
       }
       await spec.run(values, positionals, host);
     },

@@ -22,7 +22,11 @@ export async function trainCommand(ctx: CommandContext, args: Omit<TrainOptions,
   ];
   if (verbose) lines.push(...droppedLines(dropped));
   else if (dropped.length) lines.push(`${dropped.length} photo${dropped.length === 1 ? '' : 's'} left out (--verbose lists them per actor)`);
-  print(ctx.json, { version: summary.version, actors: summary.actors, images: summary.images, metrics: summary.metrics, skipped, ...(verbose ? { dropped } : {}) }, lines.join('\n'));
+  print(
+    ctx.json,
+    { version: summary.version, actors: summary.actors, images: summary.images, metrics: summary.metrics, skipped, ...(verbose ? { dropped } : {}) },
+    lines.join('\n'),
+  );
 }
 
 const WHY: Record<DroppedPhoto['reason'], string> = {
@@ -44,11 +48,17 @@ function droppedLines(dropped: DroppedPhoto[]): string[] {
   ];
 }
 
-export async function evalCommand(ctx: CommandContext, args: { model?: string; datasets: string[]; unknown?: string; cache: boolean; faceSizes?: number[] }): Promise<void> {
+export async function evalCommand(
+  ctx: CommandContext,
+  args: { model?: string; datasets: string[]; unknown?: string; cache: boolean; faceSizes?: number[] },
+): Promise<void> {
   const models = await commandModel(ctx.config, args.model);
   const model = models.current()!;
   const { source, embedder } = await datasetFaces(ctx.config, { cache: args.cache });
-  const report: EvalReport & { embedder: string; sizes?: SizeReport } = { ...(await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown })), embedder: embedder.id };
+  const report: EvalReport & { embedder: string; sizes?: SizeReport } = {
+    ...(await evaluateModel(source, model, { datasets: args.datasets, unknown: args.unknown })),
+    embedder: embedder.id,
+  };
   if (args.faceSizes) report.sizes = await evaluateSizes(source, model, { datasets: args.datasets, unknown: args.unknown, sizes: args.faceSizes });
   const lines = [
     `top-1 ${percent(report.top1)} of ${report.n} photos of enrolled actors (misnamed ${report.errors.misnamed}, rejected as unknown ${report.errors.rejected}; right actor whatever the threshold ${percent(report.closedSetTop1)})`,
@@ -58,7 +68,9 @@ export async function evalCommand(ctx: CommandContext, args: { model?: string; d
   if (report.unknown) lines.push(`unknown people: ${percent(report.unknown.rejected)} of ${report.unknown.n} faces rejected`);
   for (const [size, s] of Object.entries(report.sizes?.known ?? {})) {
     const strangers = report.sizes?.unknown?.[size];
-    lines.push(`faces ${size} px high in a 640×360 frame: ${s.n} photos, found ${percent(s.detected)}, named ${percent(s.named)}, misnamed ${percent(s.misnamed)}, rejected ${percent(s.rejected)}${strangers ? `; strangers rejected ${percent(strangers.rejected)} of ${Math.round(strangers.n * strangers.detected)} found` : ''}`);
+    lines.push(
+      `faces ${size} px high in a 640×360 frame: ${s.n} photos, found ${percent(s.detected)}, named ${percent(s.named)}, misnamed ${percent(s.misnamed)}, rejected ${percent(s.rejected)}${strangers ? `; strangers rejected ${percent(strangers.rejected)} of ${Math.round(strangers.n * strangers.detected)} found` : ''}`,
+    );
   }
   lines.push(`embedder ${report.embedder}`);
   print(ctx.json, report, lines.join('\n'));
@@ -94,6 +106,9 @@ export async function recognizeCommand(ctx: CommandContext, args: { model?: stri
   // Every file is reported above; a file that could not be read still fails the command (CONTRACTS.md).
   const first = failed[0];
   if (first) {
-    throw new RecognizerError(first.code, `${failed.length} of ${args.files.length} file${args.files.length === 1 ? '' : 's'} could not be read: ${failed.map((f) => f.file).join(', ')}`);
+    throw new RecognizerError(
+      first.code,
+      `${failed.length} of ${args.files.length} file${args.files.length === 1 ? '' : 's'} could not be read: ${failed.map((f) => f.file).join(', ')}`,
+    );
   }
 }

@@ -24,7 +24,10 @@ export function commandConfig(file: string | undefined): Config {
 }
 
 /** The pipeline plus a content-hash cache of the faces found in dataset photos. */
-export async function datasetFaces(config: Config, options: { cache: boolean }): Promise<{ pipeline: FacePipeline; source: FaceSource; embedder: EmbedderSpec }> {
+export async function datasetFaces(
+  config: Config,
+  options: { cache: boolean },
+): Promise<{ pipeline: FacePipeline; source: FaceSource; embedder: EmbedderSpec }> {
   const pipeline = await createFacePipeline(config.vision);
   const key = `${pipeline.revision}-${config.vision.detector}-${config.vision.minScore}-faceapi${faceApiVersion()}`;
   const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), key) : undefined;

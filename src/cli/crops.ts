@@ -42,14 +42,29 @@ export async function cropsCommand(ctx: CommandContext, args: CropsArgs): Promis
     for (const [i, { file, bytes, face }] of faces.entries()) {
       const chip = pipeline.embedder.classifierChip(await decodeImage(bytes, { maxPixels: ctx.config.vision.maxPixels }), face);
       const name = `${String(i).padStart(3, '0')}-${path.parse(file).name.replace(/[^A-Za-z0-9._-]/g, '_')}.png`;
-      await sharp(chip.data, { raw: { width: chip.width, height: chip.height, channels: 3 } }).png().toFile(path.join(args.out, actor, name));
+      await sharp(chip.data, { raw: { width: chip.width, height: chip.height, channels: 3 } })
+        .png()
+        .toFile(path.join(args.out, actor, name));
       actors[actor].push({ file: `${actor}/${name}`, source: file });
     }
   }
   const counts = Object.fromEntries(Object.entries(actors).map(([a, list]) => [a, list.length]));
   const images = Object.values(counts).reduce((a, b) => a + b, 0);
   if (images === 0) throw new RecognizerError('DATASET_INVALID', `no face was found in the photos under ${args.datasets.join(', ')}`);
-  const index = { format: CROPS_FORMAT, crop: CHIP_CROP, width: CHIP_SIZE, height: CHIP_SIZE, colour: 'RGB', embedder: embedder.id, createdAt: new Date().toISOString(), datasets: args.datasets, seed, maxPerActor: args.maxPerActor ?? null, skipped, actors };
+  const index = {
+    format: CROPS_FORMAT,
+    crop: CHIP_CROP,
+    width: CHIP_SIZE,
+    height: CHIP_SIZE,
+    colour: 'RGB',
+    embedder: embedder.id,
+    createdAt: new Date().toISOString(),
+    datasets: args.datasets,
+    seed,
+    maxPerActor: args.maxPerActor ?? null,
+    skipped,
+    actors,
+  };
   // Written last under a temporary name: a crops.json means the folder is complete.
   const tmp = path.join(args.out, `.crops.json.${process.pid}.tmp`);
   await writeFile(tmp, JSON.stringify(index, null, 2) + '\n');

@@ -15,7 +15,18 @@ import { startCommand } from './commands/start.js';
 import { trainCommand } from './commands/train.js';
 
 /** Every command, in the order the help lists them; `start` runs when none is named. */
-export const COMMANDS: readonly Command[] = [startCommand, trainCommand, evalCommand, recognizeCommand, scanCommand, cropsCommand, cohortCommand, sagemakerTrainCommand, benchCommand, publishCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  trainCommand,
+  evalCommand,
+  recognizeCommand,
+  scanCommand,
+  cropsCommand,
+  cohortCommand,
+  sagemakerTrainCommand,
+  benchCommand,
+  publishCommand,
+];
 
 export function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -66,5 +77,8 @@ export async function dispatch(argv: string[], host: CommandHost): Promise<void>
     const names = COMMANDS.map((c) => c.name);
     throw usage(`unknown command ${found.name}${didYouMean(found.name, names)}; the commands: ${names.join(', ')} (see --help)`);
   }
-  return command.run(argv.filter((_, i) => i !== found.index), host);
+  return command.run(
+    argv.filter((_, i) => i !== found.index),
+    host,
+  );
 }

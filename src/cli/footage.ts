@@ -34,10 +34,17 @@ export interface FootageReport extends Omit<ShotScore, 'detail'> {
 export async function footageCommand(context: CommandContext, options: FootageOptions): Promise<void> {
   const report = await evaluateFootage(context, options);
   const bands = Object.entries(report.faces)
-    .map(([band, f]) => `  faces ${band} px: ${f.faces} labelled, detected ${percent(f.detected)}, named by the frame ${percent(f.namedByFrame)}, by the track ${percent(f.namedByTrack)}; strangers ${f.strangers}, named ${percent(f.strangersNamed)}`)
+    .map(
+      ([band, f]) =>
+        `  faces ${band} px: ${f.faces} labelled, detected ${percent(f.detected)}, named by the frame ${percent(f.namedByFrame)}, by the track ${percent(f.namedByTrack)}; strangers ${f.strangers}, named ${percent(f.strangersNamed)}`,
+    )
     .join('\n');
-  const shots = report.detail.map((d) => `  ${d.start.toFixed(2)}–${d.end.toFixed(2)} s  present: ${d.present.join(', ') || '-'}  answered: ${d.answered.join(', ') || '-'}`).join('\n');
-  const actors = Object.entries(report.perActor).map(([a, r]) => `  ${a}: precision ${percent(r.precision)}, recall ${percent(r.recall)} (${r.right} of ${r.present} shots, ${r.answered} answered)`).join('\n');
+  const shots = report.detail
+    .map((d) => `  ${d.start.toFixed(2)}–${d.end.toFixed(2)} s  present: ${d.present.join(', ') || '-'}  answered: ${d.answered.join(', ') || '-'}`)
+    .join('\n');
+  const actors = Object.entries(report.perActor)
+    .map(([a, r]) => `  ${a}: precision ${percent(r.precision)}, recall ${percent(r.recall)} (${r.right} of ${r.present} shots, ${r.answered} answered)`)
+    .join('\n');
   print(
     context.json,
     report,
@@ -60,7 +67,13 @@ export async function evaluateFootage(context: CommandContext, options: FootageO
     const analyzer = new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec);
     // Labels are in the video's own pixels: scan it unscaled.
     const size = await videoSize(config.ingest.ffmpegPath, labels.video);
-    const scanned = await scanVideo(analyzer, { video: labels.video, fps, ffmpegPath: config.ingest.ffmpegPath, tracker: new Tracker({ ...config.track, link: analyzer.tuning.link }), maxWidth: size.width });
+    const scanned = await scanVideo(analyzer, {
+      video: labels.video,
+      fps,
+      ffmpegPath: config.ingest.ffmpegPath,
+      tracker: new Tracker({ ...config.track, link: analyzer.tuning.link }),
+      maxWidth: size.width,
+    });
     const frames: FrameAnswer[] = [];
     for (const frame of labels.frames ?? []) {
       const { faces } = await analyzer.analyze(await frameAt(config.ingest.ffmpegPath, labels.video, frame.t, size));
@@ -98,7 +111,11 @@ async function videoSize(ffmpegPath: string, video: string): Promise<{ width: nu
 
 /** The frame shown at `t` seconds (the first at or after it), at the video's own size, as `scan` reads it. */
 async function frameAt(ffmpegPath: string, video: string, t: number, { width, height }: { width: number; height: number }): Promise<RgbImage> {
-  const { stdout } = await run(ffmpegPath, ['-v', 'error', '-ss', String(t), '-i', video, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { encoding: 'buffer', maxBuffer: width * height * 3 + 1024 });
-  if (stdout.length !== width * height * 3) throw new RecognizerError('VISION_FAILED', `ffmpeg gave ${stdout.length} bytes for the frame at ${t} s of ${video}`);
+  const { stdout } = await run(ffmpegPath, ['-v', 'error', '-ss', String(t), '-i', video, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    encoding: 'buffer',
+    maxBuffer: width * height * 3 + 1024,
+  });
+  if (stdout.length !== width * height * 3)
+    throw new RecognizerError('VISION_FAILED', `ffmpeg gave ${stdout.length} bytes for the frame at ${t} s of ${video}`);
   return { data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length), width, height };
 }

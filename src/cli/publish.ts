@@ -32,14 +32,26 @@ export async function publishBundle(dir: string, uri: string, settings: S3Settin
   try {
     let bytes = 0;
     for (const [name, content] of files) {
-      await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: keyOf(location, manifest.version, name), Body: content, ContentType: 'application/octet-stream' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: location.bucket, Key: keyOf(location, manifest.version, name), Body: content, ContentType: 'application/octet-stream' }),
+      );
       bytes += content.length;
     }
     const manifestKey = keyOf(location, manifest.version, MANIFEST_FILE);
-    await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: manifestKey, Body: JSON.stringify(manifest, null, 2) + '\n', ContentType: 'application/json' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: location.bucket, Key: manifestKey, Body: JSON.stringify(manifest, null, 2) + '\n', ContentType: 'application/json' }),
+    );
     const pointer: Pointer = { version: manifest.version, manifest: manifestKey, publishedAt: new Date().toISOString() };
     // Devices poll this object with If-None-Match, so a short cache lifetime keeps proxies honest.
-    await s3.send(new PutObjectCommand({ Bucket: location.bucket, Key: keyOf(location, POINTER), Body: JSON.stringify(pointer) + '\n', ContentType: 'application/json', CacheControl: 'no-cache' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: location.bucket,
+        Key: keyOf(location, POINTER),
+        Body: JSON.stringify(pointer) + '\n',
+        ContentType: 'application/json',
+        CacheControl: 'no-cache',
+      }),
+    );
     return { version: manifest.version, uri: `s3://${location.bucket}/${keyOf(location, manifest.version)}/`, bytes };
   } finally {
     if (!client) s3.destroy();
@@ -55,5 +67,9 @@ export function publishSettings(config: Config, args: PublishArgs): S3Settings {
 
 export async function publishCommand(ctx: CommandContext, args: PublishArgs): Promise<void> {
   const result = await publishBundle(args.model, args.s3, publishSettings(ctx.config, args));
-  print(ctx.json, { version: result.version, uri: result.uri }, `published ${result.version} (${result.bytes} bytes) to ${result.uri}; devices polling ${args.s3} will pick it up`);
+  print(
+    ctx.json,
+    { version: result.version, uri: result.uri },
+    `published ${result.version} (${result.bytes} bytes) to ${result.uri}; devices polling ${args.s3} will pick it up`,
+  );
 }

@@ -111,7 +111,8 @@ export async function sageMakerJob(env: NodeJS.ProcessEnv = process.env): Promis
   const hpsText = env.SM_HPS ?? (existsSync(DEFAULTS.hyperparameters) ? await readFile(DEFAULTS.hyperparameters, 'utf8') : undefined);
   const hyperparameters = parseHyperparameters(hpsText);
   const train = env.SM_CHANNEL_TRAIN || DEFAULTS.train;
-  if (!existsSync(train)) throw new RecognizerError('DATASET_INVALID', `the train channel ${train} does not exist (set SM_CHANNEL_TRAIN or give the job a "train" channel)`);
+  if (!existsSync(train))
+    throw new RecognizerError('DATASET_INVALID', `the train channel ${train} does not exist (set SM_CHANNEL_TRAIN or give the job a "train" channel)`);
   // The unknown channel is optional: an absent default path simply means no strangers were given.
   const unknown = env.SM_CHANNEL_UNKNOWN || (existsSync(DEFAULTS.unknown) ? DEFAULTS.unknown : undefined);
   if (unknown && !existsSync(unknown)) throw new RecognizerError('DATASET_INVALID', `the unknown channel ${unknown} does not exist`);
@@ -153,7 +154,10 @@ export interface TrainingSummaryFile {
  * The command: SageMaker starts the image with the single argument `train`, which is accepted and
  * ignored. Trains in-process with the same code as `actor-recognizer train` (no train/serve skew).
  */
-export async function sagemakerTrainCommand(args: { configFile?: string; json: boolean; rest: string[]; cache: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function sagemakerTrainCommand(
+  args: { configFile?: string; json: boolean; rest: string[]; cache: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   try {
     if (args.rest.length > 1 || (args.rest[0] !== undefined && args.rest[0] !== 'train')) {
       throw new RecognizerError('USAGE', `sagemaker-train takes no arguments besides "train", got ${args.rest.join(' ')}`);
@@ -163,7 +167,17 @@ export async function sagemakerTrainCommand(args: { configFile?: string; json: b
     const started = Date.now();
     const { source, embedder } = await datasetFaces(config, { cache: args.cache });
     const hp = job.hyperparameters;
-    const summary = await trainModel(source, { datasets: [job.train], out: job.modelDir, maxPerActor: hp.maxPerActor, seed: hp.seed, embedder, cohort: await trainingCohort(embedder), head: hp.head, unknown: job.unknown, rejectRate: hp.rejectRate });
+    const summary = await trainModel(source, {
+      datasets: [job.train],
+      out: job.modelDir,
+      maxPerActor: hp.maxPerActor,
+      seed: hp.seed,
+      embedder,
+      cohort: await trainingCohort(embedder),
+      head: hp.head,
+      unknown: job.unknown,
+      rejectRate: hp.rejectRate,
+    });
     await mkdir(job.outputDataDir, { recursive: true });
     for (const name of [METRICS_FILE, REPORT_FILE]) await copyFile(path.join(job.modelDir, name), path.join(job.outputDataDir, name));
     const written: TrainingSummaryFile = {
@@ -176,7 +190,11 @@ export async function sagemakerTrainCommand(args: { configFile?: string; json: b
       seconds: (Date.now() - started) / 1000,
     };
     await writeFile(path.join(job.outputDataDir, 'training-summary.json'), JSON.stringify(written, null, 2) + '\n');
-    print(args.json, written, `model ${summary.version} written to ${job.modelDir}: ${summary.actors.length} actors from ${summary.images} photos; report in ${job.outputDataDir}`);
+    print(
+      args.json,
+      written,
+      `model ${summary.version} written to ${job.modelDir}: ${summary.actors.length} actors from ${summary.images} photos; report in ${job.outputDataDir}`,
+    );
   } catch (err) {
     await writeFailure(err, env);
     throw err;

@@ -44,7 +44,9 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
     });
     const result = { duration: scanned.duration, appearances: scanned.appearances.map(({ samples: _, ...a }) => a) };
     if (options.vtt && !context.json) return void process.stdout.write(toVtt(result.appearances));
-    const human = result.appearances.map((a) => `${a.start.toFixed(1)}–${a.end.toFixed(1)} s  ${a.actor ?? '(unknown)'}  ${a.confidence.toFixed(3)}`).join('\n');
+    const human = result.appearances
+      .map((a) => `${a.start.toFixed(1)}–${a.end.toFixed(1)} s  ${a.actor ?? '(unknown)'}  ${a.confidence.toFixed(3)}`)
+      .join('\n');
     print(context.json, result, human || 'nobody on screen');
   } finally {
     await models.stop();
@@ -61,7 +63,10 @@ export interface SampledAppearance extends Appearance {
  * Every frame at `fps` through the analyzer, the shot detector and the tracker; ffmpeg waits while
  * inference runs. A track never crosses a cut, so an appearance is one person within one shot.
  */
-export async function scanVideo(analyzer: FrameAnalyzer, options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; maxWidth?: number }): Promise<{ duration: number; appearances: SampledAppearance[] }> {
+export async function scanVideo(
+  analyzer: FrameAnalyzer,
+  options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; maxWidth?: number },
+): Promise<{ duration: number; appearances: SampledAppearance[] }> {
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
   const ffmpeg = new FfmpegProcess(options.ffmpegPath, { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280 }, (frame) => {
@@ -82,7 +87,8 @@ export async function scanVideo(analyzer: FrameAnalyzer, options: { video: strin
   const shots = new ShotDetector();
   const apply = (events: TrackEvent[]) => {
     for (const e of events) {
-      if (e.type === 'appeared') open.set(e.trackId, { actor: e.actor, start: e.time, end: e.time, confidence: e.confidence, samples: samples.get(e.trackId) ?? [] });
+      if (e.type === 'appeared')
+        open.set(e.trackId, { actor: e.actor, start: e.time, end: e.time, confidence: e.confidence, samples: samples.get(e.trackId) ?? [] });
       const a = open.get(e.trackId);
       if (!a) continue;
       if (e.type === 'identified') a.actor = e.actor;

@@ -15,14 +15,26 @@ export const GREENGRASS_ONLY_KEYS: ReadonlySet<string> = new Set(['accessControl
  * Keys whose change applies while running; every other key needs a restart. Decided here only: the
  * daemon applies exactly the keys classifyChanges lists (Daemon.applyLive, LiveVideo.reconfigure).
  */
-const LIVE_KEYS = [/^track\./, /^vision\.(minScore|maxFaces|tileZoom)$/, /^mqtt\.(?!host$|port$)/, /^cameras$/, /^ingest\./, /^model\.(dir|s3)(\.|$)/, /^greengrass\./];
+const LIVE_KEYS = [
+  /^track\./,
+  /^vision\.(minScore|maxFaces|tileZoom)$/,
+  /^mqtt\.(?!host$|port$)/,
+  /^cameras$/,
+  /^ingest\./,
+  /^model\.(dir|s3)(\.|$)/,
+  /^greengrass\./,
+];
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** JSON with keys sorted, so that two equal values compare equal whatever their key order. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  if (isObject(value))
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`;
   return JSON.stringify(value) ?? 'undefined';
 }
 

@@ -15,7 +15,10 @@ const secret = (kind: SecretKind) => ({ [SECRET]: kind });
 
 /** One literal string union, since TypeBox has no `enum` keyword of its own. */
 function oneOf<const T extends readonly string[]>(values: T, options: { default: T[number]; description: string }): TUnion<TLiteral<T[number]>[]> {
-  return Type.Union(values.map((v) => Type.Literal(v)), options) as TUnion<TLiteral<T[number]>[]>;
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as TUnion<TLiteral<T[number]>[]>;
 }
 
 /** A topic prefix: no MQTT wildcards, no whitespace, no leading or trailing slash. */
@@ -26,26 +29,72 @@ const MiB = 1024 * KiB;
 
 const ApiSchema = Type.Object(
   {
-    host: Type.String({ default: '127.0.0.1', minLength: 1, maxLength: 253, description: 'Address the REST API listens on; 0.0.0.0 or :: to listen on every interface.' }),
+    host: Type.String({
+      default: '127.0.0.1',
+      minLength: 1,
+      maxLength: 253,
+      description: 'Address the REST API listens on; 0.0.0.0 or :: to listen on every interface.',
+    }),
     port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port of the REST API; 0 picks a free port.' }),
     apiKey: Type.Optional(
-      Type.String({ minLength: 8, maxLength: 1024, ...secret('value'), description: 'When set, every route except /healthz and /readyz needs it (header x-api-key or Authorization: Bearer).' }),
+      Type.String({
+        minLength: 8,
+        maxLength: 1024,
+        ...secret('value'),
+        description: 'When set, every route except /healthz and /readyz needs it (header x-api-key or Authorization: Bearer).',
+      }),
     ),
-    bodyLimitBytes: Type.Integer({ default: 20 * MiB, minimum: KiB, maximum: 200 * MiB, description: 'Largest request body accepted, in bytes; a larger upload is answered 413.' }),
+    bodyLimitBytes: Type.Integer({
+      default: 20 * MiB,
+      minimum: KiB,
+      maximum: 200 * MiB,
+      description: 'Largest request body accepted, in bytes; a larger upload is answered 413.',
+    }),
     allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^(\\*|\\.?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*)$' }), {
       default: [],
       maxItems: 64,
       description:
         'Host names the API answers to (the Host header), besides IP addresses, localhost and this machine\'s own name (and NAME.local): a guard against DNS rebinding. A leading dot takes subdomains too; "*" answers any name.',
     }),
-    headersTimeoutSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: "A client's request headers must arrive within this long, or the connection is closed (slow-loris)." }),
-    requestTimeoutSeconds: Type.Number({ default: 60, minimum: 1, maximum: 3600, description: 'The whole request, body included, must arrive within this long, or the connection is closed with 408.' }),
+    headersTimeoutSeconds: Type.Number({
+      default: 10,
+      minimum: 1,
+      maximum: 600,
+      description: "A client's request headers must arrive within this long, or the connection is closed (slow-loris).",
+    }),
+    requestTimeoutSeconds: Type.Number({
+      default: 60,
+      minimum: 1,
+      maximum: 3600,
+      description: 'The whole request, body included, must arrive within this long, or the connection is closed with 408.',
+    }),
     keepAliveTimeoutSeconds: Type.Number({ default: 5, minimum: 1, maximum: 600, description: 'An idle kept-alive connection is closed after this long.' }),
-    idleTimeoutSeconds: Type.Number({ default: 60, minimum: 30, maximum: 3600, description: 'A connection that sends and receives nothing for this long is closed (longer than the 25 s a frame.jpg request may wait, and the 15 s event-stream heartbeat).' }),
-    jsonBodyLimitBytes: Type.Integer({ default: MiB, minimum: KiB, maximum: 20 * MiB, description: 'Largest JSON body, in bytes (JSON is parsed on the main thread; no route needs more than a few KiB); larger is answered 413.' }),
+    idleTimeoutSeconds: Type.Number({
+      default: 60,
+      minimum: 30,
+      maximum: 3600,
+      description:
+        'A connection that sends and receives nothing for this long is closed (longer than the 25 s a frame.jpg request may wait, and the 15 s event-stream heartbeat).',
+    }),
+    jsonBodyLimitBytes: Type.Integer({
+      default: MiB,
+      minimum: KiB,
+      maximum: 20 * MiB,
+      description: 'Largest JSON body, in bytes (JSON is parsed on the main thread; no route needs more than a few KiB); larger is answered 413.',
+    }),
     maxConcurrentImages: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'Image requests (recognize, enroll) decoded and analysed at once.' }),
-    maxQueuedImages: Type.Integer({ default: 6, minimum: 0, maximum: 1000, description: 'Image requests that may wait for a turn; more are answered 503 with Retry-After at once, so the cameras and /healthz stay responsive.' }),
-    maxConnections: Type.Integer({ default: 256, minimum: 8, maximum: 65_536, description: 'Open connections at most; more are closed at once (keeps descriptors for files, ffmpeg and MQTT).' }),
+    maxQueuedImages: Type.Integer({
+      default: 6,
+      minimum: 0,
+      maximum: 1000,
+      description: 'Image requests that may wait for a turn; more are answered 503 with Retry-After at once, so the cameras and /healthz stay responsive.',
+    }),
+    maxConnections: Type.Integer({
+      default: 256,
+      minimum: 8,
+      maximum: 65_536,
+      description: 'Open connections at most; more are closed at once (keeps descriptors for files, ffmpeg and MQTT).',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'The REST API.' },
 );
@@ -59,7 +108,11 @@ const LogSchema = Type.Object(
 
 const VisionSchema = Type.Object(
   {
-    backend: oneOf(['onnx', 'tfjs'], { default: 'onnx', description: "Inference backend: onnx (face-api's networks compiled to ONNX, run by onnxruntime; fast) or tfjs (face-api on TensorFlow.js WebAssembly; the reference)." }),
+    backend: oneOf(['onnx', 'tfjs'], {
+      default: 'onnx',
+      description:
+        "Inference backend: onnx (face-api's networks compiled to ONNX, run by onnxruntime; fast) or tfjs (face-api on TensorFlow.js WebAssembly; the reference).",
+    }),
     detector: oneOf(['ssd', 'tiny'], { default: 'ssd', description: 'Face detector: ssd (accurate) or tiny (fast, misses small faces).' }),
     minScore: Type.Number({ default: 0.5, minimum: 0.05, maximum: 0.99, description: 'Lowest detector score for a face to be kept.' }),
     maxFaces: Type.Integer({ default: 20, minimum: 1, maximum: 100, description: 'Most faces kept per image, highest scores first.' }),
@@ -67,10 +120,16 @@ const VisionSchema = Type.Object(
       default: 2048,
       minimum: 512,
       maximum: 16_384,
-      description: "Uploaded images are decoded straight to at most this many pixels on the long side (JPEG and WebP shrink while decoding), so a large photo never sits in memory at full size; faces are still reported in the original's pixels. Faces smaller than about 150/decodeMaxSide of the image lose detail.",
+      description:
+        "Uploaded images are decoded straight to at most this many pixels on the long side (JPEG and WebP shrink while decoding), so a large photo never sits in memory at full size; faces are still reported in the original's pixels. Faces smaller than about 150/decodeMaxSide of the image lose detail.",
     }),
     // The ceiling is sharp's own default limitInputPixels (0x3FFF squared).
-    maxPixels: Type.Integer({ default: 40_000_000, minimum: 10_000, maximum: 268_402_689, description: 'A decoded image with more pixels than this is refused (guards memory).' }),
+    maxPixels: Type.Integer({
+      default: 40_000_000,
+      minimum: 10_000,
+      maximum: 268_402_689,
+      description: 'A decoded image with more pixels than this is refused (guards memory).',
+    }),
     threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
     tileZoom: Type.Number({
       default: 2,
@@ -91,7 +150,9 @@ const VisionSchema = Type.Object(
 const S3Schema = Type.Object(
   {
     uri: Type.String({ pattern: '^s3://[^/]+', maxLength: 2048, ...secret('url'), description: 'Where published bundles live: s3://BUCKET/PREFIX.' }),
-    endpoint: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048, ...secret('url'), description: 'S3-compatible endpoint (MinIO, s3rver); AWS when unset.' })),
+    endpoint: Type.Optional(
+      Type.String({ pattern: '^https?://', maxLength: 2048, ...secret('url'), description: 'S3-compatible endpoint (MinIO, s3rver); AWS when unset.' }),
+    ),
     region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64, description: 'AWS region; from the AWS environment when unset.' })),
     forcePathStyle: Type.Boolean({ default: false, description: 'Path-style addressing (bucket in the path), needed by most S3-compatible servers.' }),
     pollSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 86_400, description: 'How often to look for a newer bundle, in seconds.' }),
@@ -101,22 +162,54 @@ const S3Schema = Type.Object(
 
 const ModelSchema = Type.Object(
   {
-    dir: Type.String({ default: './models/actors', minLength: 1, maxLength: 4096, description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.' }),
-    starter: Type.Boolean({ default: true, description: 'While model.dir is a store holding no bundle, run the starter model of well-known actors that ships in the package (models/starter); the first model trained or enrolled replaces it.' }),
+    dir: Type.String({
+      default: './models/actors',
+      minLength: 1,
+      maxLength: 4096,
+      description: 'One bundle (a folder with manifest.json) or a store of bundles, one folder per version.',
+    }),
+    starter: Type.Boolean({
+      default: true,
+      description:
+        'While model.dir is a store holding no bundle, run the starter model of well-known actors that ships in the package (models/starter); the first model trained or enrolled replaces it.',
+    }),
     s3: Type.Optional(S3Schema),
     keep: Type.Integer({ default: 3, minimum: 1, maximum: 50, description: 'Versions kept in the store for rollback, the running one included.' }),
-    minFreeMiB: Type.Integer({ default: 64, minimum: 0, maximum: 1_048_576, description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (MODEL_DISK_FULL).' }),
+    minFreeMiB: Type.Integer({
+      default: 64,
+      minimum: 0,
+      maximum: 1_048_576,
+      description: 'Disk space, in MiB, that must stay free after downloading a bundle; a larger download is refused (MODEL_DISK_FULL).',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'The actor model.' },
 );
 
 const MqttSchema = Type.Object(
   {
-    url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', maxLength: 2048, ...secret('url'), description: 'Broker to publish to; unset: run an embedded broker.' })),
-    topicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: 'First topic level of everything published; no wildcards, no leading or trailing slash.' }),
+    url: Type.Optional(
+      Type.String({
+        pattern: '^(mqtts?|wss?|tcp|ssl)://',
+        maxLength: 2048,
+        ...secret('url'),
+        description: 'Broker to publish to; unset: run an embedded broker.',
+      }),
+    ),
+    topicPrefix: Type.String({
+      default: 'actor-recognizer',
+      minLength: 1,
+      maxLength: 200,
+      pattern: TOPIC_PREFIX,
+      description: 'First topic level of everything published; no wildcards, no leading or trailing slash.',
+    }),
     port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: 'Port of the embedded broker (when url is unset); 0 picks a free port.' }),
     host: Type.String({ default: '127.0.0.1', minLength: 1, maxLength: 253, description: 'Address the embedded broker listens on (when url is unset).' }),
-    protocolVersion: Type.Integer({ default: 4, minimum: 4, maximum: 5, description: "MQTT protocol: 4 is MQTT 3.1.1 (what Greengrass's Moquette speaks), 5 is MQTT 5." }),
+    protocolVersion: Type.Integer({
+      default: 4,
+      minimum: 4,
+      maximum: 5,
+      description: "MQTT protocol: 4 is MQTT 3.1.1 (what Greengrass's Moquette speaks), 5 is MQTT 5.",
+    }),
     clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id; actor-recognizer-<random> when unset.' })),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Broker user name.' })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, ...secret('value'), description: 'Broker password.' })),
@@ -125,10 +218,31 @@ const MqttSchema = Type.Object(
     keyFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'PEM private key of certFile.' })),
     rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse a broker whose certificate does not verify; false only for testing.' }),
     qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of everything published.' }),
-    bufferSize: Type.Integer({ default: 1000, minimum: 0, maximum: 100_000, description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.' }),
-    reconnectMaxSeconds: Type.Integer({ default: 5, minimum: 1, maximum: 3600, description: 'Longest wait between reconnection attempts (the wait doubles from 1 s up to this): after an outage the broker is probed this often, so the daemon is back within about this long of the broker (a probe is one TCP connect).' }),
-    homeAssistant: Type.Boolean({ default: false, description: 'Announce each camera to Home Assistant by MQTT discovery: a sensor of who is on screen (one device for the daemon), available while P/status is online, removed when the camera goes.' }),
-    discoveryPrefix: Type.String({ default: 'homeassistant', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "Home Assistant's MQTT discovery prefix (set in its MQTT integration; homeassistant unless changed there)." }),
+    bufferSize: Type.Integer({
+      default: 1000,
+      minimum: 0,
+      maximum: 100_000,
+      description: 'Messages kept while the broker is away; beyond this the oldest are dropped and counted.',
+    }),
+    reconnectMaxSeconds: Type.Integer({
+      default: 5,
+      minimum: 1,
+      maximum: 3600,
+      description:
+        'Longest wait between reconnection attempts (the wait doubles from 1 s up to this): after an outage the broker is probed this often, so the daemon is back within about this long of the broker (a probe is one TCP connect).',
+    }),
+    homeAssistant: Type.Boolean({
+      default: false,
+      description:
+        'Announce each camera to Home Assistant by MQTT discovery: a sensor of who is on screen (one device for the daemon), available while P/status is online, removed when the camera goes.',
+    }),
+    discoveryPrefix: Type.String({
+      default: 'homeassistant',
+      minLength: 1,
+      maxLength: 200,
+      pattern: TOPIC_PREFIX,
+      description: "Home Assistant's MQTT discovery prefix (set in its MQTT integration; homeassistant unless changed there).",
+    }),
   },
   { default: {}, additionalProperties: false, description: 'MQTT publishing.' },
 );
@@ -148,11 +262,26 @@ const IngestSchema = Type.Object(
   {
     ffmpegPath: Type.String({ default: 'ffmpeg', minLength: 1, maxLength: 4096, description: 'The ffmpeg binary: a path, or a name looked up on the PATH.' }),
     stallSeconds: Type.Number({ default: 10, minimum: 1, maximum: 600, description: 'A camera that delivers no frame for this long is restarted.' }),
-    backoffInitialMs: Type.Integer({ default: 500, minimum: 10, maximum: 60_000, description: 'Wait before the first restart of ffmpeg; doubles with each failure in a row.' }),
+    backoffInitialMs: Type.Integer({
+      default: 500,
+      minimum: 10,
+      maximum: 60_000,
+      description: 'Wait before the first restart of ffmpeg; doubles with each failure in a row.',
+    }),
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'Longest wait between restarts.' }),
-    maxRestarts: Type.Integer({ default: 10, minimum: 1, maximum: 1000, description: 'More restarts than this within restartWindowSeconds mark the camera failed (still tried every failedRetrySeconds).' }),
+    maxRestarts: Type.Integer({
+      default: 10,
+      minimum: 1,
+      maximum: 1000,
+      description: 'More restarts than this within restartWindowSeconds mark the camera failed (still tried every failedRetrySeconds).',
+    }),
     restartWindowSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 86_400, description: 'The window over which restarts are counted.' }),
-    failedRetrySeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'A failed camera is tried again this often, for ever; its first frame makes it running, with quick restarts again.' }),
+    failedRetrySeconds: Type.Integer({
+      default: 60,
+      minimum: 1,
+      maximum: 3600,
+      description: 'A failed camera is tried again this often, for ever; its first frame makes it running, with quick restarts again.',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'How camera streams are read and supervised.' },
 );
@@ -160,7 +289,13 @@ const IngestSchema = Type.Object(
 const TrackSchema = Type.Object(
   {
     minHits: Type.Integer({ default: 2, minimum: 1, maximum: 50, description: 'Frames a face must be seen in before it counts as an appearance.' }),
-    minConfidence: Type.Number({ default: 0, minimum: 0, maximum: 1, description: "Lowest aggregate confidence of a track for it to be named, on top of the model's own track thresholds. 0 trusts the model; raise it where strangers are named (a model enrolled from few photos)." }),
+    minConfidence: Type.Number({
+      default: 0,
+      minimum: 0,
+      maximum: 1,
+      description:
+        "Lowest aggregate confidence of a track for it to be named, on top of the model's own track thresholds. 0 trusts the model; raise it where strangers are named (a model enrolled from few photos).",
+    }),
     absentSeconds: Type.Number({ default: 2, minimum: 0.1, maximum: 600, description: 'A face absent this long has left; its track ends.' }),
     reidSeconds: Type.Number({
       default: 60,
@@ -175,25 +310,79 @@ const TrackSchema = Type.Object(
 
 const UnknownsSchema = Type.Object(
   {
-    keepSeconds: Type.Integer({ default: 3600, minimum: 10, maximum: 86_400, description: "Faces of strangers are kept this long, grouped one group a person, for naming on the page or by POST /v1/unknowns/:id/enroll; older faces are forgotten." }),
-    maxFaces: Type.Integer({ default: 2000, minimum: 1, maximum: 100_000, description: 'Faces of strangers kept at most; beyond this the group seen least recently loses its oldest faces first.' }),
-    maxGroups: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'Groups of strangers (people) kept at most; beyond this the group seen least recently is forgotten.' }),
-    minFaceWidth: Type.Integer({ default: 40, minimum: 0, maximum: 4096, description: 'Faces narrower than this, in pixels, are not kept: their descriptors are unreliable and too poor to enroll from.' }),
-    enrollFaces: Type.Integer({ default: 24, minimum: 1, maximum: 200, description: 'Faces of a group enrolled when it is named: a sample of its sharpest and most varied, shown on the page to untick any that is not the person.' }),
+    keepSeconds: Type.Integer({
+      default: 3600,
+      minimum: 10,
+      maximum: 86_400,
+      description:
+        'Faces of strangers are kept this long, grouped one group a person, for naming on the page or by POST /v1/unknowns/:id/enroll; older faces are forgotten.',
+    }),
+    maxFaces: Type.Integer({
+      default: 2000,
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Faces of strangers kept at most; beyond this the group seen least recently loses its oldest faces first.',
+    }),
+    maxGroups: Type.Integer({
+      default: 100,
+      minimum: 1,
+      maximum: 10_000,
+      description: 'Groups of strangers (people) kept at most; beyond this the group seen least recently is forgotten.',
+    }),
+    minFaceWidth: Type.Integer({
+      default: 40,
+      minimum: 0,
+      maximum: 4096,
+      description: 'Faces narrower than this, in pixels, are not kept: their descriptors are unreliable and too poor to enroll from.',
+    }),
+    enrollFaces: Type.Integer({
+      default: 24,
+      minimum: 1,
+      maximum: 200,
+      description:
+        'Faces of a group enrolled when it is named: a sample of its sharpest and most varied, shown on the page to untick any that is not the person.',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'Strangers seen recently, kept so that they can be named (enrolled) on the device.' },
 );
 
 const GreengrassSchema = Type.Object(
   {
-    iotCoreTopicPrefix: Type.String({ default: 'actor-recognizer/{thingName}', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: "First topic levels of what goes to AWS IoT Core; {thingName} becomes the core device's thing name." }),
-    localTopicPrefix: Type.String({ default: 'actor-recognizer', minLength: 1, maxLength: 200, pattern: TOPIC_PREFIX, description: 'First topic levels of what goes to local publish/subscribe, for other components on the device.' }),
+    iotCoreTopicPrefix: Type.String({
+      default: 'actor-recognizer/{thingName}',
+      minLength: 1,
+      maxLength: 200,
+      pattern: TOPIC_PREFIX,
+      description: "First topic levels of what goes to AWS IoT Core; {thingName} becomes the core device's thing name.",
+    }),
+    localTopicPrefix: Type.String({
+      default: 'actor-recognizer',
+      minLength: 1,
+      maxLength: 200,
+      pattern: TOPIC_PREFIX,
+      description: 'First topic levels of what goes to local publish/subscribe, for other components on the device.',
+    }),
     publishToIoTCore: Type.Boolean({ default: true, description: 'Publish events, actors on screen and the model to AWS IoT Core.' }),
     publishToLocal: Type.Boolean({ default: true, description: 'Publish the same to local publish/subscribe.' }),
     qos: Type.Integer({ default: 1, minimum: 0, maximum: 1, description: 'QoS of what goes to AWS IoT Core.' }),
-    queueSize: Type.Integer({ default: 500, minimum: 1, maximum: 100_000, description: 'Messages waiting for the nucleus; beyond this the oldest are dropped and counted, so the pipeline never waits.' }),
-    deferRecheckSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'While a model swap is in flight, an over-the-air update is deferred and the nucleus asks again after this long.' }),
-    maxDeferSeconds: Type.Integer({ default: 900, minimum: 0, maximum: 86_400, description: 'An update is never deferred for longer than this in total (0: never deferred), so a stuck swap cannot block deployments.' }),
+    queueSize: Type.Integer({
+      default: 500,
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Messages waiting for the nucleus; beyond this the oldest are dropped and counted, so the pipeline never waits.',
+    }),
+    deferRecheckSeconds: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 3600,
+      description: 'While a model swap is in flight, an over-the-air update is deferred and the nucleus asks again after this long.',
+    }),
+    maxDeferSeconds: Type.Integer({
+      default: 900,
+      minimum: 0,
+      maximum: 86_400,
+      description: 'An update is never deferred for longer than this in total (0: never deferred), so a stuck swap cannot block deployments.',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'AWS IoT Greengrass IPC, used only when the daemon runs as a Greengrass component.' },
 );

@@ -123,7 +123,10 @@ export class CameraSource {
     void run.exited.then((exit) => {
       if (this.stopped || this.process !== run) return;
       // ffmpeg's stderr repeats the URL it opened; credentials must not reach the log.
-      this.log.warn({ code: exit.code, signal: exit.signal, runSeconds: Math.round((Date.now() - started) / 100) / 10, stderr: redactUrl(exit.stderr) }, 'ffmpeg exited');
+      this.log.warn(
+        { code: exit.code, signal: exit.signal, runSeconds: Math.round((Date.now() - started) / 100) / 10, stderr: redactUrl(exit.stderr) },
+        'ffmpeg exited',
+      );
       // A file that is not looped has simply been watched to its end: nothing to restart.
       if (exit.code === 0 && sourceKind(this.spec.url) === 'file' && !this.spec.loop) return this.setState('stopped', 'the file ended');
       const why = exit.code === 0 ? 'stream ended' : `ffmpeg exited (${exit.signal ?? exit.code})`;
@@ -144,9 +147,16 @@ export class CameraSource {
     this.restartTimes = this.restartTimes.filter((t) => now - t < window);
     let delay: number;
     if (this.restartTimes.length >= this.options.maxRestarts) {
-      if (this.state !== 'failed') this.log.error({ restarts: this.restartTimes.length, windowSeconds: this.options.restartWindowSeconds, retrySeconds: this.options.failedRetrySeconds }, 'too many ffmpeg restarts: camera failed, trying again slowly');
+      if (this.state !== 'failed')
+        this.log.error(
+          { restarts: this.restartTimes.length, windowSeconds: this.options.restartWindowSeconds, retrySeconds: this.options.failedRetrySeconds },
+          'too many ffmpeg restarts: camera failed, trying again slowly',
+        );
       delay = this.options.failedRetrySeconds * 1000;
-      this.setState('failed', `${reason}; ${this.restartTimes.length} restarts in ${this.options.restartWindowSeconds} s, trying again every ${this.options.failedRetrySeconds} s`);
+      this.setState(
+        'failed',
+        `${reason}; ${this.restartTimes.length} restarts in ${this.options.restartWindowSeconds} s, trying again every ${this.options.failedRetrySeconds} s`,
+      );
     } else {
       delay = Math.min(this.options.backoffMaxMs, this.options.backoffInitialMs * 2 ** this.failures);
       this.failures++;

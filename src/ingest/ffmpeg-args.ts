@@ -27,8 +27,17 @@ export function sourceKind(url: string): SourceKind {
 /** The protocol options of a network source: flags on the command line, or `option` lines of an input list. */
 function protocolOptions(kind: SourceKind): [string, string][] {
   // UDP loses packets on Wi-Fi and through NAT; TCP is what every camera supports.
-  if (kind === 'rtsp') return [['rtsp_transport', 'tcp'], ['timeout', '10000000']];
-  if (kind === 'http') return [['reconnect', '1'], ['reconnect_streamed', '1'], ['reconnect_delay_max', '5']];
+  if (kind === 'rtsp')
+    return [
+      ['rtsp_transport', 'tcp'],
+      ['timeout', '10000000'],
+    ];
+  if (kind === 'http')
+    return [
+      ['reconnect', '1'],
+      ['reconnect_streamed', '1'],
+      ['reconnect_delay_max', '5'],
+    ];
   return [];
 }
 
@@ -95,8 +104,10 @@ export function parseDuration(stderr: string): number | undefined {
 }
 
 /** Lines ffmpeg writes at every failure, which say nothing of its cause. */
-const NOISE = /^(Conversion failed!|Exiting normally.*|Error opening (?:input|output) files?: .*|.*Error while filtering.*|Finishing stream .*|Press \[q\].*|.*Terminating thread with return code.*)$/i;
-const CAUSE = /error|refused|no such|denied|unauthori[sz]ed|forbidden|not found|timed? ?out|invalid|unable|could not|cannot|failed|unreachable|reset by peer|end of file|40[0-9]|50[0-9]/i;
+const NOISE =
+  /^(Conversion failed!|Exiting normally.*|Error opening (?:input|output) files?: .*|.*Error while filtering.*|Finishing stream .*|Press \[q\].*|.*Terminating thread with return code.*)$/i;
+const CAUSE =
+  /error|refused|no such|denied|unauthori[sz]ed|forbidden|not found|timed? ?out|invalid|unable|could not|cannot|failed|unreachable|reset by peer|end of file|40[0-9]|50[0-9]/i;
 
 /**
  * ffmpeg's own reason for an exit: the last meaningful line of its stderr ("No such file or

@@ -55,7 +55,11 @@ export class FfmpegProcess {
   /** A private folder holding the input list of a URL with credentials, until ffmpeg has opened it. */
   private secretDir: string | undefined;
 
-  constructor(ffmpegPath: string, private readonly spec: SourceSpec, private readonly onFrame: (frame: Frame) => void) {
+  constructor(
+    ffmpegPath: string,
+    private readonly spec: SourceSpec,
+    private readonly onFrame: (frame: Frame) => void,
+  ) {
     installExitHook();
     let list: string | undefined;
     if (hasCredentials(spec.url)) {

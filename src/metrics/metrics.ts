@@ -27,9 +27,26 @@ export class Metrics implements WorkerMetrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'actor_recognizer_' });
-    this.stage = new Histogram({ name: 'actor_recognizer_stage_seconds', help: 'Time per pipeline stage per call', labelNames: ['stage'], buckets: LATENCY_BUCKETS, registers });
-    this.frameToResult = new Histogram({ name: 'actor_recognizer_frame_to_result_seconds', help: 'From a frame leaving ffmpeg to its faces tracked', labelNames: ['camera'], buckets: LATENCY_BUCKETS, registers });
-    this.frameToPublish = new Histogram({ name: 'actor_recognizer_frame_to_publish_seconds', help: 'From a frame leaving ffmpeg to the MQTT broker accepting a message it caused', buckets: LATENCY_BUCKETS, registers });
+    this.stage = new Histogram({
+      name: 'actor_recognizer_stage_seconds',
+      help: 'Time per pipeline stage per call',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.frameToResult = new Histogram({
+      name: 'actor_recognizer_frame_to_result_seconds',
+      help: 'From a frame leaving ffmpeg to its faces tracked',
+      labelNames: ['camera'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.frameToPublish = new Histogram({
+      name: 'actor_recognizer_frame_to_publish_seconds',
+      help: 'From a frame leaving ffmpeg to the MQTT broker accepting a message it caused',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.restarts = new Counter({ name: 'actor_recognizer_ffmpeg_restarts_total', help: 'ffmpeg restarts per camera', labelNames: ['camera'], registers });
     const perCamera = (name: string, help: string, pick: (c: CameraStatus) => number) =>
       new Counter({

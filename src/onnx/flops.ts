@@ -21,7 +21,11 @@ interface NodeInfo {
 /** A minimal protobuf reader: just the fields of onnx.proto that shapes and FLOPs need. */
 class Reader {
   pos: number;
-  constructor(private readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
+  constructor(
+    private readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = start;
   }
 
@@ -49,8 +53,7 @@ class Reader {
       else if (wire === 2) {
         const len = this.varint();
         this.pos += len;
-      }
-      else throw new Error(`onnx reader: unsupported wire type ${wire}`);
+      } else throw new Error(`onnx reader: unsupported wire type ${wire}`);
     }
   }
 
@@ -156,7 +159,13 @@ export function countFlops(model: Uint8Array, inputs: Record<string, number[]> =
 
 const ELEMENTWISE = new Set(['Cast', 'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'Exp', 'Identity', 'Add', 'Sub', 'Mul', 'Div']);
 
-function outputShape(node: NodeInfo, x: number[] | undefined, shapes: Map<string, number[]>, values: Map<string, number[]>, acc: GraphFlops): number[] | undefined {
+function outputShape(
+  node: NodeInfo,
+  x: number[] | undefined,
+  shapes: Map<string, number[]>,
+  values: Map<string, number[]>,
+  acc: GraphFlops,
+): number[] | undefined {
   const attr = (name: string, fallback: number[]): number[] => node.ints.get(name) ?? fallback;
   if (node.op === 'Resize') return values.get(node.inputs[3] ?? '');
   if (ELEMENTWISE.has(node.op)) {
@@ -167,7 +176,10 @@ function outputShape(node: NodeInfo, x: number[] | undefined, shapes: Map<string
   if (!x) return undefined;
   switch (node.op) {
     case 'Transpose':
-      return attr('perm', x.map((_, i) => x.length - 1 - i)).map((p) => x[p]!);
+      return attr(
+        'perm',
+        x.map((_, i) => x.length - 1 - i),
+      ).map((p) => x[p]!);
     case 'Conv':
     case 'MaxPool':
     case 'AveragePool': {

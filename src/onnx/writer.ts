@@ -90,19 +90,30 @@ class ProtoWriter {
     this.reserve(10);
     if (typeof value === 'number' && value >= 0 && value <= 0x7fffffff) {
       let v = value;
-      while (v > 0x7f) { this.buf[this.len++] = (v & 0x7f) | 0x80; v >>>= 7; }
+      while (v > 0x7f) {
+        this.buf[this.len++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
       this.buf[this.len++] = v;
       return;
     }
     // Negative int64 is its 64-bit two's complement: always ten bytes on the wire.
     let v = BigInt.asUintN(64, BigInt(value));
-    while (v > 0x7fn) { this.buf[this.len++] = Number(v & 0x7fn) | 0x80; v >>= 7n; }
+    while (v > 0x7fn) {
+      this.buf[this.len++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
     this.buf[this.len++] = Number(v);
   }
 
-  private tag(field: number, wire: number): void { this.varint((field << 3) | wire); }
+  private tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
 
-  int(field: number, value: number | bigint): void { this.tag(field, 0); this.varint(value); }
+  int(field: number, value: number | bigint): void {
+    this.tag(field, 0);
+    this.varint(value);
+  }
 
   float(field: number, value: number): void {
     this.tag(field, 5);
@@ -119,7 +130,9 @@ class ProtoWriter {
     this.len += data.length;
   }
 
-  string(field: number, value: string): void { this.bytes(field, utf8.encode(value)); }
+  string(field: number, value: string): void {
+    this.bytes(field, utf8.encode(value));
+  }
 
   message(field: number, encode: (w: ProtoWriter) => void): void {
     const w = new ProtoWriter();
@@ -127,7 +140,9 @@ class ProtoWriter {
     this.bytes(field, w.finish());
   }
 
-  finish(): Uint8Array { return this.buf.subarray(0, this.len); }
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 function elemTypeOf(t: TensorValue): ElemType {
@@ -160,31 +175,48 @@ function encodeAttribute(w: ProtoWriter, name: string, v: AttrValue): void {
   w.string(1, name);
   let typed: TypedAttr | undefined;
   if (typeof v === 'number') typed = Number.isInteger(v) ? int(v) : float(v);
-  else if (typeof v === 'string') { w.int(20, ATTR.STRING); w.string(4, v); return; }
-  else if (Array.isArray(v)) typed = (v as number[]).every(Number.isInteger) ? ints(v as number[]) : floats(v as number[]);
+  else if (typeof v === 'string') {
+    w.int(20, ATTR.STRING);
+    w.string(4, v);
+    return;
+  } else if (Array.isArray(v)) typed = (v as number[]).every(Number.isInteger) ? ints(v as number[]) : floats(v as number[]);
   else if (isTensorValue(v as AttrValue)) {
     w.int(20, ATTR.TENSOR);
     w.message(5, (t) => encodeTensor(t, '', v as TensorValue));
     return;
   } else typed = v as TypedAttr;
   switch (typed.kind) {
-    case 'float': w.int(20, ATTR.FLOAT); w.float(2, typed.value); break;
-    case 'int': w.int(20, ATTR.INT); w.int(3, typed.value); break;
-    case 'floats': w.int(20, ATTR.FLOATS); for (const x of typed.value) w.float(7, x); break;
-    case 'ints': w.int(20, ATTR.INTS); for (const x of typed.value) w.int(8, x); break;
+    case 'float':
+      w.int(20, ATTR.FLOAT);
+      w.float(2, typed.value);
+      break;
+    case 'int':
+      w.int(20, ATTR.INT);
+      w.int(3, typed.value);
+      break;
+    case 'floats':
+      w.int(20, ATTR.FLOATS);
+      for (const x of typed.value) w.float(7, x);
+      break;
+    case 'ints':
+      w.int(20, ATTR.INTS);
+      for (const x of typed.value) w.int(8, x);
+      break;
   }
 }
 
 function encodeValueInfo(w: ProtoWriter, name: string, type: ElemType, shape?: readonly Dim[]): void {
   w.string(1, name);
-  w.message(2, (tp) => tp.message(1, (tt) => {
-    tt.int(1, DATA_TYPE[type]);
-    if (shape) {
-      tt.message(2, (sh) => {
-        for (const d of shape) sh.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-      });
-    }
-  }));
+  w.message(2, (tp) =>
+    tp.message(1, (tt) => {
+      tt.int(1, DATA_TYPE[type]);
+      if (shape) {
+        tt.message(2, (sh) => {
+          for (const d of shape) sh.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+        });
+      }
+    }),
+  );
 }
 
 interface NodeSpec {
@@ -196,7 +228,11 @@ interface NodeSpec {
   domain: string;
 }
 
-interface ValueSpec { name: string; type: ElemType; shape: readonly Dim[] | undefined }
+interface ValueSpec {
+  name: string;
+  type: ElemType;
+  shape: readonly Dim[] | undefined;
+}
 
 /** Builds one ONNX graph node by node, then serializes it as a ModelProto. */
 export class GraphBuilder {
@@ -232,14 +268,19 @@ export class GraphBuilder {
 
   /** An int64 initializer (shapes, axes, pads for Pad/Reshape/Slice). Returns its name. */
   int64(name: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
-    return this.initializer(name, BigInt64Array.from(values, (x) => BigInt(x)), dims);
+    return this.initializer(
+      name,
+      BigInt64Array.from(values, (x) => BigInt(x)),
+      dims,
+    );
   }
 
   /** A fresh value name with the given prefix, unique within the graph. */
   fresh(prefix: string): string {
     let name: string;
     // Not reserved here: the counter keeps fresh names apart, and node()/initializer() record them.
-    do name = `${prefix}_${this.counter++}`; while (this.names.has(name));
+    do name = `${prefix}_${this.counter++}`;
+    while (this.names.has(name));
     return name;
   }
 
@@ -290,10 +331,16 @@ export class GraphBuilder {
     w.message(7, (gw) => this.encodeGraph(gw));
     w.message(8, (ow) => ow.int(2, options.opset ?? 17));
     for (const [domain, version] of Object.entries(options.extraOpsets ?? {})) {
-      w.message(8, (ow) => { ow.string(1, domain); ow.int(2, version); });
+      w.message(8, (ow) => {
+        ow.string(1, domain);
+        ow.int(2, version);
+      });
     }
     for (const [key, value] of Object.entries(options.metadata ?? {})) {
-      w.message(14, (mw) => { mw.string(1, key); mw.string(2, value); });
+      w.message(14, (mw) => {
+        mw.string(1, key);
+        mw.string(2, value);
+      });
     }
     return w.finish();
   }

@@ -18,7 +18,11 @@ export class EmbeddedBroker {
   private broker: Aedes | undefined;
   private server: Server | undefined;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly credentials: BrokerCredentials = {}) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly credentials: BrokerCredentials = {},
+  ) {}
 
   /** Starts listening; resolves with the URL clients use. */
   async start(): Promise<string> {

@@ -107,11 +107,18 @@ export class GreengrassComponent extends EventEmitter {
   async ready(): Promise<void> {
     // Following updates is optional: a recipe whose access control lacks them must not stop a daemon
     // that already serves; only reporting the state is required of a component.
-    await this.ipc.onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath)).catch((err: unknown) => this.log.warn({ err }, 'cannot follow configuration updates: changes need a restart'));
-    await this.ipc.onPreUpdate((event) => void this.gate?.onPreUpdate(event)).catch((err: unknown) => this.log.warn({ err }, 'cannot follow component updates: they will not wait for a model swap'));
+    await this.ipc
+      .onConfigurationUpdate((keyPath) => this.configurationChanged(keyPath))
+      .catch((err: unknown) => this.log.warn({ err }, 'cannot follow configuration updates: changes need a restart'));
+    await this.ipc
+      .onPreUpdate((event) => void this.gate?.onPreUpdate(event))
+      .catch((err: unknown) => this.log.warn({ err }, 'cannot follow component updates: they will not wait for a model swap'));
     await this.ipc.updateState('RUNNING');
     this.publisher?.publish(['status'], { status: 'online', at: new Date().toISOString() });
-    this.log.info({ thingName: this.ipc.env.thingName ?? null, iotCore: this.running.greengrass.publishToIoTCore, local: this.running.greengrass.publishToLocal }, 'Greengrass IPC ready: component RUNNING');
+    this.log.info(
+      { thingName: this.ipc.env.thingName ?? null, iotCore: this.running.greengrass.publishToIoTCore, local: this.running.greengrass.publishToLocal },
+      'Greengrass IPC ready: component RUNNING',
+    );
   }
 
   /** Tells the nucleus that start-up failed, when it can still hear us. */
@@ -155,7 +162,13 @@ export class GreengrassComponent extends EventEmitter {
     } catch (err) {
       if (!isRecognizerError(err, 'CONFIG_INVALID')) throw err;
       this.log.error({ err }, 'configuration update refused; the running configuration stays');
-      return this.report({ applied: [], notApplied: [], restartRequired: this.restartRequired(this.running), rejected: err.message, at: new Date().toISOString() });
+      return this.report({
+        applied: [],
+        notApplied: [],
+        restartRequired: this.restartRequired(this.running),
+        rejected: err.message,
+        at: new Date().toISOString(),
+      });
     }
     const { live, restart } = classifyChanges(this.running, next);
     if (live.length === 0 && restart.length === 0) return;

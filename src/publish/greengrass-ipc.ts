@@ -170,7 +170,10 @@ export class GreengrassIpc {
     await this.client?.close().catch(() => undefined);
   }
 
-  private async activate(stream: Closable & { activate(): Promise<unknown>; on(event: 'streamError', l: (e: unknown) => void): unknown }, name: string): Promise<void> {
+  private async activate(
+    stream: Closable & { activate(): Promise<unknown>; on(event: 'streamError', l: (e: unknown) => void): unknown },
+    name: string,
+  ): Promise<void> {
     stream.on('streamError', (err) => this.log?.warn({ operation: name, err }, 'Greengrass IPC stream error'));
     this.streams.push(stream);
     try {

@@ -17,7 +17,11 @@ const MAPPING = {
   appearance: ({ frameReceivedAt, ...event }) => ({ levels: [event.camera, 'events'], payload: { ...event }, retain: false, frameReceivedAt }),
   // The camera is in the topic; the latency bookkeeping stays here.
   actors: ({ frameReceivedAt, camera, ...payload }) => ({ levels: [camera, 'actors'], payload, retain: true, frameReceivedAt }),
-  cameraState: (c) => ({ levels: [c.camera, 'state'], payload: { camera: c.camera, state: c.state, ...(c.reason ? { reason: c.reason } : {}), at: new Date().toISOString() }, retain: true }),
+  cameraState: (c) => ({
+    levels: [c.camera, 'state'],
+    payload: { camera: c.camera, state: c.state, ...(c.reason ? { reason: c.reason } : {}), at: new Date().toISOString() },
+    retain: true,
+  }),
   model: (m) => ({ levels: ['model'], payload: { ...m }, retain: true }),
   modelRefused: (r) => ({ levels: ['model', 'refused'], payload: { ...r }, retain: false }),
 } satisfies { [K in keyof EventBusMap]?: (payload: EventBusMap[K]) => Message };
@@ -33,6 +37,11 @@ export function messageOf<K extends PublishedEvent>(name: K, payload: EventBusMa
  * Subscribes `listener` to every published event, with the message each becomes (and the event, for
  * an output that keeps state of its own). Returns the functions that unsubscribe.
  */
-export function onMessages(bus: Pick<EventBus, 'on'>, listener: <K extends PublishedEvent>(message: Message, name: K, payload: EventBusMap[K]) => void): (() => void)[] {
-  return (Object.keys(MAPPING) as PublishedEvent[]).map(<K extends PublishedEvent>(name: K) => bus.on(name, (payload: EventBusMap[K]) => listener(messageOf(name, payload), name, payload)));
+export function onMessages(
+  bus: Pick<EventBus, 'on'>,
+  listener: <K extends PublishedEvent>(message: Message, name: K, payload: EventBusMap[K]) => void,
+): (() => void)[] {
+  return (Object.keys(MAPPING) as PublishedEvent[]).map(<K extends PublishedEvent>(name: K) =>
+    bus.on(name, (payload: EventBusMap[K]) => listener(messageOf(name, payload), name, payload)),
+  );
 }

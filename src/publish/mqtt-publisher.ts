@@ -55,7 +55,9 @@ export class MqttPublisher {
   ) {
     for (const a of known.actors ?? []) this.actors.set(a.camera, a);
     this.model = known.model;
-    this.discovery = config.homeAssistant ? new HomeAssistantDiscovery({ discoveryPrefix: config.discoveryPrefix, topicPrefix: config.topicPrefix, version: packageVersion() }) : undefined;
+    this.discovery = config.homeAssistant
+      ? new HomeAssistantDiscovery({ discoveryPrefix: config.discoveryPrefix, topicPrefix: config.topicPrefix, version: packageVersion() })
+      : undefined;
   }
 
   private topic(...levels: string[]): string {

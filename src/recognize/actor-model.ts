@@ -86,7 +86,10 @@ export class ActorModel {
   private async verifyShapes(): Promise<void> {
     const { input, head, actors, version } = this.manifest;
     if (!this.session.inputNames.includes(input.name) || !this.session.outputNames.includes(head.output)) {
-      throw new RecognizerError('MODEL_GRAPH_INVALID', `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`);
+      throw new RecognizerError(
+        'MODEL_GRAPH_INVALID',
+        `bundle ${version}: the graph's input or output names differ from the manifest (${input.name} -> ${head.output})`,
+      );
     }
     if (input.type === 'image') checkImageInput(this.session, input, version);
     let scores: Float32Array[];
@@ -140,7 +143,9 @@ export class ActorModel {
    * (cosine heads; see vision/quality.ts).
    */
   async classifyFaces(faces: readonly { embedding: Float32Array; chip?: RgbImage; quality?: { margin: number } }[]): Promise<Classification[]> {
-    const rows = this.takesChips ? await this.chipScores(faces.map((f) => f.chip ?? missingChip(this.version))) : await this.scores(faces.map((f) => f.embedding));
+    const rows = this.takesChips
+      ? await this.chipScores(faces.map((f) => f.chip ?? missingChip(this.version)))
+      : await this.scores(faces.map((f) => f.embedding));
     const cosine = this.manifest.head.score === 'cosine';
     return rows.map((row, i) => ({ ...this.decide(row, cosine ? (faces[i]!.quality?.margin ?? 0) : 0), scores: row }));
   }
@@ -176,7 +181,10 @@ function checkEmbedder(manifest: Manifest, running: EmbedderSpec): void {
   if (input.type !== 'embedding') return;
   const made = bundleEmbedderId(input);
   if (made === running.id && input.size !== running.size) {
-    throw new RecognizerError('MODEL_EMBEDDER_MISMATCH', `bundle ${version} takes embeddings of ${input.size} values, and ${made} gives ${running.size}: the bundle is not what its manifest says`);
+    throw new RecognizerError(
+      'MODEL_EMBEDDER_MISMATCH',
+      `bundle ${version} takes embeddings of ${input.size} values, and ${made} gives ${running.size}: the bundle is not what its manifest says`,
+    );
   }
   if (made !== running.id) {
     throw new RecognizerError(

@@ -33,7 +33,10 @@ export type Centroids = Static<typeof CentroidsSchema>;
  */
 export function centroidsFile(actors: readonly string[], embeddingsByClass: Float32Array[][], size: number): string {
   const means = classMeans(embeddingsByClass, size);
-  return serializeCentroids(size, actors.map((actor, i) => ({ actor, count: embeddingsByClass[i]!.length, mean: Array.from(means[i]!) })));
+  return serializeCentroids(
+    size,
+    actors.map((actor, i) => ({ actor, count: embeddingsByClass[i]!.length, mean: Array.from(means[i]!) })),
+  );
 }
 
 /** The file's text for these classes (training writes it, and so does an enrollment on the device). */
@@ -66,7 +69,10 @@ export function parseCentroids(bytes: Buffer, manifest: Manifest): Centroids {
   }
   if (!Value.Check(CentroidsSchema, parsed)) {
     const first = Value.Errors(CentroidsSchema, parsed).First();
-    throw new RecognizerError('MODEL_DATA_INVALID', `bundle ${manifest.version}: ${CENTROIDS_FILE}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`);
+    throw new RecognizerError(
+      'MODEL_DATA_INVALID',
+      `bundle ${manifest.version}: ${CENTROIDS_FILE}: ${first ? `${first.path || '/'}: ${first.message}` : 'invalid'}`,
+    );
   }
   const size = manifest.input.type === 'embedding' ? manifest.input.size : -1;
   const sameActors = parsed.classes.length === manifest.actors.length && parsed.classes.every((c, i) => c.actor === manifest.actors[i]);

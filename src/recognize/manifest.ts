@@ -131,7 +131,8 @@ export async function readBundle(dir: string): Promise<{ manifest: Manifest; fil
     throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir} is not JSON`, { cause: err });
   }
   const problem = schemaProblem(parsed);
-  if (problem || !Value.Check(ManifestSchema, parsed)) throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: ${problem ?? 'invalid'}`);
+  if (problem || !Value.Check(ManifestSchema, parsed))
+    throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: ${problem ?? 'invalid'}`);
   const manifest = parsed;
   if (new Set(manifest.actors).size !== manifest.actors.length) {
     throw new RecognizerError('MODEL_MANIFEST_INVALID', `${MANIFEST_FILE} in ${dir}: actor names repeat`);

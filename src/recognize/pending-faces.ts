@@ -67,7 +67,11 @@ export class PendingFaces {
     this.expire(now);
     const unique = [...new Set(ids)];
     const missing = unique.filter((id) => !this.faces.has(id));
-    if (missing.length) throw new RecognizerError('ENROLL_NOT_FOUND', `${missing.length} of the faces expired or never existed (find them again): ${missing.slice(0, 5).join(', ')}`);
+    if (missing.length)
+      throw new RecognizerError(
+        'ENROLL_NOT_FOUND',
+        `${missing.length} of the faces expired or never existed (find them again): ${missing.slice(0, 5).join(', ')}`,
+      );
     return unique.map((id) => this.faces.get(id)!.embedding);
   }
 

@@ -234,7 +234,12 @@ export class CameraWorker {
       const r = (v: number) => Math.round(v * 10) / 10;
       const confidence = Math.round(f.confidence * 1000) / 1000;
       if (track) this.scores.set(track.id, confidence);
-      return { box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) }, actor: track?.actor ?? f.actor, confidence, trackId: track?.id ?? null };
+      return {
+        box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) },
+        actor: track?.actor ?? f.actor,
+        confidence,
+        trackId: track?.id ?? null,
+      };
     });
   }
 
@@ -250,7 +255,9 @@ export class CameraWorker {
         actor: e.actor,
         confidence: score ?? Math.round(e.confidence * 1000) / 1000,
         at,
-        ...(e.durationSeconds !== undefined ? { durationSeconds: Math.round(e.durationSeconds * 10) / 10, bestConfidence: Math.round((e.bestConfidence ?? 0) * 1000) / 1000 } : {}),
+        ...(e.durationSeconds !== undefined
+          ? { durationSeconds: Math.round(e.durationSeconds * 10) / 10, bestConfidence: Math.round((e.bestConfidence ?? 0) * 1000) / 1000 }
+          : {}),
         frameReceivedAt,
       });
     }

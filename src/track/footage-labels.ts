@@ -45,7 +45,8 @@ export async function readFootageLabels(file: string, videoOverride?: string): P
   if (wrong) throw new RecognizerError('DATASET_INVALID', `footage labels ${file}: ${wrong.path || '/'}: ${wrong.message}`);
   const labels = parsed as FootageLabels;
   labels.shots.forEach((shot, i) => {
-    if (shot.end <= shot.start) throw new RecognizerError('DATASET_INVALID', `footage labels ${file}: shot ${i} ends (${shot.end}) before it starts (${shot.start})`);
+    if (shot.end <= shot.start)
+      throw new RecognizerError('DATASET_INVALID', `footage labels ${file}: shot ${i} ends (${shot.end}) before it starts (${shot.start})`);
   });
   return { ...labels, video: videoOverride ?? path.resolve(path.dirname(file), labels.video) };
 }

@@ -97,9 +97,17 @@ export interface FrameAnswer {
  * Per face of the labelled frames: detected (a detection overlapping its box), named by the frame's
  * own decision, and named by its track (the appearance with a sample near `t` whose box overlaps).
  */
-export function scoreFaces(labels: FootageLabels, frames: readonly FrameAnswer[], appearances: readonly ScoredAppearance[], sampleStep: number, known: readonly string[]): Record<string, FaceBandScore> {
+export function scoreFaces(
+  labels: FootageLabels,
+  frames: readonly FrameAnswer[],
+  appearances: readonly ScoredAppearance[],
+  sampleStep: number,
+  known: readonly string[],
+): Record<string, FaceBandScore> {
   const enrolled = new Set(known);
-  const counts = Object.fromEntries(SIZE_BANDS.map((b) => [b.name, { faces: 0, detected: 0, namedByFrame: 0, namedByTrack: 0, strangers: 0, strangersNamed: 0 }]));
+  const counts = Object.fromEntries(
+    SIZE_BANDS.map((b) => [b.name, { faces: 0, detected: 0, namedByFrame: 0, namedByTrack: 0, strangers: 0, strangersNamed: 0 }]),
+  );
   for (const frame of labels.frames ?? []) {
     const answer = frames.find((f) => Math.abs(f.t - frame.t) < 1e-6);
     for (const face of frame.faces) {

@@ -19,7 +19,10 @@ export interface AnalyzedFace extends TrackInput {
 
 /** Wraps a backend to time each call; the pipeline around it does not know. */
 class TimedBackend implements FaceBackend {
-  constructor(private readonly inner: FaceBackend, private readonly timer: StageTimer) {}
+  constructor(
+    private readonly inner: FaceBackend,
+    private readonly timer: StageTimer,
+  ) {}
   get name(): string {
     return this.inner.name;
   }
@@ -68,7 +71,16 @@ export class FrameAnalyzer {
   async analyze(image: RgbImage, options: { tiles?: boolean } = {}): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
     const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none', ...options });
     return {
-      faces: faces.map((f) => ({ box: f.box, embedding: f.embedding, actor: f.actor, confidence: f.confidence, candidates: f.candidates, quality: f.quality.score, margin: f.quality.margin, ...(f.scores ? { scores: f.scores } : {}) })),
+      faces: faces.map((f) => ({
+        box: f.box,
+        embedding: f.embedding,
+        actor: f.actor,
+        confidence: f.confidence,
+        candidates: f.candidates,
+        quality: f.quality.score,
+        margin: f.quality.margin,
+        ...(f.scores ? { scores: f.scores } : {}),
+      })),
       model,
     };
   }

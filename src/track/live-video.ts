@@ -19,7 +19,12 @@ export class LiveVideo {
   private started = false;
   private stopping: Promise<void> | undefined;
   /** Live copies of what a configuration update may change while running (see reconfigure). */
-  private live: { track: Config['track']; detect: { minScore: number; maxFaces: number; tileZoom: number }; ingest: Config['ingest']; cameras: readonly CameraConfig[] };
+  private live: {
+    track: Config['track'];
+    detect: { minScore: number; maxFaces: number; tileZoom: number };
+    ingest: Config['ingest'];
+    cameras: readonly CameraConfig[];
+  };
   private analyzer: FrameAnalyzer | undefined;
   /** Strangers seen recently, grouped (GET /v1/unknowns). */
   readonly unknowns: UnknownFaces;
@@ -36,8 +41,17 @@ export class LiveVideo {
     private readonly log: Logger,
   ) {
     const groups = embedderTuning(embedderSpec(config.vision.embedder)).unknownGroups;
-    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }), { ...unknownSettings(config.unknowns), joinCosine: groups.join, mergeCosine: groups.merge });
-    this.live = { track: { ...config.track }, detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom }, ingest: config.ingest, cameras: config.cameras };
+    this.unknowns = new UnknownFaces(log.child({ component: 'unknowns' }), {
+      ...unknownSettings(config.unknowns),
+      joinCosine: groups.join,
+      mergeCosine: groups.merge,
+    });
+    this.live = {
+      track: { ...config.track },
+      detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom },
+      ingest: config.ingest,
+      cameras: config.cameras,
+    };
   }
 
   /** Every camera; the MQTT output starts before, so that the first events are not lost. */
@@ -59,7 +73,12 @@ export class LiveVideo {
     Object.assign(live.detect, { minScore: next.vision.minScore, maxFaces: next.vision.maxFaces, tileZoom: next.vision.tileZoom });
     const ingestChanged = keys.some((k) => k.startsWith('ingest.'));
     live.ingest = next.ingest;
-    const unchanged = (w: CameraWorker) => !ingestChanged && sameValue(live.cameras.find((c) => c.id === w.id), next.cameras.find((c) => c.id === w.id));
+    const unchanged = (w: CameraWorker) =>
+      !ingestChanged &&
+      sameValue(
+        live.cameras.find((c) => c.id === w.id),
+        next.cameras.find((c) => c.id === w.id),
+      );
     const stale = this.workers.filter((w) => !unchanged(w));
     this.workers = this.workers.filter(unchanged);
     await Promise.all(stale.map((w) => w.stop()));
@@ -75,7 +94,15 @@ export class LiveVideo {
   }
 
   private startCamera(camera: CameraConfig): void {
-    const worker = new CameraWorker(camera, { ingest: this.live.ingest, track: this.live.track }, this.analyzer!, this.bus, this.metrics, this.log.child({ camera: camera.id }), this.frameDone);
+    const worker = new CameraWorker(
+      camera,
+      { ingest: this.live.ingest, track: this.live.track },
+      this.analyzer!,
+      this.bus,
+      this.metrics,
+      this.log.child({ camera: camera.id }),
+      this.frameDone,
+    );
     this.workers.push(worker);
     worker.start();
   }

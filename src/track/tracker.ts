@@ -157,7 +157,19 @@ export class Tracker {
     }
     faces.forEach((face, f) => {
       if (usedFaces.has(f)) return;
-      const track: Track = { id: this.nextId++, actor: null, confidence: 0, box: face.box, firstSeen: time, lastSeen: time, hits: 0, announced: false, last: face.embedding, bestConfidence: 0, evidence: emptyEvidence(face.embedding.length) };
+      const track: Track = {
+        id: this.nextId++,
+        actor: null,
+        confidence: 0,
+        box: face.box,
+        firstSeen: time,
+        lastSeen: time,
+        hits: 0,
+        announced: false,
+        last: face.embedding,
+        bestConfidence: 0,
+        evidence: emptyEvidence(face.embedding.length),
+      };
       this.tracks.push(track);
       this.observe(track, face, time, options.model ?? null);
       touched.push(track);
@@ -181,12 +193,28 @@ export class Tracker {
       this.remember(track);
       if (all && !track.announced && this.shotFrames < this.options.minHits && track.hits >= this.shotFrames) {
         track.announced = true;
-        events.push({ type: 'left', trackId: track.id, actor: track.actor, confidence: track.confidence, time, durationSeconds: track.lastSeen - track.firstSeen, bestConfidence: track.bestConfidence });
+        events.push({
+          type: 'left',
+          trackId: track.id,
+          actor: track.actor,
+          confidence: track.confidence,
+          time,
+          durationSeconds: track.lastSeen - track.firstSeen,
+          bestConfidence: track.bestConfidence,
+        });
         events.push({ type: 'appeared', trackId: track.id, actor: track.actor, confidence: track.confidence, time: track.firstSeen });
         continue;
       }
       if (track.announced) {
-        events.push({ type: 'left', trackId: track.id, actor: track.actor, confidence: track.confidence, time, durationSeconds: track.lastSeen - track.firstSeen, bestConfidence: track.bestConfidence });
+        events.push({
+          type: 'left',
+          trackId: track.id,
+          actor: track.actor,
+          confidence: track.confidence,
+          time,
+          durationSeconds: track.lastSeen - track.firstSeen,
+          bestConfidence: track.bestConfidence,
+        });
       }
     }
     return events.reverse();
@@ -215,7 +243,8 @@ export class Tracker {
   /** Keeps an ending named track's look for re-identification, and forgets looks older than reidSeconds. */
   private remember(track: Track): void {
     const keep = this.options.reidSeconds;
-    if (keep > 0 && track.actor !== null && track.evidence.weight > 0) this.recent.push({ embedding: unit(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
+    if (keep > 0 && track.actor !== null && track.evidence.weight > 0)
+      this.recent.push({ embedding: unit(track.evidence.embedding), actor: track.actor, at: track.lastSeen });
     const since = track.lastSeen - keep;
     while (this.recent.length > 0 && (this.recent[0]!.at < since || this.recent.length > 200)) this.recent.shift();
   }
@@ -230,7 +259,10 @@ export class Tracker {
   private links(track: Track, face: TrackInput, iou: number, cos: number): boolean {
     if (iou >= 0.3 && cos >= this.link.overlapping) return true;
     const size = Math.max(track.box.height, face.box.height, 1);
-    const distance = Math.hypot(track.box.x + track.box.width / 2 - face.box.x - face.box.width / 2, track.box.y + track.box.height / 2 - face.box.y - face.box.height / 2);
+    const distance = Math.hypot(
+      track.box.x + track.box.width / 2 - face.box.x - face.box.width / 2,
+      track.box.y + track.box.height / 2 - face.box.y - face.box.height / 2,
+    );
     if (distance <= size && cos >= this.link.near) return true;
     return cos >= this.link.anywhere;
   }
@@ -275,8 +307,15 @@ export class Tracker {
       const current = track.actor === null ? null : verdict.aggregate.get(track.actor);
       // Once named, a track keeps its name until another actor's evidence clearly leads; it loses it
       // only when the aggregate falls under the threshold by the same margin.
-      if (accepted && accepted !== track.actor && (current === undefined || current === null || verdict.score >= current + SWITCH_MARGIN)) track.actor = accepted;
-      else if (!accepted && track.actor !== null && (current ?? -Infinity) < verdict.thresholdOf(track.actor) - SWITCH_MARGIN && !this.seenBefore(track, track.actor)) track.actor = null;
+      if (accepted && accepted !== track.actor && (current === undefined || current === null || verdict.score >= current + SWITCH_MARGIN))
+        track.actor = accepted;
+      else if (
+        !accepted &&
+        track.actor !== null &&
+        (current ?? -Infinity) < verdict.thresholdOf(track.actor) - SWITCH_MARGIN &&
+        !this.seenBefore(track, track.actor)
+      )
+        track.actor = null;
       track.confidence = track.actor === null ? verdict.score : (verdict.aggregate.get(track.actor) ?? verdict.score);
       if (track.actor !== null) track.bestConfidence = Math.max(track.bestConfidence, track.confidence);
     }
@@ -297,7 +336,6 @@ interface Verdict {
   aggregate: Map<string, number>;
   thresholdOf(actor: string): number;
 }
-
 
 /**
  * The track's aggregate score for every actor: for cosines, the cosine between each class mean and the

@@ -80,7 +80,13 @@ export const UNKNOWN_DEFAULTS: UnknownOptions = {
 
 /** The options set by the unknowns.* settings, whose defaults are the schema's (src/config/schema.ts). */
 export function unknownSettings(settings: Config['unknowns']): Pick<UnknownOptions, 'windowMs' | 'maxFaces' | 'maxGroups' | 'minFaceWidth' | 'enrollFaces'> {
-  return { windowMs: settings.keepSeconds * 1000, maxFaces: settings.maxFaces, maxGroups: settings.maxGroups, minFaceWidth: settings.minFaceWidth, enrollFaces: settings.enrollFaces };
+  return {
+    windowMs: settings.keepSeconds * 1000,
+    maxFaces: settings.maxFaces,
+    maxGroups: settings.maxGroups,
+    minFaceWidth: settings.minFaceWidth,
+    enrollFaces: settings.enrollFaces,
+  };
 }
 
 /** Faces this wide or wider count as fully sharp when the sample weighs quality. */
@@ -210,7 +216,13 @@ export class UnknownFaces {
   sample(id: string): SampleFace[] | undefined {
     const group = this.groups.get(id);
     if (!group) return undefined;
-    return chooseSample(group, this.options.enrollFaces).map((f) => ({ id: f.id, thumbnail: f.thumbnail ?? '', at: new Date(f.at).toISOString(), camera: f.camera, width: Math.round(f.width) }));
+    return chooseSample(group, this.options.enrollFaces).map((f) => ({
+      id: f.id,
+      thumbnail: f.thumbnail ?? '',
+      at: new Date(f.at).toISOString(),
+      camera: f.camera,
+      width: Math.round(f.width),
+    }));
   }
 
   /**

@@ -54,8 +54,13 @@ export async function* chooseActorFaces(
   skipped: SkipCounts,
   dropped: DroppedPhoto[] = [],
 ): AsyncGenerator<{ actor: string; faces: ChosenFace[] }> {
-  const chosen = [...dataset].map(([actor, files]) => [actor, options.maxPerActor ? seededShuffle(files, options.seed).slice(0, options.maxPerActor) : files] as const);
-  const progress = new Progress(options.label, chosen.reduce((n, [, f]) => n + f.length, 0));
+  const chosen = [...dataset].map(
+    ([actor, files]) => [actor, options.maxPerActor ? seededShuffle(files, options.seed).slice(0, options.maxPerActor) : files] as const,
+  );
+  const progress = new Progress(
+    options.label,
+    chosen.reduce((n, [, f]) => n + f.length, 0),
+  );
   // The first file of each content hash and of each look, to say what a dropped copy repeats.
   const seen = new Map<string, string>();
   const looks: { look: bigint; file: string }[] = [];

@@ -60,7 +60,9 @@ export async function readCohort(spec: EmbedderSpec, dir = cohortDir()): Promise
     return { missing: `no cohort of strangers for ${spec.id} at ${file}` };
   }
   if (parsed.format !== COHORT_FORMAT || parsed.embedder !== spec.id || parsed.pipelineRevision !== PIPELINE_REVISION || parsed.size !== spec.size) {
-    return { missing: `the cohort at ${file} was made for ${parsed.embedder} r${parsed.pipelineRevision}, not ${spec.id} r${PIPELINE_REVISION}: rebuild it with npm run build-cohort` };
+    return {
+      missing: `the cohort at ${file} was made for ${parsed.embedder} r${parsed.pipelineRevision}, not ${spec.id} r${PIPELINE_REVISION}: rebuild it with npm run build-cohort`,
+    };
   }
   return { faces: parsed.identities.flatMap((id) => id.faces.map((f) => ({ identity: id.name, embedding: decode(f) }))) };
 }
@@ -70,10 +72,18 @@ export async function readCohort(spec: EmbedderSpec, dir = cohortDir()): Promise
  * or whose mean is as close to an enrolled actor's as one person's photos are (`sameIdentity`, the
  * embedder's), are left out.
  */
-export function strangersOf(cohort: readonly CohortFace[], actors: readonly string[], embeddings: readonly (readonly Float32Array[])[], sameIdentity: number): CohortFace[] {
+export function strangersOf(
+  cohort: readonly CohortFace[],
+  actors: readonly string[],
+  embeddings: readonly (readonly Float32Array[])[],
+  sameIdentity: number,
+): CohortFace[] {
   if (cohort.length === 0) return [];
   const size = cohort[0]!.embedding.length;
-  const enrolledMeans = classMeans(embeddings.map((list) => [...list]), size);
+  const enrolledMeans = classMeans(
+    embeddings.map((list) => [...list]),
+    size,
+  );
   const byIdentity = new Map<string, CohortFace[]>();
   for (const face of cohort) byIdentity.set(face.identity, [...(byIdentity.get(face.identity) ?? []), face]);
   const names = new Set(actors.map((a) => a.toLowerCase()));

@@ -12,7 +12,14 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 interface Stored {
-  faces: { box: FaceObservation['box']; score: number; via: FaceObservation['via']; embedding: string; landmarks: FaceObservation['landmarks']; quality: FaceObservation['quality'] }[];
+  faces: {
+    box: FaceObservation['box'];
+    score: number;
+    via: FaceObservation['via'];
+    embedding: string;
+    landmarks: FaceObservation['landmarks'];
+    quality: FaceObservation['quality'];
+  }[];
 }
 
 export class EmbeddingCache {

@@ -35,9 +35,15 @@ export interface SizeReport {
  * the face in the middle, and the frame run through detection, the second look, landmarks,
  * alignment, embedding and the model, as a frame of a camera is.
  */
-export async function evaluateSizes(source: FaceSource, model: ActorModel, options: { datasets: string[]; unknown?: string; sizes: number[] }): Promise<SizeReport> {
+export async function evaluateSizes(
+  source: FaceSource,
+  model: ActorModel,
+  options: { datasets: string[]; unknown?: string; sizes: number[] },
+): Promise<SizeReport> {
   const dataset = await scanDataset(options.datasets);
-  const known = [...dataset].filter(([actor]) => model.actors.includes(actor)).flatMap(([actor, files]) => files.map((file) => ({ actor: actor as string | null, file })));
+  const known = [...dataset]
+    .filter(([actor]) => model.actors.includes(actor))
+    .flatMap(([actor, files]) => files.map((file) => ({ actor: actor as string | null, file })));
   const strangers = options.unknown ? (await imagesBelow(options.unknown)).map((file) => ({ actor: null as string | null, file })) : [];
   const tally = () => Object.fromEntries(options.sizes.map((s) => [String(s), { n: 0, found: 0, right: 0, wrong: 0, rejected: 0 }]));
   const counts = { known: tally(), unknown: tally() };
@@ -52,7 +58,9 @@ export async function evaluateSizes(source: FaceSource, model: ActorModel, optio
       const c = (actor === null ? counts.unknown : counts.known)[String(size)]!;
       c.n++;
       const frame = await shrunkInFrame(photo.bytes, face.box, size);
-      const found = (await source.analyze(frame)).filter((f) => Math.hypot(f.box.x + f.box.width / 2 - FRAME.width / 2, f.box.y + f.box.height / 2 - FRAME.height / 2) <= FOUND_WITHIN * size);
+      const found = (await source.analyze(frame)).filter(
+        (f) => Math.hypot(f.box.x + f.box.width / 2 - FRAME.width / 2, f.box.y + f.box.height / 2 - FRAME.height / 2) <= FOUND_WITHIN * size,
+      );
       if (found.length === 0) continue;
       c.found++;
       const [named] = await model.classifyFaces([found[0]!]);
@@ -64,9 +72,17 @@ export async function evaluateSizes(source: FaceSource, model: ActorModel, optio
   progress.finish();
   const share = (x: number, of: number) => (of ? Math.round((x / of) * 1000) / 1000 : 0);
   const report: SizeReport = {
-    known: Object.fromEntries(Object.entries(counts.known).map(([s, c]) => [s, { n: c.n, detected: share(c.found, c.n), named: share(c.right, c.n), misnamed: share(c.wrong, c.n), rejected: share(c.rejected, c.n) }])),
+    known: Object.fromEntries(
+      Object.entries(counts.known).map(([s, c]) => [
+        s,
+        { n: c.n, detected: share(c.found, c.n), named: share(c.right, c.n), misnamed: share(c.wrong, c.n), rejected: share(c.rejected, c.n) },
+      ]),
+    ),
   };
-  if (options.unknown) report.unknown = Object.fromEntries(Object.entries(counts.unknown).map(([s, c]) => [s, { n: c.n, detected: share(c.found, c.n), rejected: share(c.rejected, c.found) }]));
+  if (options.unknown)
+    report.unknown = Object.fromEntries(
+      Object.entries(counts.unknown).map(([s, c]) => [s, { n: c.n, detected: share(c.found, c.n), rejected: share(c.rejected, c.found) }]),
+    );
   return report;
 }
 

@@ -9,9 +9,7 @@ import type { EmbedderTuning } from '../vision/embedder.js';
 import type { EmbeddingCache } from './embedding-cache.js';
 
 export type PhotoResult =
-  | { status: 'ok'; hash: string; faces: FaceObservation[]; bytes: Uint8Array }
-  | { status: 'no-face'; hash: string }
-  | { status: 'unreadable'; reason: string };
+  { status: 'ok'; hash: string; faces: FaceObservation[]; bytes: Uint8Array } | { status: 'no-face'; hash: string } | { status: 'unreadable'; reason: string };
 
 export class FaceSource {
   private readonly pipeline: FacePipeline;

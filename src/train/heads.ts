@@ -72,13 +72,36 @@ export async function fitNcm(input: HeadInput): Promise<FittedHead> {
   const fitted = classMeans(split.train, size);
   const genuine = ncmGenuine(split.validation, fitted);
   const scale = input.scale ?? SCORE_SCALES.cosine;
-  const calibration = calibrate(genuine, [...heldOutImpostors(actors, split.train.map((t, k) => [...t, ...split.validation[k]!]), fitted), ...unknownImpostors(unknown, fitted)], actors.length, rejectRate, scale);
+  const calibration = calibrate(
+    genuine,
+    [
+      ...heldOutImpostors(
+        actors,
+        split.train.map((t, k) => [...t, ...split.validation[k]!]),
+        fitted,
+      ),
+      ...unknownImpostors(unknown, fitted),
+    ],
+    actors.length,
+    rejectRate,
+    scale,
+  );
   const testGenuine = ncmGenuine(split.test, fitted);
   const test = testMetrics(testGenuine, heldOutImpostors(actors, split.test, fitted), calibration);
   // The bundle's means use every face; its thresholds are calibrated again on them, since a mean of
   // more photos sits closer to its actor's faces and, a little, to everyone else's.
-  const means = classMeans(actors.map((_, k) => all(split, k)), size);
-  const impostors = [...heldOutImpostors(actors, actors.map((_, k) => all(split, k)), means), ...unknownImpostors(unknown, means)];
+  const means = classMeans(
+    actors.map((_, k) => all(split, k)),
+    size,
+  );
+  const impostors = [
+    ...heldOutImpostors(
+      actors,
+      actors.map((_, k) => all(split, k)),
+      means,
+    ),
+    ...unknownImpostors(unknown, means),
+  ];
   const shipped = calibrate(genuine, impostors, actors.length, rejectRate, scale);
   const identities = new Map<string, { faces: Float32Array[]; own: number }>(actors.map((a, k) => [a, { faces: all(split, k), own: k }]));
   for (const u of unknown) {
@@ -89,16 +112,28 @@ export async function fitNcm(input: HeadInput): Promise<FittedHead> {
   const track = trackThreshold(identities, means);
   const graph = ncmHeadGraph(means, size);
   const probe = actors.flatMap((_, k) => all(split, k));
-  const maxAbsDiff = await exportDifference(graph, probe, probe.map((e) => Float32Array.from(means, (m) => cosine(e, m))));
+  const maxAbsDiff = await exportDifference(
+    graph,
+    probe,
+    probe.map((e) => Float32Array.from(means, (m) => cosine(e, m))),
+  );
   if (!(maxAbsDiff <= 1e-5)) throw new Error(`the exported head differs from the cosines by ${maxAbsDiff}`);
   return {
     type: 'ncm-cosine',
     score: 'cosine',
     graph,
-    calibration: { ...shipped, ...(track === undefined ? {} : { track }), point: operatingPoint(genuine, impostors, shipped.perActor, shipped.default, rejectRate) },
+    calibration: {
+      ...shipped,
+      ...(track === undefined ? {} : { track }),
+      point: operatingPoint(genuine, impostors, shipped.perActor, shipped.default, rejectRate),
+    },
     test,
     hyperparameters: { rejectRate: rejectRate ?? null, unknownFaces: unknown.length },
-    report: { confusion: confusion(actors.length, testGenuine.length ? testGenuine : genuine), genuine: genuine.map((g) => g.score), impostor: impostors.map((i) => i.score) },
+    report: {
+      confusion: confusion(actors.length, testGenuine.length ? testGenuine : genuine),
+      genuine: genuine.map((g) => g.score),
+      impostor: impostors.map((i) => i.score),
+    },
     metrics: { exportMaxAbsDiff: maxAbsDiff },
   };
 }
@@ -142,7 +177,12 @@ export async function fitMlp(input: HeadInput): Promise<FittedHead> {
       impostor: [...calibrationImpostors, ...unknownScores].map((i) => i.score),
       histories: { withDropout: fitted.history, withoutDropout: plain.history },
     },
-    metrics: { history: { withDropout: fitted.history, withoutDropout: plain.history }, exportMaxAbsDiff: maxAbsDiff, trainSamples: train.x.length, valSamples: val.x.length },
+    metrics: {
+      history: { withDropout: fitted.history, withoutDropout: plain.history },
+      exportMaxAbsDiff: maxAbsDiff,
+      trainSamples: train.x.length,
+      valSamples: val.x.length,
+    },
   };
 }
 
@@ -153,7 +193,10 @@ async function heldOutFolds(input: HeadInput, hyperparameters: typeof MLP_DEFAUL
   const testImpostors: ImpostorScore[] = [];
   if (actors.length < 3) return { calibrationImpostors, testImpostors };
   const folds = Math.min(4, actors.length);
-  const order = seededShuffle(actors.map((_, k) => k), seed);
+  const order = seededShuffle(
+    actors.map((_, k) => k),
+    seed,
+  );
   for (let f = 0; f < folds; f++) {
     const out = new Set(order.filter((_, i) => i % folds === f));
     const kept = actors.map((_, k) => k).filter((k) => !out.has(k));
@@ -189,10 +232,12 @@ function samples(byClass: readonly (readonly Float32Array[])[]): Samples {
 }
 
 function mlpGenuine(weights: MlpWeights, byClass: readonly (readonly Float32Array[])[]): GenuineScore[] {
-  return byClass.flatMap((list, k) => list.map((e) => {
-    const b = best(mlpForward(weights, e));
-    return { actor: k, predicted: b.actor, score: b.score };
-  }));
+  return byClass.flatMap((list, k) =>
+    list.map((e) => {
+      const b = best(mlpForward(weights, e));
+      return { actor: k, predicted: b.actor, score: b.score };
+    }),
+  );
 }
 
 function best(p: Float32Array): { actor: number; score: number } {

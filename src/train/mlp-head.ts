@@ -55,11 +55,22 @@ export async function trainMlp(
   // face-api's typings omit the layers API that its bundled TensorFlow.js carries.
   const tfl = tf as unknown as typeof import('@tensorflow/tfjs');
   const size = train.x[0]!.length;
-  const toX = (s: Samples) => tfl.tensor2d(s.x.flatMap((v) => Array.from(unit(v))), [s.x.length, size]);
+  const toX = (s: Samples) =>
+    tfl.tensor2d(
+      s.x.flatMap((v) => Array.from(unit(v))),
+      [s.x.length, size],
+    );
   const toY = (s: Samples) => tfl.oneHot(tfl.tensor1d(s.y, 'int32'), classes).toFloat();
   const [xs, ys, vx, vy] = [toX(train), toY(train), toX(val), toY(val)];
   const model = tfl.sequential();
-  model.add(tfl.layers.dense({ inputShape: [size], units: options.hidden, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: options.seed }) }));
+  model.add(
+    tfl.layers.dense({
+      inputShape: [size],
+      units: options.hidden,
+      activation: 'relu',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: options.seed }),
+    }),
+  );
   if (options.dropout > 0) model.add(tfl.layers.dropout({ rate: options.dropout, seed: options.seed }));
   model.add(tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: options.seed + 1 }) }));
   model.compile({ optimizer: tfl.train.adam(options.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
@@ -92,7 +103,10 @@ export async function trainMlp(
     // The in-memory model's own answers on the probe samples, for the export's parity check.
     const probed: Float32Array[] = [];
     if (probe.length) {
-      const px = tfl.tensor2d(probe.flatMap((v) => Array.from(unit(v))), [probe.length, size]);
+      const px = tfl.tensor2d(
+        probe.flatMap((v) => Array.from(unit(v))),
+        [probe.length, size],
+      );
       const out = model.predict(px) as import('@tensorflow/tfjs').Tensor;
       const data = (await out.data()) as Float32Array;
       tfl.dispose([px, out]);

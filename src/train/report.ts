@@ -69,10 +69,16 @@ function chart(
   const xStep = (xt[1] ?? xt[0]! + 1) - xt[0]!;
   const yStep = (yt[1] ?? yt[0]! + 1) - yt[0]!;
   const xTicks = xt
-    .map((v) => `<line class="tick" x1="${px(v)}" y1="${H - PAD.bottom}" x2="${px(v)}" y2="${H - PAD.bottom + 5}" stroke="#444"/><text class="tick-label" x="${px(v)}" y="${H - PAD.bottom + 17}" font-size="11" text-anchor="middle">${label(v, xStep)}</text>`)
+    .map(
+      (v) =>
+        `<line class="tick" x1="${px(v)}" y1="${H - PAD.bottom}" x2="${px(v)}" y2="${H - PAD.bottom + 5}" stroke="#444"/><text class="tick-label" x="${px(v)}" y="${H - PAD.bottom + 17}" font-size="11" text-anchor="middle">${label(v, xStep)}</text>`,
+    )
     .join('');
   const yTicks = yt
-    .map((v) => `<line class="grid" x1="${PAD.left}" y1="${py(v)}" x2="${W - PAD.right}" y2="${py(v)}" stroke="#e4e4e4"/><line class="tick" x1="${PAD.left - 5}" y1="${py(v)}" x2="${PAD.left}" y2="${py(v)}" stroke="#444"/><text class="tick-label" x="${PAD.left - 8}" y="${py(v) + 4}" font-size="11" text-anchor="end">${label(v, yStep)}</text>`)
+    .map(
+      (v) =>
+        `<line class="grid" x1="${PAD.left}" y1="${py(v)}" x2="${W - PAD.right}" y2="${py(v)}" stroke="#e4e4e4"/><line class="tick" x1="${PAD.left - 5}" y1="${py(v)}" x2="${PAD.left}" y2="${py(v)}" stroke="#444"/><text class="tick-label" x="${PAD.left - 8}" y="${py(v) + 4}" font-size="11" text-anchor="end">${label(v, yStep)}</text>`,
+    )
     .join('');
   const marker = axes.marker
     ? `<g class="threshold"><line x1="${px(axes.marker.at)}" y1="${PAD.top}" x2="${px(axes.marker.at)}" y2="${H - PAD.bottom}" stroke="#111" stroke-width="1.5" stroke-dasharray="3 3"/><text x="${px(axes.marker.at) + 4}" y="${PAD.top + 10}" font-size="11" stroke="#fff" stroke-width="3" paint-order="stroke">${escape(axes.marker.label)}</text></g>`
@@ -150,8 +156,16 @@ export function renderReport(data: ReportData): string {
       'acceptance',
       'Accepted genuine against rejected impostor faces, as the threshold rises',
       [
-        { label: 'genuine accepted', values: steps.map((t) => data.genuine.filter((s) => s >= t).length / Math.max(1, data.genuine.length)), colour: '#2ca02c' },
-        { label: 'impostors rejected', values: steps.map((t) => data.impostor.filter((s) => s < t).length / Math.max(1, data.impostor.length)), colour: '#d62728' },
+        {
+          label: 'genuine accepted',
+          values: steps.map((t) => data.genuine.filter((s) => s >= t).length / Math.max(1, data.genuine.length)),
+          colour: '#2ca02c',
+        },
+        {
+          label: 'impostors rejected',
+          values: steps.map((t) => data.impostor.filter((s) => s < t).length / Math.max(1, data.impostor.length)),
+          colour: '#d62728',
+        },
       ],
       { x: { from: lo, to: hi, label: 'threshold' }, y: 'fraction of faces', marker: threshold },
     ),
@@ -193,11 +207,16 @@ function confusionFigure(actors: string[], confusion: number[][]): string {
       const y = margin + i * cell;
       const colour = i === j ? '31,119,180' : '214,39,40';
       const fill = v ? `rgba(${colour},${(0.15 + (0.85 * v) / max).toFixed(3)})` : '#f4f4f4';
-      const text = v ? `<text class="count" x="${x + cell / 2}" y="${y + cell / 2 + font / 3}" font-size="${font}" text-anchor="middle" fill="${v / max > 0.5 ? '#fff' : '#111'}">${v}</text>` : '';
+      const text = v
+        ? `<text class="count" x="${x + cell / 2}" y="${y + cell / 2 + font / 3}" font-size="${font}" text-anchor="middle" fill="${v / max > 0.5 ? '#fff' : '#111'}">${v}</text>`
+        : '';
       return `<rect x="${x}" y="${y}" width="${cell - 1}" height="${cell - 1}" fill="${fill}"><title>${escape(actors[i]!)} → ${escape(actors[j]!)}: ${v}</title></rect>${text}`;
     }),
   );
-  const rowNames = actors.map((a, i) => `<text class="row-name" x="${margin - 6}" y="${margin + i * cell + cell / 2 + font / 3}" font-size="${font}" text-anchor="end">${escape(a)}</text>`);
+  const rowNames = actors.map(
+    (a, i) =>
+      `<text class="row-name" x="${margin - 6}" y="${margin + i * cell + cell / 2 + font / 3}" font-size="${font}" text-anchor="end">${escape(a)}</text>`,
+  );
   // Column names run upwards from above each column.
   const columnNames = actors.map((a, j) => {
     const x = margin + j * cell + cell / 2 + font / 3;

@@ -38,7 +38,12 @@ export function splitActor<T>(items: readonly T[], seed: number, fractions: Spli
 }
 
 /** Splits every actor, each with a seed from `seed` and its name, so adding an actor moves no other's split. */
-export function splitAll<T>(actors: readonly string[], byActor: readonly (readonly T[])[], seed: number, fractions: SplitFractions = SPLIT_DEFAULTS): Split<T[]> {
+export function splitAll<T>(
+  actors: readonly string[],
+  byActor: readonly (readonly T[])[],
+  seed: number,
+  fractions: SplitFractions = SPLIT_DEFAULTS,
+): Split<T[]> {
   const parts = byActor.map((items, k) => splitActor(items, (seed ^ nameHash(actors[k]!)) >>> 0, fractions));
   return { train: parts.map((p) => p.train), validation: parts.map((p) => p.validation), test: parts.map((p) => p.test) };
 }

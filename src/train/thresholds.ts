@@ -71,16 +71,38 @@ export interface Calibration {
  * people held out as strangers, five draws) R = 0.9 over pooled faces rejected 81% of the strangers,
  * per identity 93%. Without a target: the equal-error point of genuine against impostor scores.
  */
-export function calibrate(genuine: GenuineScore[], impostors: ImpostorScore[], actorCount: number, rejectRate?: number, scale: Scale = SCORE_SCALES.cosine): Calibration {
+export function calibrate(
+  genuine: GenuineScore[],
+  impostors: ImpostorScore[],
+  actorCount: number,
+  rejectRate?: number,
+  scale: Scale = SCORE_SCALES.cosine,
+): Calibration {
   const clamp = (t: number) => Math.min(scale.range[1], Math.max(scale.range[0], t));
   let threshold: number;
   let perActor: number[];
   if (rejectRate === undefined || impostors.length === 0) {
-    threshold = impostors.length ? equalError(genuine.filter((g) => g.predicted === g.actor).map((g) => g.score), impostors.map((i) => i.score), scale) : scale.prior;
+    threshold = impostors.length
+      ? equalError(
+          genuine.filter((g) => g.predicted === g.actor).map((g) => g.score),
+          impostors.map((i) => i.score),
+          scale,
+        )
+      : scale.prior;
     perActor = new Array<number>(actorCount).fill(threshold);
   } else {
     const byIdentity = groupBy(impostors, (i) => i.identity);
-    threshold = clamp(quantile([...byIdentity.values()].map((faces) => quantile(faces.map((f) => f.score), rejectRate)), rejectRate));
+    threshold = clamp(
+      quantile(
+        [...byIdentity.values()].map((faces) =>
+          quantile(
+            faces.map((f) => f.score),
+            rejectRate,
+          ),
+        ),
+        rejectRate,
+      ),
+    );
     perActor = Array.from({ length: actorCount }, (_, a) => {
       const came = impostors.filter((i) => i.actor === a).map((i) => i.score);
       return came.length >= MIN_FOR_ACTOR ? clamp(Math.max(threshold, quantile(came, rejectRate))) : threshold;
@@ -90,7 +112,13 @@ export function calibrate(genuine: GenuineScore[], impostors: ImpostorScore[], a
 }
 
 /** What given thresholds do to genuine and impostor faces. */
-export function operatingPoint(genuine: GenuineScore[], impostors: ImpostorScore[], perActor: number[], threshold: number, rejectRate?: number): OperatingPoint {
+export function operatingPoint(
+  genuine: GenuineScore[],
+  impostors: ImpostorScore[],
+  perActor: number[],
+  threshold: number,
+  rejectRate?: number,
+): OperatingPoint {
   const rejected = (i: ImpostorScore) => i.score < (perActor[i.actor] ?? threshold);
   const byIdentity = groupBy(impostors, (i) => i.identity);
   const target = rejectRate ?? 0.5;
@@ -135,10 +163,12 @@ export function unknownImpostors(unknown: readonly { identity: string; embedding
 
 /** Genuine scores of held-back faces (validation or test) against the means fitted without them. */
 export function ncmGenuine(byClass: readonly (readonly Float32Array[])[], means: readonly Float32Array[]): GenuineScore[] {
-  return byClass.flatMap((own, c) => own.map((e) => {
-    const best = nearestMean(e, means);
-    return { actor: c, predicted: best.actor, score: best.score };
-  }));
+  return byClass.flatMap((own, c) =>
+    own.map((e) => {
+      const best = nearestMean(e, means);
+      return { actor: c, predicted: best.actor, score: best.score };
+    }),
+  );
 }
 
 /** Confusion counts: rows the true actor, columns the answer. */

@@ -113,7 +113,17 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
   const stamp = reproducible?.stamp ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const version = `${stamp}-${hashes.digest('hex').slice(0, 8)}`;
   const perActorSplit = { train: split.train.map((l) => l.length), validation: split.validation.map((l) => l.length), test: split.test.map((l) => l.length) };
-  const report: ReportData = { version, head: fitted.type, actors, threshold, perActorThreshold, test: fitted.test, operatingPoint: calibration.point, split: perActorSplit, ...fitted.report };
+  const report: ReportData = {
+    version,
+    head: fitted.type,
+    actors,
+    threshold,
+    perActorThreshold,
+    test: fitted.test,
+    operatingPoint: calibration.point,
+    split: perActorSplit,
+    ...fitted.report,
+  };
   const perActor = precisionRecall(actors, report.confusion);
   const splitCounts = { train: count(split.train), validation: count(split.validation), test: count(split.test) };
   const metrics = {
@@ -123,7 +133,19 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     operatingPoint: calibration.point,
     test: fitted.test,
     head: fitted.metrics,
-    perActor: Object.fromEntries(actors.map((a, i) => [a, { images: embeddings[i]!.length, train: perActorSplit.train[i]!, validation: perActorSplit.validation[i]!, test: perActorSplit.test[i]!, threshold: calibration.perActor[i]!, ...perActor[a] }])),
+    perActor: Object.fromEntries(
+      actors.map((a, i) => [
+        a,
+        {
+          images: embeddings[i]!.length,
+          train: perActorSplit.train[i]!,
+          validation: perActorSplit.validation[i]!,
+          test: perActorSplit.test[i]!,
+          threshold: calibration.perActor[i]!,
+          ...perActor[a],
+        },
+      ]),
+    ),
     ...(options.compact ? {} : { confusion: report.confusion }),
   };
   const body: Omit<Manifest, 'format' | 'files'> = {
@@ -133,7 +155,12 @@ export async function trainModel(source: FaceSource, options: TrainOptions): Pro
     actors,
     input: { type: 'embedding', name: HEAD_INPUT, size: options.embedder.size, extractor: options.embedder.id, embedder: options.embedder },
     head: { type: fitted.type, graph: HEAD_GRAPH_FILE, output: HEAD_OUTPUT, score: fitted.score },
-    thresholds: { default: threshold, perActor: perActorThreshold, ...(calibration.track === undefined ? {} : { track: calibration.track }), operatingPoint: { ...calibration.point } },
+    thresholds: {
+      default: threshold,
+      perActor: perActorThreshold,
+      ...(calibration.track === undefined ? {} : { track: calibration.track }),
+      operatingPoint: { ...calibration.point },
+    },
     metrics,
     training: {
       head: fitted.type,

@@ -92,7 +92,9 @@ export class SdNotify {
     if (!Number.isInteger(fd) || fd < 3) {
       if (!this.failed) {
         this.failed = true;
-        this.log?.warn(`NOTIFY_SOCKET is set but ${NOTIFY_FD_VARIABLE} is not: start node through scripts/sd-notify-exec.py, or systemd will time out waiting for READY=1`);
+        this.log?.warn(
+          `NOTIFY_SOCKET is set but ${NOTIFY_FD_VARIABLE} is not: start node through scripts/sd-notify-exec.py, or systemd will time out waiting for READY=1`,
+        );
       }
       return undefined;
     }

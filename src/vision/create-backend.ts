@@ -11,7 +11,10 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
   const spec = embedderSpec(vision.embedder);
   // face-api on TensorFlow.js is the reference for face-api's networks only.
   if (vision.backend === 'tfjs' && spec.network.id !== 'face-api-resnet34') {
-    throw new RecognizerError('CONFIG_INVALID', `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`);
+    throw new RecognizerError(
+      'CONFIG_INVALID',
+      `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`,
+    );
   }
   const backend: FaceBackend =
     vision.backend === 'onnx'

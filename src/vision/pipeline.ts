@@ -65,7 +65,11 @@ export class FacePipeline {
   readonly embedder: Embedder;
   private readonly detectOptions: DetectOptions;
 
-  constructor(backend: FaceBackend, detectOptions: DetectOptions, embedder = new Embedder(embedderSpec(backend.embedNetwork === 'mobilefacenet' ? DEFAULT_EMBEDDER : 'face-api-68'), backend)) {
+  constructor(
+    backend: FaceBackend,
+    detectOptions: DetectOptions,
+    embedder = new Embedder(embedderSpec(backend.embedNetwork === 'mobilefacenet' ? DEFAULT_EMBEDDER : 'face-api-68'), backend),
+  ) {
     this.backend = backend;
     this.detectOptions = detectOptions;
     this.embedder = embedder;
@@ -93,10 +97,22 @@ export class FacePipeline {
       // found on a face that fills the frame (measured: 96% against 93% named correctly), whether
       // the plain detector found it or only the retry did (taking the template for both lifted
       // the pooled photos' closed-set top-1 from 97.4% to 97.8%).
-      const face = { box: { x: 0, y: 0, width: image.width, height: image.height }, score: 0, landmarks: found[0]?.landmarks ?? [], via: 'aligned-crop' as const };
+      const face = {
+        box: { x: 0, y: 0, width: image.width, height: image.height },
+        score: 0,
+        landmarks: found[0]?.landmarks ?? [],
+        via: 'aligned-crop' as const,
+      };
       const chip = this.embedder.chip(image, face);
       const [embedding] = await this.embedder.embedChips([chip]);
-      return [{ ...face, embedding: embedding!, quality: faceQuality(face.box, face.landmarks, 0, chip, this.embedder.tuning.blurMargin), ...(options.chips ? { chip: this.embedder.classifierChip(image, face, chip) } : {}) }];
+      return [
+        {
+          ...face,
+          embedding: embedding!,
+          quality: faceQuality(face.box, face.landmarks, 0, chip, this.embedder.tuning.blurMargin),
+          ...(options.chips ? { chip: this.embedder.classifierChip(image, face, chip) } : {}),
+        },
+      ];
     }
     if (found.length === 0) return [];
     // Cutting a chip takes about 13 ms of JavaScript; yield between faces so that a crowded frame
@@ -107,14 +123,26 @@ export class FacePipeline {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const embeddings = await this.embedder.embedChips(chips);
-    return found.map((f, i) => ({ ...f, embedding: embeddings[i]!, via, quality: faceQuality(f.box, f.landmarks, f.score, chips[i]!, this.embedder.tuning.blurMargin), ...(options.chips ? { chip: this.embedder.classifierChip(image, { landmarks: f.landmarks, via }, chips[i]!) } : {}) }));
+    return found.map((f, i) => ({
+      ...f,
+      embedding: embeddings[i]!,
+      via,
+      quality: faceQuality(f.box, f.landmarks, f.score, chips[i]!, this.embedder.tuning.blurMargin),
+      ...(options.chips ? { chip: this.embedder.classifierChip(image, { landmarks: f.landmarks, via }, chips[i]!) } : {}),
+    }));
   }
 
   /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
   private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions) {
-    const detections = options.tileZoom && options.tileZoom > 1 ? await detectWithTiles(this.backend, searched, options, options.tileZoom) : await this.backend.detect(searched, options);
+    const detections =
+      options.tileZoom && options.tileZoom > 1
+        ? await detectWithTiles(this.backend, searched, options, options.tileZoom)
+        : await this.backend.detect(searched, options);
     if (detections.length === 0) return [];
-    const marks = await this.backend.landmarks(searched, detections.map((d) => d.box));
+    const marks = await this.backend.landmarks(
+      searched,
+      detections.map((d) => d.box),
+    );
     const out: { box: Box; score: number; landmarks: Point[] }[] = [];
     detections.forEach((d, i) => {
       const landmarks = marks[i];

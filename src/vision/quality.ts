@@ -60,7 +60,14 @@ export function faceQuality(box: Box, landmarks: readonly Point[], detectorScore
   const blur = Math.min(1, Math.max(0, Math.log(SHARP / Math.max(laplacianEnergy(chip), 1e-3)) / Math.log(SHARP / BLURRED)));
   const sharpness = clamp(1 - blur);
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { score: round(size * pose * detector * sharpness), margin: Math.round(blurMargin * blur * 1e4) / 1e4, size: round(size), sharpness: round(sharpness), pose: round(pose), detector: round(detector) };
+  return {
+    score: round(size * pose * detector * sharpness),
+    margin: Math.round(blurMargin * blur * 1e4) / 1e4,
+    size: round(size),
+    sharpness: round(sharpness),
+    pose: round(pose),
+    detector: round(detector),
+  };
 }
 
 function clamp(x: number): number {

@@ -21,11 +21,7 @@ export class TfjsFaceBackend implements FaceBackend {
     const faceapi = await loadFaceApi();
     const dir = faceApiModelDir();
     const nets = faceapi.nets;
-    const wanted = [
-      this.options.detector === 'ssd' ? nets.ssdMobilenetv1 : nets.tinyFaceDetector,
-      nets.faceLandmark68Net,
-      nets.faceRecognitionNet,
-    ];
+    const wanted = [this.options.detector === 'ssd' ? nets.ssdMobilenetv1 : nets.tinyFaceDetector, nets.faceLandmark68Net, nets.faceRecognitionNet];
     for (const net of wanted) if (!net.isLoaded) await net.loadFromDisk(dir);
     this.faceapi = faceapi;
   }
@@ -52,9 +48,10 @@ export class TfjsFaceBackend implements FaceBackend {
     const faceapi = this.api();
     const input = this.toTensor(image);
     try {
-      const netOptions = this.options.detector === 'ssd'
-        ? new faceapi.SsdMobilenetv1Options({ minConfidence: options.minScore, maxResults: options.maxFaces })
-        : new faceapi.TinyFaceDetectorOptions({ scoreThreshold: options.minScore, inputSize: 416 });
+      const netOptions =
+        this.options.detector === 'ssd'
+          ? new faceapi.SsdMobilenetv1Options({ minConfidence: options.minScore, maxResults: options.maxFaces })
+          : new faceapi.TinyFaceDetectorOptions({ scoreThreshold: options.minScore, inputSize: 416 });
       const found = await faceapi.detectAllFaces(input, netOptions);
       return found
         .map((d) => ({ box: { x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, score: d.score }))

@@ -25,20 +25,23 @@ export function send(port: number, call: Call): Promise<Answer> {
   return new Promise((resolve) => {
     // Node sends a DELETE's body without a length unless told one: the server would read it as a new request.
     const length = call.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(call.body)) };
-    const req = request({ host: '127.0.0.1', port, method: call.method ?? 'GET', path: call.path, headers: { ...length, ...call.headers }, agent: false }, (res) => {
-      responded = true;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        // Keep the start of the body only: enough for an error code, never a whole JPEG.
-        if (size < 64 * 1024) chunks.push(c);
-        size += c.length;
-      });
-      const done = () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, ms: Date.now() - start });
-      res.on('end', done);
-      res.on('close', done);
-      res.on('error', (err) => resolve({ status: 0, body: '', headers: {}, ms: Date.now() - start, error: err.message }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: call.method ?? 'GET', path: call.path, headers: { ...length, ...call.headers }, agent: false },
+      (res) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          // Keep the start of the body only: enough for an error code, never a whole JPEG.
+          if (size < 64 * 1024) chunks.push(c);
+          size += c.length;
+        });
+        const done = () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, ms: Date.now() - start });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', (err) => resolve({ status: 0, body: '', headers: {}, ms: Date.now() - start, error: err.message }));
+      },
+    );
     req.setTimeout(call.timeoutMs ?? 60_000, () => req.destroy(new Error('timed out')));
     // A server that answers before the whole body is sent (a 415 or 413 for a large upload) closes
     // the connection: the write fails, but the answer came, and it is what counts.
@@ -84,7 +87,10 @@ export class Tally {
 
   /** "200 ×12, 401 ×30, …", statuses in order. */
   summary(): string {
-    return [...this.byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s === 0 ? 'no answer' : s} ×${n}`).join(', ');
+    return [...this.byStatus.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s === 0 ? 'no answer' : s} ×${n}`)
+      .join(', ');
   }
 
   private note(sample: string, count: () => void): void {

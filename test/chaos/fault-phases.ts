@@ -54,7 +54,8 @@ export async function ffmpegKills(target: Target, kills: number, limitMs: number
 
 /** Stops the broker for `outageMs`, starts it again: how long until the daemon says `online` on it, and what was dropped. */
 export async function brokerOutage(target: Target, outageMs: number): Promise<{ reconnectSeconds: number | null; dropped: number }> {
-  const status = async () => JSON.parse((await send(target.port, { path: '/v1/status', headers: KEY })).body) as { mqtt: { connected: boolean; dropped: number } | null };
+  const status = async () =>
+    JSON.parse((await send(target.port, { path: '/v1/status', headers: KEY })).body) as { mqtt: { connected: boolean; dropped: number } | null };
   const droppedBefore = (await status()).mqtt?.dropped ?? 0;
   await target.stopBroker();
   await sleep(outageMs);
@@ -73,15 +74,27 @@ export async function brokerOutage(target: Target, outageMs: number): Promise<{ 
   return { reconnectSeconds: onlineAt === undefined ? null : (onlineAt - back) / 1000, dropped: ((await status()).mqtt?.dropped ?? 0) - droppedBefore };
 }
 
-const BREAKAGES: (Breakage | 'manifest-garbage' | 'missing-file')[] = ['tampered', 'truncated', 'extra-actor', 'wrong-reference', 'manifest-garbage', 'missing-file'];
+const BREAKAGES: (Breakage | 'manifest-garbage' | 'missing-file')[] = [
+  'tampered',
+  'truncated',
+  'extra-actor',
+  'wrong-reference',
+  'manifest-garbage',
+  'missing-file',
+];
 
 /**
  * Two clients send photos back to back while `count` broken bundles arrive in the store (each
  * written aside and renamed in, as a copy finishes): every one refused, no request failed, the
  * running version unchanged.
  */
-export async function brokenBundles(target: Target, tally: Tally, count: number): Promise<{ dropped: number; refused: number; requests: number; failed: number; versionKept: boolean }> {
-  const models = async () => JSON.parse((await send(target.port, { path: '/v1/models', headers: KEY })).body) as { running: { version: string } | null; refusals: unknown[] };
+export async function brokenBundles(
+  target: Target,
+  tally: Tally,
+  count: number,
+): Promise<{ dropped: number; refused: number; requests: number; failed: number; versionKept: boolean }> {
+  const models = async () =>
+    JSON.parse((await send(target.port, { path: '/v1/models', headers: KEY })).body) as { running: { version: string } | null; refusals: unknown[] };
   const start = await models();
   const photo = await samplePhoto();
   let stop = false;
@@ -89,7 +102,10 @@ export async function brokenBundles(target: Target, tally: Tally, count: number)
   let failed = 0;
   const client = async () => {
     while (!stop) {
-      const answer = tally.record(await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }), 'recognize during model faults');
+      const answer = tally.record(
+        await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }),
+        'recognize during model faults',
+      );
       requests++;
       if (answer.status !== 200 && !(answer.status === 503 && answer.headers['retry-after'])) failed++;
     }
@@ -115,11 +131,21 @@ export async function brokenBundles(target: Target, tally: Tally, count: number)
   }
   stop = true;
   await Promise.all(clients);
-  return { dropped: count, refused: Math.min(now.refusals.length - start.refusals.length, count), requests, failed, versionKept: now.running?.version === start.running?.version };
+  return {
+    dropped: count,
+    refused: Math.min(now.refusals.length - start.refusals.length, count),
+    requests,
+    failed,
+    versionKept: now.running?.version === start.running?.version,
+  };
 }
 
 /** Both cameras for `ms` with a light request load: memory, descriptors and frames over the time. */
-export async function soak(target: Target, tally: Tally, ms: number): Promise<{ rss: number[]; fds: number[]; frames: { in: number; processed: number; dropped: number }; running: number; latencyP95Ms: number }> {
+export async function soak(
+  target: Target,
+  tally: Tally,
+  ms: number,
+): Promise<{ rss: number[]; fds: number[]; frames: { in: number; processed: number; dropped: number }; running: number; latencyP95Ms: number }> {
   const photo = await samplePhoto();
   const rss: number[] = [];
   const fds: number[] = [];
@@ -130,13 +156,17 @@ export async function soak(target: Target, tally: Tally, ms: number): Promise<{ 
     const m = target.memory();
     rss.push(m.rssMiB);
     fds.push(m.fds);
-    const answer = tally.record(await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }), 'recognize during soak');
+    const answer = tally.record(
+      await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }),
+      'recognize during soak',
+    );
     if (answer.status === 200) latencies.push(answer.ms);
     tally.record(await send(target.port, { path: '/v1/status', headers: KEY }), 'status during soak');
     await sleep(1000);
   }
   const after = await cameras(target);
-  const delta = (pick: (c: CameraView) => number) => after.reduce((sum, c) => sum + pick(c) - pick(before.find((b) => b.id === c.id) ?? { ...c, framesIn: 0, framesProcessed: 0, framesDropped: 0 }), 0);
+  const delta = (pick: (c: CameraView) => number) =>
+    after.reduce((sum, c) => sum + pick(c) - pick(before.find((b) => b.id === c.id) ?? { ...c, framesIn: 0, framesProcessed: 0, framesDropped: 0 }), 0);
   return {
     rss,
     fds,

@@ -10,11 +10,13 @@ const KEY = { 'x-api-key': SECRETS.apiKey };
 /** A seeded generator, so that a failing run can be replayed. */
 export function random(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 export async function samplePhoto(): Promise<Buffer> {
-  const { data, info } = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#876' } }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#876' } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   for (let i = 0; i < data.length; i++) data[i] = (data[i]! + ((i * 37) % 61)) & 0xff;
   return sharp(data, { raw: info }).resize(640, 480).jpeg({ quality: 80 }).toBuffer();
 }
@@ -25,7 +27,15 @@ export async function hostileBodies(target: Target, tally: Tally, count: number,
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
   const photo = await samplePhoto();
   const png = await sharp(photo).png().toBuffer();
-  const routes = ['/v1/recognize', '/v1/enroll/faces', '/v1/enroll', '/v1/model/activate', '/v1/unknowns/x1/enroll', '/v1/model/reload', '/v1/cameras/nope/restart'];
+  const routes = [
+    '/v1/recognize',
+    '/v1/enroll/faces',
+    '/v1/enroll',
+    '/v1/model/activate',
+    '/v1/unknowns/x1/enroll',
+    '/v1/model/reload',
+    '/v1/cameras/nope/restart',
+  ];
   const types = ['image/jpeg', 'image/png', 'image/webp', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/octet-stream', ''];
   const bodies: (() => Buffer | string)[] = [
     () => Buffer.from(Array.from({ length: Math.floor(rnd() * 65536) }, () => Math.floor(rnd() * 256))),
@@ -40,9 +50,16 @@ export async function hostileBodies(target: Target, tally: Tally, count: number,
   ];
   const jobs = Array.from({ length: count }, (_, i) => async () => {
     const type = pick(types);
-    const call: Call = { method: 'POST', path: pick(routes), body: pick(bodies)(), headers: { ...KEY, ...(type ? { 'content-type': type } : {}) }, timeoutMs: 30_000 };
+    const call: Call = {
+      method: 'POST',
+      path: pick(routes),
+      body: pick(bodies)(),
+      headers: { ...KEY, ...(type ? { 'content-type': type } : {}) },
+      timeoutMs: 30_000,
+    };
     // The route that deletes takes a name in its path: a random one the model does not have.
-    if (i % 25 === 0) Object.assign(call, { method: 'DELETE', path: `/v1/model/actors/${encodeURIComponent(`nobody-${Math.floor(rnd() * 1e6)}`)}`, body: undefined });
+    if (i % 25 === 0)
+      Object.assign(call, { method: 'DELETE', path: `/v1/model/actors/${encodeURIComponent(`nobody-${Math.floor(rnd() * 1e6)}`)}`, body: undefined });
     tally.record(await send(target.port, call), `hostile ${call.method} ${call.path}`);
   });
   await pool(jobs, 8);
@@ -83,7 +100,12 @@ export async function bombs(target: Target, tally: Tally, copies: number): Promi
   const calls: Call[] = [
     ...Array.from({ length: copies }, () => ({ method: 'POST', path: '/v1/recognize', body: bomb, headers: { ...KEY, 'content-type': 'image/png' } })),
     { method: 'POST', path: '/v1/recognize', body: hugeBlankPng(20000), headers: { ...KEY, 'content-type': 'image/png' } },
-    { method: 'POST', path: '/v1/recognize', body: JSON.stringify({ data: 'x'.repeat(20 * 1024 * 1024 - 100) }), headers: { ...KEY, 'content-type': 'application/json' } },
+    {
+      method: 'POST',
+      path: '/v1/recognize',
+      body: JSON.stringify({ data: 'x'.repeat(20 * 1024 * 1024 - 100) }),
+      headers: { ...KEY, 'content-type': 'application/json' },
+    },
   ];
   const health = watchHealthz(target, tally, 'bombs');
   const answers = await Promise.all(
@@ -102,7 +124,12 @@ export async function bombs(target: Target, tally: Tally, copies: number): Promi
 }
 
 /** `sockets` connections that send their headers a byte at a time, and one slow upload: all must be closed by the server. */
-export async function slowLoris(target: Target, tally: Tally, sockets: number, limitMs: number): Promise<{ closed: number; opened: number; healthzMaxMs: number }> {
+export async function slowLoris(
+  target: Target,
+  tally: Tally,
+  sockets: number,
+  limitMs: number,
+): Promise<{ closed: number; opened: number; healthzMaxMs: number }> {
   const open: Promise<boolean>[] = [];
   const drips: NodeJS.Timeout[] = [];
   const all: Socket[] = [];
@@ -111,7 +138,11 @@ export async function slowLoris(target: Target, tally: Tally, sockets: number, l
     all.push(socket);
     socket.on('error', () => undefined);
     const upload = i === 0;
-    socket.write(upload ? `POST /v1/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${SECRETS.apiKey}\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n` : 'GET /v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    socket.write(
+      upload
+        ? `POST /v1/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${SECRETS.apiKey}\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n`
+        : 'GET /v1/cameras HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ',
+    );
     drips.push(setInterval(() => socket.writable && socket.write('a'), 1000));
     open.push(new Promise((resolve) => socket.once('close', () => resolve(true))));
   }
@@ -130,9 +161,21 @@ export async function slowLoris(target: Target, tally: Tally, sockets: number, l
 export async function concurrency(target: Target, tally: Tally, n: number): Promise<{ ok: number; busy: number; maxMs: number; healthzMaxMs: number }> {
   const photo = await samplePhoto();
   const health = watchHealthz(target, tally, 'concurrency');
-  const answers = await Promise.all(Array.from({ length: n }, async () => tally.record(await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }), 'concurrent recognize')));
+  const answers = await Promise.all(
+    Array.from({ length: n }, async () =>
+      tally.record(
+        await send(target.port, { method: 'POST', path: '/v1/recognize', body: photo, headers: { ...KEY, 'content-type': 'image/jpeg' } }),
+        'concurrent recognize',
+      ),
+    ),
+  );
   const healthzMaxMs = await health.stop();
-  return { ok: answers.filter((a) => a.status === 200).length, busy: answers.filter((a) => codeOf(a) === 'BUSY').length, maxMs: Math.max(...answers.map((a) => a.ms)), healthzMaxMs };
+  return {
+    ok: answers.filter((a) => a.status === 200).length,
+    busy: answers.filter((a) => codeOf(a) === 'BUSY').length,
+    maxMs: Math.max(...answers.map((a) => a.ms)),
+    healthzMaxMs,
+  };
 }
 
 /** Keys a caller without the right one might try. */
@@ -150,18 +193,43 @@ const WRONG_KEYS: Record<string, string>[] = [
   { 'x-api-key': SECRETS.apiKey.slice(0, -1) },
 ];
 
-const TRAVERSAL = ['/ui/../../../etc/passwd', '/ui/..%2f..%2f..%2fetc%2fpasswd', '/ui/%2e%2e/%2e%2e/package.json', '/v1/cameras/..%2f..%2fetc/snapshot.jpg', '/ui/..\\..\\config.json', '//etc/passwd', '/v1/unknowns/..%2F..%2F/faces', '/ui/%00index.html'];
+const TRAVERSAL = [
+  '/ui/../../../etc/passwd',
+  '/ui/..%2f..%2f..%2fetc%2fpasswd',
+  '/ui/%2e%2e/%2e%2e/package.json',
+  '/v1/cameras/..%2f..%2fetc/snapshot.jpg',
+  '/ui/..\\..\\config.json',
+  '//etc/passwd',
+  '/v1/unknowns/..%2F..%2F/faces',
+  '/ui/%00index.html',
+];
 
 /** Every route of /openapi.json × every wrong key: 401 for all but the open ones; traversal with the key: never a file. */
-export async function routeKeyMatrix(target: Target, tally: Tally): Promise<{ routes: number; keys: number; unauthorized: number; leaks: string[]; traversal: string }> {
-  const doc = JSON.parse((await send(target.port, { path: '/openapi.json', headers: KEY })).body) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+export async function routeKeyMatrix(
+  target: Target,
+  tally: Tally,
+): Promise<{ routes: number; keys: number; unauthorized: number; leaks: string[]; traversal: string }> {
+  const doc = JSON.parse((await send(target.port, { path: '/openapi.json', headers: KEY })).body) as {
+    paths: Record<string, Record<string, { security?: unknown[] }>>;
+  };
   const open = new Set(['/healthz', '/readyz']);
-  const routes = Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path: p.replace(/\{[^}]+\}/g, 'file') })));
+  const routes = Object.entries(doc.paths).flatMap(([p, methods]) =>
+    Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path: p.replace(/\{[^}]+\}/g, 'file') })),
+  );
   const leaks: string[] = [];
   let unauthorized = 0;
   const jobs = routes.flatMap((route) =>
     WRONG_KEYS.map((headers) => async () => {
-      const answer = tally.record(await send(target.port, { method: route.method, path: route.path, headers: { ...headers, ...(route.method === 'GET' ? {} : { 'content-type': 'application/json' }) }, body: route.method === 'GET' ? undefined : '{}', timeoutMs: 10_000 }), `matrix ${route.method} ${route.path}`);
+      const answer = tally.record(
+        await send(target.port, {
+          method: route.method,
+          path: route.path,
+          headers: { ...headers, ...(route.method === 'GET' ? {} : { 'content-type': 'application/json' }) },
+          body: route.method === 'GET' ? undefined : '{}',
+          timeoutMs: 10_000,
+        }),
+        `matrix ${route.method} ${route.path}`,
+      );
       if (answer.status === 401) unauthorized++;
       else if (!open.has(route.path)) leaks.push(`${route.method} ${route.path} with ${JSON.stringify(headers).slice(0, 40)}: ${answer.status}`);
     }),

@@ -39,7 +39,16 @@ export class Target {
     this.brokerPort = await freePort();
     await this.startBroker();
     const config = {
-      api: { host: '127.0.0.1', port: 0, apiKey: SECRETS.apiKey, headersTimeoutSeconds: 2, requestTimeoutSeconds: 5, keepAliveTimeoutSeconds: 2, maxConcurrentImages: 2, maxQueuedImages: 6 },
+      api: {
+        host: '127.0.0.1',
+        port: 0,
+        apiKey: SECRETS.apiKey,
+        headersTimeoutSeconds: 2,
+        requestTimeoutSeconds: 5,
+        keepAliveTimeoutSeconds: 2,
+        maxConcurrentImages: 2,
+        maxQueuedImages: 6,
+      },
       log: { level: 'info' },
       model: { dir: this.storeDir },
       mqtt: { url: `mqtt://127.0.0.1:${this.brokerPort}`, username: 'chaos', password: SECRETS.brokerPassword, topicPrefix: this.topicPrefix },
@@ -78,7 +87,12 @@ export class Target {
   ffmpegPids(): number[] {
     let pids: number[] = [];
     try {
-      pids = execFileSync('pgrep', ['-P', String(this.pid), 'ffmpeg']).toString().trim().split('\n').filter(Boolean).map(Number);
+      pids = execFileSync('pgrep', ['-P', String(this.pid), 'ffmpeg'])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       pids = [];
     }

@@ -38,7 +38,13 @@ export async function makeBundle(dir: string, spec: BundleSpec): Promise<string>
   const embedder = embedderSpec(spec.embedder ?? DEFAULT_EMBEDDER);
   const centres = spec.centres ?? actors.map((_, i) => randomUnit(i + 1, embedder.size));
   const size = centres[0]!.length;
-  let graph = ncmHeadGraph(classMeans(centres.map((c) => [c]), size), size);
+  let graph = ncmHeadGraph(
+    classMeans(
+      centres.map((c) => [c]),
+      size,
+    ),
+    size,
+  );
   if (spec.broken === 'truncated') graph = graph.subarray(0, Math.floor(graph.length / 2));
   if (spec.broken === 'extra-actor') actors = [...actors, 'Extra Person'];
   let references = spec.references ?? [{ embedding: Array.from(centres[0]!), actor: actors[0]! }];

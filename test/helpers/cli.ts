@@ -20,7 +20,11 @@ export async function cliJson<T = Record<string, unknown>>(args: string[], env: 
 /** Runs the built CLI and returns its exit code and output, whatever the code (a failing command is a result too). */
 export async function cliRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 600_000,
+    });
     return { code: 0, stdout, stderr, json: lastJson(stdout) };
   } catch (err) {
     const { code, stdout = '', stderr = '' } = err as { code?: number; stdout?: string; stderr?: string };
@@ -38,8 +42,13 @@ function lastJson(stdout: string): unknown {
 }
 
 /** Starts the built daemon (`start`) and resolves with its URL, read from its log, and every log line so far and to come. */
-export async function spawnDaemon(env: Record<string, string>): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; url: string; lines: string[] }> {
-  const child = spawn(process.execPath, [MAIN, 'start'], { env: { ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnDaemon(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; url: string; lines: string[] }> {
+  const child = spawn(process.execPath, [MAIN, 'start'], {
+    env: { ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stderr.resume();
   const lines: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {

@@ -9,7 +9,10 @@ import { testPipeline } from './models.js';
 
 /** The photos of one person's folder, sorted by name. */
 export async function photosOf(folder: string): Promise<string[]> {
-  return (await readdir(folder)).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort().map((f) => path.join(folder, f));
+  return (await readdir(folder))
+    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+    .sort()
+    .map((f) => path.join(folder, f));
 }
 
 /**

@@ -82,7 +82,13 @@ export class FakeNucleus extends EventEmitter {
   static async start(options: { token?: string; configuration?: Json; componentName?: string } = {}): Promise<FakeNucleus> {
     // Unix socket paths are limited to 108 bytes: a short temp folder.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gg-'));
-    const nucleus = new FakeNucleus(dir, path.join(dir, 'ipc.socket'), options.token ?? 'svcuid-test-token', structuredClone(options.configuration ?? {}), options.componentName ?? 'com.example.ActorRecognizer');
+    const nucleus = new FakeNucleus(
+      dir,
+      path.join(dir, 'ipc.socket'),
+      options.token ?? 'svcuid-test-token',
+      structuredClone(options.configuration ?? {}),
+      options.componentName ?? 'com.example.ActorRecognizer',
+    );
     nucleus.server = net.createServer((socket) => nucleus.accept(socket));
     await new Promise<void>((resolve) => nucleus.server!.listen(nucleus.socketPath, resolve));
     return nucleus;
@@ -108,7 +114,8 @@ export class FakeNucleus extends EventEmitter {
     };
     merge(this.configuration, values, []);
     for (const keyPath of paths) {
-      for (const s of this.configStreams) this.send(s.socket, s.id, 'ConfigurationUpdateEvents', { configurationUpdateEvent: { componentName: this.componentName, keyPath } });
+      for (const s of this.configStreams)
+        this.send(s.socket, s.id, 'ConfigurationUpdateEvents', { configurationUpdateEvent: { componentName: this.componentName, keyPath } });
     }
   }
 
@@ -218,19 +225,37 @@ export class FakeNucleus extends EventEmitter {
 
   private record(name: string, request: Json): void {
     if (name === 'PublishToIoTCore') {
-      this.iotCore.push({ topic: String(request.topicName), qos: String(request.qos), payload: Buffer.from(String(request.payload ?? ''), 'base64').toString('utf8') });
+      this.iotCore.push({
+        topic: String(request.topicName),
+        qos: String(request.qos),
+        payload: Buffer.from(String(request.payload ?? ''), 'base64').toString('utf8'),
+      });
     } else if (name === 'PublishToTopic') {
       const publish = request.publishMessage as { jsonMessage?: { message?: unknown } } | undefined;
       this.local.push({ topic: String(request.topic), message: publish?.jsonMessage?.message });
     } else if (name === 'UpdateState') {
       this.states.push(String(request.state));
     } else if (name === 'DeferComponentUpdate') {
-      this.deferrals.push({ deploymentId: String(request.deploymentId), recheckAfterMs: Number(request.recheckAfterMs ?? 0), message: String(request.message ?? '') });
+      this.deferrals.push({
+        deploymentId: String(request.deploymentId),
+        recheckAfterMs: Number(request.recheckAfterMs ?? 0),
+        message: String(request.message ?? ''),
+      });
     }
   }
 
   private send(socket: net.Socket, id: number, shape: string, payload: Json, type = APPLICATION_MESSAGE, flags = 0): void {
-    this.write(socket, { ':message-type': type, ':message-flags': flags, ':stream-id': id, 'service-model-type': `aws.greengrass#${shape}`, ':content-type': 'application/json' }, JSON.stringify(payload));
+    this.write(
+      socket,
+      {
+        ':message-type': type,
+        ':message-flags': flags,
+        ':stream-id': id,
+        'service-model-type': `aws.greengrass#${shape}`,
+        ':content-type': 'application/json',
+      },
+      JSON.stringify(payload),
+    );
   }
 
   private write(socket: net.Socket, headers: Record<string, number | string>, body: string): void {

@@ -22,7 +22,17 @@ export interface FootageJson {
  */
 export async function stillsModel(): Promise<string> {
   const dir = await builtOnce('footage-stills', async (out) => {
-    await cliJson(['train', '--dataset', faces('avengers-stills'), '--dataset', faces('hera-pheri-stills'), '--dataset', faces('five-celebrities', 'train'), '--out', path.join(out, 'model')]);
+    await cliJson([
+      'train',
+      '--dataset',
+      faces('avengers-stills'),
+      '--dataset',
+      faces('hera-pheri-stills'),
+      '--dataset',
+      faces('five-celebrities', 'train'),
+      '--out',
+      path.join(out, 'model'),
+    ]);
   });
   return path.join(dir, 'model');
 }

@@ -13,7 +13,25 @@ import type { SupervisionOptions } from '../../src/ingest/camera-source.js';
 /** A test-pattern H.264 clip of `width`×`height`, `seconds` long, made by ffmpeg itself. */
 export async function syntheticVideo(width: number, height: number, seconds: number): Promise<string> {
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-video-')), `pattern-${width}x${height}.mp4`);
-  await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=25`, '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25', out]);
+  await promisify(execFile)('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${width}x${height}:rate=25`,
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '25',
+    out,
+  ]);
   return out;
 }
 
@@ -30,7 +48,11 @@ export async function freePort(): Promise<number> {
  * serves HTTP itself; RTSP needs the small server in rtsp-server.ts.)
  */
 export function httpStreamServer(file: string, port: number): ChildProcess {
-  return spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'mpegts', '-listen', '1', `http://127.0.0.1:${port}/live.ts`], { stdio: 'ignore' });
+  return spawn(
+    'ffmpeg',
+    ['-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'mpegts', '-listen', '1', `http://127.0.0.1:${port}/live.ts`],
+    { stdio: 'ignore' },
+  );
 }
 
 /** A pino logger that keeps its lines. */
@@ -47,7 +69,16 @@ export function capturingLogger(): { log: Logger; lines: string[] } {
 
 /** Fast supervision for tests: short backoff and stall time. */
 export function fastSupervision(overrides: Partial<SupervisionOptions> = {}): SupervisionOptions {
-  return { ffmpegPath: 'ffmpeg', stallSeconds: 3, backoffInitialMs: 100, backoffMaxMs: 1000, maxRestarts: 30, restartWindowSeconds: 60, failedRetrySeconds: 1, ...overrides };
+  return {
+    ffmpegPath: 'ffmpeg',
+    stallSeconds: 3,
+    backoffInitialMs: 100,
+    backoffMaxMs: 1000,
+    maxRestarts: 30,
+    restartWindowSeconds: 60,
+    failedRetrySeconds: 1,
+    ...overrides,
+  };
 }
 
 /** Polls `check` until it is true or `ms` pass. */

@@ -23,7 +23,10 @@ export async function startBroker(port?: number): Promise<{ broker: EmbeddedBrok
 }
 
 /** A subscriber that records everything under `prefix/#`, reconnecting quickly if the broker goes. */
-export async function recorder(url: string, prefix: string): Promise<{ client: MqttClient; messages: Received[]; waitFor(match: (m: Received) => boolean, ms: number): Promise<Received | undefined> }> {
+export async function recorder(
+  url: string,
+  prefix: string,
+): Promise<{ client: MqttClient; messages: Received[]; waitFor(match: (m: Received) => boolean, ms: number): Promise<Received | undefined> }> {
   const client = await connectAsync(url, { reconnectPeriod: 300, clean: true });
   const messages: Received[] = [];
   client.on('message', (topic, payload, packet) => messages.push({ topic, payload: payload.toString(), retain: packet.retain, at: Date.now() }));

@@ -18,7 +18,10 @@ export class TestRtspServer {
   private readonly playing = new Set<Socket>();
   private sdp = '';
 
-  constructor(private readonly file: string, readonly port: number) {}
+  constructor(
+    private readonly file: string,
+    readonly port: number,
+  ) {}
 
   get url(): string {
     return `rtsp://127.0.0.1:${this.port}/live`;
@@ -34,12 +37,36 @@ export class TestRtspServer {
       for (const c of this.playing) c.write(Buffer.concat([head, packet]));
     });
     const sdpFile = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-rtsp-')), 'stream.sdp');
-    this.pusher = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', this.file, '-an', '-c', 'copy', '-f', 'rtp', '-sdp_file', sdpFile, `rtp://127.0.0.1:${rtpPort}?rtcpport=${rtpPort + 1}`], { stdio: 'ignore' });
+    this.pusher = spawn(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-re',
+        '-stream_loop',
+        '-1',
+        '-i',
+        this.file,
+        '-an',
+        '-c',
+        'copy',
+        '-f',
+        'rtp',
+        '-sdp_file',
+        sdpFile,
+        `rtp://127.0.0.1:${rtpPort}?rtcpport=${rtpPort + 1}`,
+      ],
+      { stdio: 'ignore' },
+    );
     for (let i = 0; i < 50 && !this.sdp.includes('m=video'); i++) {
       await new Promise((r) => setTimeout(r, 100));
       this.sdp = await readFile(sdpFile, 'utf8').catch(() => '');
     }
-    this.sdp = this.sdp.replace(/^m=video \d+/m, 'm=video 0').replace(/^c=IN IP4 .*$/m, 'c=IN IP4 0.0.0.0').trimEnd() + '\r\na=control:trackID=0\r\n';
+    this.sdp =
+      this.sdp
+        .replace(/^m=video \d+/m, 'm=video 0')
+        .replace(/^c=IN IP4 .*$/m, 'c=IN IP4 0.0.0.0')
+        .trimEnd() + '\r\na=control:trackID=0\r\n';
     const server = createServer((socket) => this.serve(socket));
     this.server = server;
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
@@ -81,7 +108,9 @@ export class TestRtspServer {
     const method = line.split(' ')[0];
     const cseq = /CSeq:\s*(\d+)/i.exec(request)?.[1] ?? '0';
     const reply = (headers: string[], body = '') =>
-      socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join('')}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`);
+      socket.write(
+        `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join('')}${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`,
+      );
     if (method === 'OPTIONS') reply(['Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN']);
     else if (method === 'DESCRIBE') reply([`Content-Base: ${this.url}/`, 'Content-Type: application/sdp'], this.sdp);
     else if (method === 'SETUP') reply(['Transport: RTP/AVP/TCP;unicast;interleaved=0-1', 'Session: 12345678']);

@@ -6,7 +6,17 @@ import { BUILTIN_OPERATORS } from '../../src/onnx/tflite/reader.js';
 const TYPES = { float32: 0, float16: 1, int32: 2, uint8: 3, int64: 4, int8: 9 } as const;
 
 /** BuiltinOptions union members, by their position in schema.fbs's union. */
-export const OPTIONS = { Conv2D: 1, DepthwiseConv2D: 2, Pool2D: 5, FullyConnected: 8, Add: 11, Reshape: 17, Mul: 21, StridedSlice: 32, Dequantize: 38 } as const;
+export const OPTIONS = {
+  Conv2D: 1,
+  DepthwiseConv2D: 2,
+  Pool2D: 5,
+  FullyConnected: 8,
+  Add: 11,
+  Reshape: 17,
+  Mul: 21,
+  StridedSlice: 32,
+  Dequantize: 38,
+} as const;
 
 export interface TinyTensor {
   name: string;
@@ -69,7 +79,10 @@ export function buildTflite(model: TinyModel): Uint8Array {
       buffers.push(table([], [[0, b.endVector()]]));
       buffer = buffers.length - 1;
     }
-    const offsets: [number, number][] = [[0, ints(t.shape)], [3, b.createString(t.name)]];
+    const offsets: [number, number][] = [
+      [0, ints(t.shape)],
+      [3, b.createString(t.name)],
+    ];
     if (t.quantization) {
       const q = t.quantization;
       b.startVector(4, q.scale.length, 4);
@@ -78,19 +91,41 @@ export function buildTflite(model: TinyModel): Uint8Array {
       b.startVector(8, q.zeroPoint.length, 8);
       for (const v of [...q.zeroPoint].reverse()) b.addInt64(BigInt(v));
       const zero = b.endVector();
-      offsets.push([4, table([[6, 'int', q.axis]], [[2, scale], [3, zero]])]);
+      offsets.push([
+        4,
+        table(
+          [[6, 'int', q.axis]],
+          [
+            [2, scale],
+            [3, zero],
+          ],
+        ),
+      ]);
     }
-    return table([[1, 'byte', TYPES[t.type ?? 'float32']], [2, 'int', buffer]], offsets);
+    return table(
+      [
+        [1, 'byte', TYPES[t.type ?? 'float32']],
+        [2, 'int', buffer],
+      ],
+      offsets,
+    );
   });
 
   const names = [...new Set(model.operators.map((o) => o.op))];
   const codes = names.map((name) => {
     const code = BUILTIN_OPERATORS.indexOf(name);
     if (code < 0) throw new Error(`unknown operator ${name}`);
-    return table([[0, 'byte', code], [2, 'int', 1], [3, 'int', code]]);
+    return table([
+      [0, 'byte', code],
+      [2, 'int', 1],
+      [3, 'int', code],
+    ]);
   });
   const operators = model.operators.map((o) => {
-    const offsets: [number, number][] = [[1, ints(o.inputs)], [2, ints(o.outputs)]];
+    const offsets: [number, number][] = [
+      [1, ints(o.inputs)],
+      [2, ints(o.outputs)],
+    ];
     const fields: Field[] = [[0, 'int', names.indexOf(o.op)]];
     if (o.options) {
       offsets.push([4, table(o.options.fields)]);
@@ -98,8 +133,23 @@ export function buildTflite(model: TinyModel): Uint8Array {
     }
     return table(fields, offsets);
   });
-  const subgraph = table([], [[0, tables(tensors)], [1, ints(model.inputs)], [2, ints(model.outputs)], [3, tables(operators)]]);
-  const root = table([[0, 'int', 3]], [[1, tables(codes)], [2, tables([subgraph])], [4, tables(buffers)]]);
+  const subgraph = table(
+    [],
+    [
+      [0, tables(tensors)],
+      [1, ints(model.inputs)],
+      [2, ints(model.outputs)],
+      [3, tables(operators)],
+    ],
+  );
+  const root = table(
+    [[0, 'int', 3]],
+    [
+      [1, tables(codes)],
+      [2, tables([subgraph])],
+      [4, tables(buffers)],
+    ],
+  );
   b.finish(root, 'TFL3');
   return b.asUint8Array();
 }

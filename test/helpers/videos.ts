@@ -19,7 +19,8 @@ export const AOC = 'Alexandria Ocasio-Cortez';
 
 /** Why the video tests cannot run here, or undefined. */
 export function videosMissing(): string | undefined {
-  if (!existsSync(video('talking-head-aoc-a.mp4'))) return `the test videos are not at ${path.join(DATASETS, 'videos')} (set ACTOR_RECOGNIZER_DATASETS): skipped`;
+  if (!existsSync(video('talking-head-aoc-a.mp4')))
+    return `the test videos are not at ${path.join(DATASETS, 'videos')} (set ACTOR_RECOGNIZER_DATASETS): skipped`;
   if (!existsSync(faces('five-celebrities', 'train'))) return `the face datasets are not at ${DATASETS}: skipped`;
   return undefined;
 }
@@ -35,11 +36,26 @@ export async function aocModel(): Promise<string> {
     const base = await mkdtemp(path.join(os.tmpdir(), 'ar-enroll-'));
     const person = path.join(base, 'people', AOC);
     await mkdir(person, { recursive: true });
-    await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', video('talking-head-aoc-a.mp4'), '-vf', 'fps=2', '-q:v', '3', path.join(person, 'frame-%03d.jpg')]);
+    await promisify(execFile)('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      video('talking-head-aoc-a.mp4'),
+      '-vf',
+      'fps=2',
+      '-q:v',
+      '3',
+      path.join(person, 'frame-%03d.jpg'),
+    ]);
     const p = await testPipeline();
     const cache = new EmbeddingCache(defaultCacheDir(), `${p.revision}-test`);
     const source = new FaceSource(p, { cache, maxPixels: 40_000_000 });
-    await trainModel(source, { datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')], out: path.join(out, 'model'), maxPerActor, embedder: p.embedder.spec });
+    await trainModel(source, {
+      datasets: [path.join(base, 'people'), faces('five-celebrities', 'train')],
+      out: path.join(out, 'model'),
+      maxPerActor,
+      embedder: p.embedder.spec,
+    });
   });
   return path.join(dir, 'model');
 }

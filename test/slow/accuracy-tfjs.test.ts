@@ -17,7 +17,10 @@ t.test('five-celebrities with face-api-68: at least 90% of val named, the same t
   const outFaceApi = await mkdtemp(path.join(os.tmpdir(), 'ar-five-face-api-'));
   await cliJson(['train', '--dataset', faces('five-celebrities', 'train'), '--out', outFaceApi], faceApi);
   const onnx = await cliJson<Eval>(['eval', '--model', outFaceApi, '--dataset', faces('five-celebrities', 'val')], faceApi);
-  const reference = await cliJson<Eval>(['eval', '--model', outFaceApi, '--dataset', faces('five-celebrities', 'val')], { ...faceApi, ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs' });
+  const reference = await cliJson<Eval>(['eval', '--model', outFaceApi, '--dataset', faces('five-celebrities', 'val')], {
+    ...faceApi,
+    ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs',
+  });
   t.ok(onnx.top1 >= 0.9, `face-api-68 top-1 ${onnx.top1}`);
   t.ok(Math.abs(reference.top1 - onnx.top1) <= 0.005, `the same top-1 on the tfjs reference backend (${reference.top1}) as on onnx (${onnx.top1})`);
 });

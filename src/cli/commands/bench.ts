@@ -23,6 +23,9 @@ export const benchCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return bench({ config: commandConfig(values.config), json: Boolean(values.json) }, { iterations: integer('iterations', values.iterations), photos: integer('photos', values.photos) });
+    return bench(
+      { config: commandConfig(values.config), json: Boolean(values.json) },
+      { iterations: integer('iterations', values.iterations), photos: integer('photos', values.photos) },
+    );
   },
 });

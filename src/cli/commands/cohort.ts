@@ -31,7 +31,13 @@ export const cohortCommand = defineCommand({
   async run(values) {
     return cohort(
       { config: commandConfig(values.config), json: Boolean(values.json) },
-      { datasets: requiredList('dataset', values.dataset), exclude: values.exclude ?? [], out: values.out, maxPerPerson: integer('max-per-actor', values['max-per-actor']) ?? 5, cache: !values['no-cache'] },
+      {
+        datasets: requiredList('dataset', values.dataset),
+        exclude: values.exclude ?? [],
+        out: values.out,
+        maxPerPerson: integer('max-per-actor', values['max-per-actor']) ?? 5,
+        cache: !values['no-cache'],
+      },
     );
   },
 });

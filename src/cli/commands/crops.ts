@@ -31,7 +31,13 @@ export const cropsCommand = defineCommand({
   async run(values) {
     return crops(
       { config: commandConfig(values.config), json: Boolean(values.json) },
-      { datasets: requiredList('dataset', values.dataset), out: required('out', values.out), maxPerActor: integer('max-per-actor', values['max-per-actor']), seed: integer('seed', values.seed), cache: !values['no-cache'] },
+      {
+        datasets: requiredList('dataset', values.dataset),
+        out: required('out', values.out),
+        maxPerActor: integer('max-per-actor', values['max-per-actor']),
+        seed: integer('seed', values.seed),
+        cache: !values['no-cache'],
+      },
     );
   },
 });

@@ -8,12 +8,13 @@ import { footageCommand } from '../footage.js';
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'score a model on photos (--dataset) or on a labelled video (--footage)',
-  usage: 'eval [--model DIR] --dataset DIR [--unknown DIR] [--face-sizes 24,32,48,64]\n   or: actor-recognizer eval [--model DIR] --footage LABELS.json [--video FILE] [--fps N]',
+  usage:
+    'eval [--model DIR] --dataset DIR [--unknown DIR] [--face-sizes 24,32,48,64]\n   or: actor-recognizer eval [--model DIR] --footage LABELS.json [--video FILE] [--fps N]',
   description: [
     "With --dataset: top-1 over the enrolled actors' photos, per actor, and with --unknown the",
     "fraction of unknown people's faces rejected; with --face-sizes, again with each face shrunk to",
     'those heights in a 640×360 frame.',
-    'With --footage: who is on screen in a labelled video, through scan\'s path: precision and recall',
+    "With --footage: who is on screen in a labelled video, through scan's path: precision and recall",
     'per shot and actor, faces by size.',
   ].join('\n'),
   options: {
@@ -45,6 +46,12 @@ export const evalCommand = defineCommand({
       return footageCommand(ctx, { model: values.model, labels: values.footage, video: values.video, fps: positiveNumber('fps', values.fps) });
     }
     refuseWith('--dataset (without --footage)', values, ['video', 'fps']);
-    return evaluate(ctx, { model: values.model, datasets: requiredList('dataset', values.dataset), unknown: values.unknown, cache: !values['no-cache'], faceSizes: faceSizes(values['face-sizes']) });
+    return evaluate(ctx, {
+      model: values.model,
+      datasets: requiredList('dataset', values.dataset),
+      unknown: values.unknown,
+      cache: !values['no-cache'],
+      faceSizes: faceSizes(values['face-sizes']),
+    });
   },
 });

@@ -24,10 +24,13 @@ export const publishCommand = defineCommand({
     '--model DIR          the bundle',
     '--s3 URI             s3://BUCKET/PREFIX',
     '--endpoint URL       an S3-compatible server (path-style addressing)',
-    '--region R           the bucket\'s region (default: model.s3.region, then the SDK\'s)',
+    "--region R           the bucket's region (default: model.s3.region, then the SDK's)",
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return publish({ config: commandConfig(values.config), json: Boolean(values.json) }, { model: required('model', values.model), s3: required('s3', values.s3), endpoint: values.endpoint, region: values.region });
+    return publish(
+      { config: commandConfig(values.config), json: Boolean(values.json) },
+      { model: required('model', values.model), s3: required('s3', values.s3), endpoint: values.endpoint, region: values.region },
+    );
   },
 });

@@ -23,6 +23,9 @@ export const recognizeCommand = defineCommand({
   // recognizeCommand says itself that it needs a file, as it always has.
   positionals: { min: 0, max: Infinity, name: 'FILE' },
   async run(values, files) {
-    return recognize({ config: commandConfig(values.config), json: Boolean(values.json) }, { model: values.model, files, faceCrops: Boolean(values['face-crops']) });
+    return recognize(
+      { config: commandConfig(values.config), json: Boolean(values.json) },
+      { model: values.model, files, faceCrops: Boolean(values['face-crops']) },
+    );
   },
 });

@@ -25,6 +25,9 @@ export const scanCommand = defineCommand({
   ],
   positionals: { min: 1, max: 1, name: 'VIDEO' },
   async run(values, [video]) {
-    return scan({ config: commandConfig(values.config), json: Boolean(values.json) }, { model: values.model, video: video!, fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) });
+    return scan(
+      { config: commandConfig(values.config), json: Boolean(values.json) },
+      { model: values.model, video: video!, fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) },
+    );
   },
 });

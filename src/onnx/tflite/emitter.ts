@@ -54,7 +54,11 @@ export class TfliteEmitter {
   /** Constants computed at compile time: dequantized weights, fused PReLU slopes. */
   private readonly folded = new Map<number, Float32Array>();
 
-  constructor(readonly g: GraphBuilder, readonly model: TfliteModel, options: EmitterOptions = {}) {
+  constructor(
+    readonly g: GraphBuilder,
+    readonly model: TfliteModel,
+    options: EmitterOptions = {},
+  ) {
     this.tensors = [...model.tensors];
     this.dynamicBatch = options.dynamicBatch ?? true;
     this.fixedBatch = this.tensor(model.inputs[0] ?? -1).shape[0] ?? 1;
@@ -96,8 +100,10 @@ export class TfliteEmitter {
     if (t.sparse) throw new Error(`tensor ${t.name} is sparse, which this compiler does not read`);
     const q = t.quantization;
     switch (t.type) {
-      case 'float32': return new Float32Array(aligned(t.data));
-      case 'float16': return Float32Array.from(new Uint16Array(aligned(t.data)), halfToFloat);
+      case 'float32':
+        return new Float32Array(aligned(t.data));
+      case 'float16':
+        return Float32Array.from(new Uint16Array(aligned(t.data)), halfToFloat);
       case 'int8':
       case 'uint8': {
         const raw = t.type === 'int8' ? new Int8Array(aligned(t.data)) : t.data;
@@ -110,7 +116,8 @@ export class TfliteEmitter {
           return q.scale[c]! * (v - Number(q.zeroPoint[c] ?? 0n));
         });
       }
-      default: throw new Error(`tensor ${t.name}: constants of type ${t.type} are not supported`);
+      default:
+        throw new Error(`tensor ${t.name}: constants of type ${t.type} are not supported`);
     }
   }
 
@@ -167,8 +174,7 @@ export class TfliteEmitter {
       const out = new Float32Array(src.length);
       for (let a = 0; a < n; a++)
         for (let y = 0; y < h; y++)
-          for (let x = 0; x < w; x++)
-            for (let k = 0; k < c; k++) out[((a * c + k) * h + y) * w + x] = src[((a * h + y) * w + x) * c + k]!;
+          for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[((a * c + k) * h + y) * w + x] = src[((a * h + y) * w + x) * c + k]!;
       name = this.g.initializer(this.g.fresh('const'), out, [n, c, h, w]);
     }
     this.converted.set(key, name);
@@ -183,11 +189,16 @@ export class TfliteEmitter {
    */
   activation(name: string, fused: number): string {
     switch (fused) {
-      case 0: return name;
-      case 1: return this.g.op('Relu', [name]);
-      case 2: return this.clip(name, -1, 1);
-      case 3: return this.clip(name, 0, 6);
-      default: throw new Error(`fused activation ${['', '', '', '', 'TANH', 'SIGN_BIT'][fused] || fused} is not supported`);
+      case 0:
+        return name;
+      case 1:
+        return this.g.op('Relu', [name]);
+      case 2:
+        return this.clip(name, -1, 1);
+      case 3:
+        return this.clip(name, 0, 6);
+      default:
+        throw new Error(`fused activation ${['', '', '', '', 'TANH', 'SIGN_BIT'][fused] || fused} is not supported`);
     }
   }
 

@@ -90,7 +90,10 @@ function elementwiseLayout(e: TfliteEmitter, op: TfliteOperator): Layout {
 function binary(onnx: string, fusedField?: number): Converter {
   return (e, op) => {
     const layout = elementwiseLayout(e, op);
-    const y = e.g.op(onnx, op.inputs.map((i) => e.get(i, layout)));
+    const y = e.g.op(
+      onnx,
+      op.inputs.map((i) => e.get(i, layout)),
+    );
     e.define(op.outputs[0]!, fusedField === undefined ? y : e.activation(y, op.options.byte(fusedField)), layout);
   };
 }
@@ -127,7 +130,17 @@ const prelu: Converter = (e, op) => {
   const scale = (v: string, w: Float32Array) => g.op('Conv', [v, g.initializer(g.fresh('w'), w, [c, 1, 1, 1])], { group: c, kernel_shape: [1, 1] });
   const xs = e.get(x, 'nchw');
   const negative = g.op('Relu', [scale(xs, new Float32Array(c).fill(-1))]);
-  e.define(op.outputs[0]!, g.op('Add', [scale(negative, slope.map((a) => -a)), g.op('Relu', [xs])]), 'nchw');
+  e.define(
+    op.outputs[0]!,
+    g.op('Add', [
+      scale(
+        negative,
+        slope.map((a) => -a),
+      ),
+      g.op('Relu', [xs]),
+    ]),
+    'nchw',
+  );
 };
 
 /** ONNX TensorProto data types of the TFLite types a CAST may produce. */
@@ -151,12 +164,16 @@ function reduce(onnx: 'ReduceMax' | 'ReduceSum'): Converter {
     // ReducerOptions: keep_dims. Reducing a 4-D NCHW value in place keeps it 4-D only with keep_dims.
     const keep = op.options.bool(0);
     const layout: Layout = keep && rank === 4 && e.layoutOf(x) === 'nchw' ? 'nchw' : 'plain';
-    const axes = e.ints(axesTensor).map((a) => (a < 0 ? a + rank : a)).map((a) => (layout === 'nchw' ? NCHW_AXIS[a]! : a));
+    const axes = e
+      .ints(axesTensor)
+      .map((a) => (a < 0 ? a + rank : a))
+      .map((a) => (layout === 'nchw' ? NCHW_AXIS[a]! : a));
     const input = e.get(x, layout);
     // Opset 17: ReduceSum takes its axes as an input, the others still as an attribute.
-    const y = onnx === 'ReduceSum'
-      ? e.g.op(onnx, [input, e.g.int64(e.g.fresh('axes'), axes)], { keepdims: keep ? 1 : 0 })
-      : e.g.op(onnx, [input], { axes, keepdims: keep ? 1 : 0 });
+    const y =
+      onnx === 'ReduceSum'
+        ? e.g.op(onnx, [input, e.g.int64(e.g.fresh('axes'), axes)], { keepdims: keep ? 1 : 0 })
+        : e.g.op(onnx, [input], { axes, keepdims: keep ? 1 : 0 });
     e.define(op.outputs[0]!, y, layout);
   };
 }
@@ -190,7 +207,13 @@ const stridedSlice: Converter = (e, op) => {
   });
   const g = e.g;
   const axes = begin.map((_, i) => i);
-  let y = g.op('Slice', [e.get(x, 'plain'), g.int64(g.fresh('starts'), starts), g.int64(g.fresh('ends'), ends), g.int64(g.fresh('axes'), axes), g.int64(g.fresh('steps'), strides)]);
+  let y = g.op('Slice', [
+    e.get(x, 'plain'),
+    g.int64(g.fresh('starts'), starts),
+    g.int64(g.fresh('ends'), ends),
+    g.int64(g.fresh('axes'), axes),
+    g.int64(g.fresh('steps'), strides),
+  ]);
   const shrink = axes.filter((a) => o.int(4) & (1 << a));
   if (shrink.length) y = g.op('Squeeze', [y, g.int64(g.fresh('axes'), shrink)]);
   e.define(op.outputs[0]!, y, 'plain');
@@ -252,7 +275,11 @@ export const CONVERTERS: Record<string, Converter> = {
     const rank = e.shape(op.outputs[0]!).length;
     const axis = (op.options.int(0) + rank) % rank;
     const layout = elementwiseLayout(e, op);
-    const y = e.g.op('Concat', op.inputs.map((i) => e.get(i, layout)), { axis: layout === 'nchw' ? NCHW_AXIS[axis]! : axis });
+    const y = e.g.op(
+      'Concat',
+      op.inputs.map((i) => e.get(i, layout)),
+      { axis: layout === 'nchw' ? NCHW_AXIS[axis]! : axis },
+    );
     e.define(op.outputs[0]!, e.activation(y, op.options.byte(1)), layout);
   },
   REDUCE_MAX: reduce('ReduceMax'),

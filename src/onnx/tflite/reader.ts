@@ -77,7 +77,10 @@ MATRIX_SET_DIAG ROUND HARD_SWISH`.split(/\s+/);
 
 /** One table of the buffer, with typed accessors by field number. */
 class Table implements TfliteOptions {
-  constructor(private readonly bb: ByteBuffer, private readonly pos: number) {}
+  constructor(
+    private readonly bb: ByteBuffer,
+    private readonly pos: number,
+  ) {}
 
   private at(field: number): number {
     return this.bb.__offset(this.pos, 4 + 2 * field);

@@ -11,10 +11,14 @@ export function reshapedDims(width: number, height: number, inputSize: number): 
 /** face-api's SSD IOU: boxes (ymin, xmin, ymax, xmax), corners normalised, zero for empty boxes. */
 function ssdIou(b: Float32Array, i: number, j: number): number {
   const [ai, aj] = [i * 4, j * 4];
-  const yminI = Math.min(b[ai]!, b[ai + 2]!), xminI = Math.min(b[ai + 1]!, b[ai + 3]!);
-  const ymaxI = Math.max(b[ai]!, b[ai + 2]!), xmaxI = Math.max(b[ai + 1]!, b[ai + 3]!);
-  const yminJ = Math.min(b[aj]!, b[aj + 2]!), xminJ = Math.min(b[aj + 1]!, b[aj + 3]!);
-  const ymaxJ = Math.max(b[aj]!, b[aj + 2]!), xmaxJ = Math.max(b[aj + 1]!, b[aj + 3]!);
+  const yminI = Math.min(b[ai]!, b[ai + 2]!),
+    xminI = Math.min(b[ai + 1]!, b[ai + 3]!);
+  const ymaxI = Math.max(b[ai]!, b[ai + 2]!),
+    xmaxI = Math.max(b[ai + 1]!, b[ai + 3]!);
+  const yminJ = Math.min(b[aj]!, b[aj + 2]!),
+    xminJ = Math.min(b[aj + 1]!, b[aj + 3]!);
+  const ymaxJ = Math.max(b[aj]!, b[aj + 2]!),
+    xmaxJ = Math.max(b[aj + 1]!, b[aj + 3]!);
   const areaI = (ymaxI - yminI) * (xmaxI - xminI);
   const areaJ = (ymaxJ - yminJ) * (xmaxJ - xminJ);
   if (areaI <= 0 || areaJ <= 0) return 0;
@@ -48,7 +52,10 @@ export function selectSsd(
     for (let j = selected.length - 1; j >= 0; j--) {
       const iou = ssdIou(boxes, c.index, selected[j]!);
       if (iou === 0) continue;
-      if (iou > 0.5) { suppressed = true; break; }
+      if (iou > 0.5) {
+        suppressed = true;
+        break;
+      }
     }
     if (!suppressed) selected.push(c.index);
   }
@@ -80,7 +87,10 @@ export function selectTiny(candidates: TinyCandidate[], image: { width: number; 
     return inter / (area(a) + area(b) - inter);
   };
   // Ascending, popped from the end, as in face-api's ops/nonMaxSuppression.
-  let order = candidates.map((c, i) => ({ score: c.score, i })).sort((a, b) => a.score - b.score).map((c) => c.i);
+  let order = candidates
+    .map((c, i) => ({ score: c.score, i }))
+    .sort((a, b) => a.score - b.score)
+    .map((c) => c.i);
   const pick: number[] = [];
   while (order.length > 0) {
     const curr = order.pop()!;

@@ -14,16 +14,17 @@ export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;
  * fed the relu of the sum of every earlier output in the block.
  */
 function denseBlock(n: NetBuilder, weights: WeightMap, x: Act, prefix: string, convs: number, first: boolean): Act {
-  const sep = (input: Act, name: string, stride: number): Act => n.separable(
-    input,
-    weights.get(`${prefix}/${name}/depthwise_filter`, 4),
-    weights.get(`${prefix}/${name}/pointwise_filter`, 4),
-    weights.get(`${prefix}/${name}/bias`, 1),
-    stride,
+  const sep = (input: Act, name: string, stride: number): Act =>
+    n.separable(
+      input,
+      weights.get(`${prefix}/${name}/depthwise_filter`, 4),
+      weights.get(`${prefix}/${name}/pointwise_filter`, 4),
+      weights.get(`${prefix}/${name}/bias`, 1),
+      stride,
+    );
+  const out1 = n.relu(
+    first ? n.conv(x, weights.get(`${prefix}/conv0/filters`, 4), 2, 'same', { bias: weights.get(`${prefix}/conv0/bias`, 1).data }) : sep(x, 'conv0', 2),
   );
-  const out1 = n.relu(first
-    ? n.conv(x, weights.get(`${prefix}/conv0/filters`, 4), 2, 'same', { bias: weights.get(`${prefix}/conv0/bias`, 1).data })
-    : sep(x, 'conv0', 2));
   const outs: Act[] = [out1];
   for (let i = 1; i < convs; i++) {
     // TF adds the later outputs first (out1 + (out2 + out3)); float addition order kept as theirs.

@@ -55,11 +55,16 @@ export function defaultCacheDir(): string {
 async function compile(net: FaceNet, weightsDir: string, tinyInputSize: number): Promise<GraphBuilder> {
   const weights = await loadWeights(weightsDir, WEIGHT_FILES[net]);
   switch (net) {
-    case 'ssd': return compileSsd(weights);
-    case 'tiny-detector': return compileTinyDetector(weights, tinyInputSize);
-    case 'landmarks': return compileLandmarks(weights, false);
-    case 'landmarks-tiny': return compileLandmarks(weights, true);
-    case 'recognition': return compileRecognition(weights);
+    case 'ssd':
+      return compileSsd(weights);
+    case 'tiny-detector':
+      return compileTinyDetector(weights, tinyInputSize);
+    case 'landmarks':
+      return compileLandmarks(weights, false);
+    case 'landmarks-tiny':
+      return compileLandmarks(weights, true);
+    case 'recognition':
+      return compileRecognition(weights);
   }
 }
 

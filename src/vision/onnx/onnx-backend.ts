@@ -92,7 +92,10 @@ export class OnnxFaceBackend implements FaceBackend {
         const models = {
           detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', this.options),
           landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
-          embed: this.embedNetwork === 'mobilefacenet' ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir }) : await faceModelPath('recognition', this.options),
+          embed:
+            this.embedNetwork === 'mobilefacenet'
+              ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir })
+              : await faceModelPath('recognition', this.options),
         };
         await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });
       } catch (err) {
@@ -140,7 +143,9 @@ export class OnnxFaceBackend implements FaceBackend {
     const reshaped = reshapedDims(image.width, image.height, size);
     const longSide = Math.max(reshaped.width, reshaped.height);
     const candidates = decodeTiny(grid, 0, cells, minScore, longSide / reshaped.width, longSide / reshaped.height);
-    return selectTiny(candidates, image, size).sort((a, b) => b.score - a.score).slice(0, maxFaces);
+    return selectTiny(candidates, image, size)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, maxFaces);
   }
 
   async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {
@@ -153,7 +158,9 @@ export class OnnxFaceBackend implements FaceBackend {
       chunk.forEach(({ r }, k) => writeSquare(image, r, size, true, input, k * size * size * 3));
       const out = await this.run('landmarks', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
       const raw = out['landmarks']!.data as Float32Array;
-      chunk.forEach(({ r, i }, k) => { result[i] = toImagePoints(raw.subarray(k * 136, k * 136 + 136), r, size); });
+      chunk.forEach(({ r, i }, k) => {
+        result[i] = toImagePoints(raw.subarray(k * 136, k * 136 + 136), r, size);
+      });
     }
     return result;
   }
@@ -170,7 +177,9 @@ export class OnnxFaceBackend implements FaceBackend {
       chunk.forEach(({ chip }, k) => writeSquare(chip, { x: 0, y: 0, width: chip.width, height: chip.height }, size, true, input, k * size * size * 3));
       const out = await this.run('embed', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
       const raw = out['descriptor']!.data as Float32Array;
-      chunk.forEach(({ i }, k) => { result[i] = raw.slice(k * EMBEDDING_SIZE, (k + 1) * EMBEDDING_SIZE); });
+      chunk.forEach(({ i }, k) => {
+        result[i] = raw.slice(k * EMBEDDING_SIZE, (k + 1) * EMBEDDING_SIZE);
+      });
     }
     return result;
   }

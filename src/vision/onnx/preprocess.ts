@@ -41,14 +41,7 @@ export function placeSquare(width: number, height: number, centered: boolean): S
  * at `out[offset…]`. The resize is TF's resizeBilinear without align_corners or half-pixel centers,
  * computed in float32 like TensorFlow.js, and skipped when the square already has the right size.
  */
-export function writeSquare(
-  image: RgbImage,
-  region: Region,
-  size: number,
-  centered: boolean,
-  out: Float32Array,
-  offset: number,
-): SquarePlacement {
+export function writeSquare(image: RgbImage, region: Region, size: number, centered: boolean, out: Float32Array, offset: number): SquarePlacement {
   const place = placeSquare(region.width, region.height, centered);
   const { side, padX, padY } = place;
   const src = image.data;
@@ -75,7 +68,9 @@ export function writeSquare(
   }
   const f = Math.fround;
   const scale = f(side / size);
-  const c0 = new Int32Array(size), c1 = new Int32Array(size), fxs = new Float32Array(size);
+  const c0 = new Int32Array(size),
+    c1 = new Int32Array(size),
+    fxs = new Float32Array(size);
   for (let x = 0; x < size; x++) {
     const sx = f(scale * x);
     const x0 = Math.floor(sx);
@@ -90,10 +85,15 @@ export function writeSquare(
     const r1 = rowAt(Math.min(side - 1, Math.ceil(sy)));
     const fy = f(sy - y0);
     for (let x = 0; x < size; x++) {
-      const a = c0[x]!, b = c1[x]!, fx = fxs[x]!;
+      const a = c0[x]!,
+        b = c1[x]!,
+        fx = fxs[x]!;
       const o = offset + (y * size + x) * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const tl = px(r0, a, ch), tr = px(r0, b, ch), bl = px(r1, a, ch), br = px(r1, b, ch);
+        const tl = px(r0, a, ch),
+          tr = px(r0, b, ch),
+          bl = px(r1, a, ch),
+          br = px(r1, b, ch);
         const top = f(tl + f(f(tr - tl) * fx));
         const bottom = f(bl + f(f(br - bl) * fx));
         out[o + ch] = f(top + f(f(bottom - top) * fy));

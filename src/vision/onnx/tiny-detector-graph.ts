@@ -34,13 +34,11 @@ export function compileTinyDetector(weights: WeightMap, inputSize = TINY_DEFAULT
   x = n.channelOp('Div', x, [255]);
 
   // face-api pads by one on every side then convolves VALID: for 3x3 stride 1 that is SAME.
-  const sep = (input: Act, prefix: string): Act => n.leakyRelu(n.separable(
-    input,
-    weights.get(`${prefix}/depthwise_filter`, 4),
-    weights.get(`${prefix}/pointwise_filter`, 4),
-    weights.get(`${prefix}/bias`, 1),
-    1,
-  ), LEAKY_ALPHA);
+  const sep = (input: Act, prefix: string): Act =>
+    n.leakyRelu(
+      n.separable(input, weights.get(`${prefix}/depthwise_filter`, 4), weights.get(`${prefix}/pointwise_filter`, 4), weights.get(`${prefix}/bias`, 1), 1),
+      LEAKY_ALPHA,
+    );
 
   x = n.leakyRelu(n.conv(x, weights.get('conv0/filters', 4), 1, 'valid', { bias: weights.get('conv0/bias', 1).data }), LEAKY_ALPHA);
   x = n.pool('max', x, 2, 2, 'same');

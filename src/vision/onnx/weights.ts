@@ -58,7 +58,10 @@ export async function loadWeights(dir: string, model: string): Promise<WeightMap
     const total = shards.reduce((n, s) => n + s.length, 0);
     const bytes = new Uint8Array(total);
     let at = 0;
-    for (const s of shards) { bytes.set(s, at); at += s.length; }
+    for (const s of shards) {
+      bytes.set(s, at);
+      at += s.length;
+    }
     let offset = 0;
     for (const entry of group.weights) {
       const size = entry.shape.reduce((a, b) => a * b, 1);

@@ -86,8 +86,19 @@ export class WorkerSessions {
     return new Promise((resolve, reject) => {
       // Pending requests keep the process alive, as an in-process inference would.
       worker.ref();
-      const done = () => { if (this.pending.size === 0) worker.unref(); };
-      this.pending.set(id, { resolve: (v) => { resolve(v); done(); }, reject: (e) => { reject(e); done(); } });
+      const done = () => {
+        if (this.pending.size === 0) worker.unref();
+      };
+      this.pending.set(id, {
+        resolve: (v) => {
+          resolve(v);
+          done();
+        },
+        reject: (e) => {
+          reject(e);
+          done();
+        },
+      });
       worker.postMessage({ ...body, id } as WorkerRequest, transfer);
     });
   }
