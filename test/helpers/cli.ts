@@ -7,9 +7,17 @@ import { ROOT } from './datasets.js';
 
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
+/**
+ * What every spawned CLI or daemon gets: one inference thread. tap runs two test files at once on
+ * these 2-core machines, and two processes each spinning two onnxruntime threads cost a fifth more CPU
+ * for the same answers (scan and cli-model tests: 117 s of CPU with the default, 91 s with one thread).
+ * A test that sets the variable itself wins.
+ */
+const TEST_ENV: NodeJS.ProcessEnv = { ACTOR_RECOGNIZER_VISION_THREADS: '1' };
+
 export async function cliJson<T = Record<string, unknown>>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
   const { stdout } = await promisify(execFile)(process.execPath, [MAIN, ...args, '--json'], {
-    env: { ...process.env, ...env },
+    env: { ...TEST_ENV, ...process.env, ...env },
     maxBuffer: 64 * 1024 * 1024,
     timeout: 600_000,
   });
@@ -21,7 +29,7 @@ export async function cliJson<T = Record<string, unknown>>(args: string[], env: 
 export async function cliRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...TEST_ENV, ...process.env, ...env },
       maxBuffer: 64 * 1024 * 1024,
       timeout: 600_000,
     });
@@ -46,7 +54,7 @@ export async function spawnDaemon(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; url: string; lines: string[] }> {
   const child = spawn(process.execPath, [MAIN, 'start'], {
-    env: { ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env },
+    env: { ...TEST_ENV, ...process.env, ACTOR_RECOGNIZER_API_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.resume();

@@ -10,9 +10,12 @@ import { builtOnce } from './test-cache.js';
 
 let pipeline: Promise<FacePipeline> | undefined;
 
-/** One ONNX face pipeline per test process, with the default settings. */
+/**
+ * One ONNX face pipeline per test process, with the default settings but one inference thread: tap
+ * runs two files at once on two cores (test/helpers/cli.ts says what a second thread costs there).
+ */
 export function testPipeline(): Promise<FacePipeline> {
-  pipeline ??= createFacePipeline(loadConfig({ env: {} }).vision);
+  pipeline ??= createFacePipeline({ ...loadConfig({ env: {} }).vision, threads: 1 });
   return pipeline;
 }
 

@@ -1,11 +1,12 @@
-// Accuracy on real photos through the CLI, as a user runs it: train, then eval --json.
+// Accuracy on real photos through the CLI, as a user runs it: train, then eval --json. In `npm run test:slow`
+// (CI runs it): a minute of training and evaluation.
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { cliJson, cliRun } from './helpers/cli.js';
-import { datasetsMissing, faces } from './helpers/datasets.js';
+import { cliJson, cliRun } from '../helpers/cli.js';
+import { datasetsMissing, faces } from '../helpers/datasets.js';
 
 interface Eval {
   n: number;

@@ -1,15 +1,16 @@
 // Footage end to end: actors enrolled from stills, named in the Avengers corridor through scan's path (the
-// Hera Pheri scene: test/slow/footage-hera-pheri.test.ts), and the live camera path answering as `scan` does.
+// Hera Pheri scene: test/slow/footage-hera-pheri.test.ts), and the live camera path answering as `scan` does. In
+// `npm run test:slow` (CI runs it): the scene analysed twice, with tiles, is a minute and a half of CPU.
 import t from 'tap';
-import { loadConfig } from '../src/config/load.js';
-import { Daemon } from '../src/daemon.js';
-import { silentLogger } from '../src/logger.js';
-import type { AppearanceEvent } from '../src/events/event-bus.js';
-import { cliJson } from './helpers/cli.js';
-import { datasetsMissing } from './helpers/datasets.js';
-import { until } from './helpers/ingest.js';
-import { video, videosMissing } from './helpers/videos.js';
-import { fixture, stillsModel, type FootageJson } from './helpers/footage.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/daemon.js';
+import { silentLogger } from '../../src/logger.js';
+import type { AppearanceEvent } from '../../src/events/event-bus.js';
+import { cliJson } from '../helpers/cli.js';
+import { datasetsMissing } from '../helpers/datasets.js';
+import { until } from '../helpers/ingest.js';
+import { video, videosMissing } from '../helpers/videos.js';
+import { fixture, stillsModel, type FootageJson } from '../helpers/footage.js';
 
 const missing = datasetsMissing() ?? videosMissing();
 const AVENGERS = ['Chris Evans', 'Chris Hemsworth', 'Robert Downey Jr'];
