@@ -153,4 +153,39 @@ if (ffmpegMissing) {
       'never two frames in a row without it',
     );
   });
+
+  t.test('a track named late says so: identified carries the name it had before', async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const bus = new EventBus(log);
+    const events: AppearanceEvent[] = [];
+    bus.on('appearance', (e) => events.push(e));
+    let frames = 0;
+    const face = (named: boolean): AnalyzedFace => ({
+      box: { x: 40, y: 30, width: 80, height: 90 },
+      embedding: unitVector(128, () => 1),
+      actor: named ? 'Someone' : null,
+      confidence: named ? 0.99 : 0.3,
+      candidates: [{ actor: 'Someone', score: named ? 0.99 : 0.3 }],
+      scores: Float32Array.of(named ? 0.99 : 0.3),
+      quality: 1,
+    });
+    // Unnamed for its first frames, then clearly named: the track is announced unknown, then identified.
+    const analyzer = { analyze: async () => ({ faces: [face(++frames > 4)], model: SOMEONE }) } as unknown as FrameAnalyzer;
+    const worker = new CameraWorker(
+      { id: 'late', url: video, fps: 5, maxWidth: 1280, loop: true },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 5, reidSeconds: 0 } },
+      analyzer,
+      bus,
+      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+      log,
+    );
+    worker.start();
+    t.teardown(() => worker.stop());
+    t.ok(await until(() => events.some((e) => e.type === 'identified'), 30_000), `identified (${events.map((e) => `${e.type}:${e.actor}`).join(', ')})`);
+    t.match(events[0], { type: 'appeared', actor: null }, 'announced as unknown first');
+    const identified = events.find((e) => e.type === 'identified');
+    t.equal(identified?.actor, 'Someone', 'then named');
+    t.equal(identified?.previous, null, 'saying it was unknown before');
+  });
 }

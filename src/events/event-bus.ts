@@ -13,6 +13,8 @@ export interface AppearanceEvent {
   at: string;
   durationSeconds?: number;
   bestConfidence?: number;
+  /** On `identified`: the name the track had before (null when it was unknown), so a renaming says so. */
+  previous?: string | null;
   /** Date.now() when the frame behind the event arrived; for latency, not published. */
   frameReceivedAt?: number;
 }

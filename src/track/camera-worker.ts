@@ -258,6 +258,7 @@ export class CameraWorker {
         ...(e.durationSeconds !== undefined
           ? { durationSeconds: Math.round(e.durationSeconds * 10) / 10, bestConfidence: Math.round((e.bestConfidence ?? 0) * 1000) / 1000 }
           : {}),
+        ...(e.type === 'identified' && e.previous !== undefined ? { previous: e.previous } : {}),
         frameReceivedAt,
       });
     }
