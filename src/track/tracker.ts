@@ -193,28 +193,12 @@ export class Tracker {
       this.remember(track);
       if (all && !track.announced && this.shotFrames < this.options.minHits && track.hits >= this.shotFrames) {
         track.announced = true;
-        events.push({
-          type: 'left',
-          trackId: track.id,
-          actor: track.actor,
-          confidence: track.confidence,
-          time,
-          durationSeconds: track.lastSeen - track.firstSeen,
-          bestConfidence: track.bestConfidence,
-        });
+        events.push(leftEvent(track, time));
         events.push({ type: 'appeared', trackId: track.id, actor: track.actor, confidence: track.confidence, time: track.firstSeen });
         continue;
       }
       if (track.announced) {
-        events.push({
-          type: 'left',
-          trackId: track.id,
-          actor: track.actor,
-          confidence: track.confidence,
-          time,
-          durationSeconds: track.lastSeen - track.firstSeen,
-          bestConfidence: track.bestConfidence,
-        });
+        events.push(leftEvent(track, time));
       }
     }
     return events.reverse();
@@ -370,4 +354,10 @@ function emptyEvidence(size: number): Evidence {
 
 function view({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }: Track): TrackView {
   return { id, actor, confidence, box, firstSeen, lastSeen, hits, announced };
+}
+
+/** The `left` event of a track that ends at `time`: how long it was seen and its best confidence. */
+function leftEvent(track: Track, time: number): TrackEvent {
+  const { id: trackId, actor, confidence, bestConfidence } = track;
+  return { type: 'left', trackId, actor, confidence, time, durationSeconds: track.lastSeen - track.firstSeen, bestConfidence };
 }
