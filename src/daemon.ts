@@ -2,9 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Admission } from './api/admission.js';
 import { buildApp } from './api/app.js';
-import { enrollRoutes } from './api/enroll-routes.js';
-import { liveRoutes } from './api/live-routes.js';
-import { statusRoutes } from './api/status-routes.js';
 import { redactUrl, type Config } from './config/schema.js';
 import { EventBus } from './events/event-bus.js';
 import type { Logger } from './logger.js';
@@ -91,50 +88,42 @@ export class Daemon {
     // The API, with the web page's routes: enrollment on the device, unknown faces, health, the hour's appearances.
     const recognizer = new Recognizer(pipeline, store, { maxPixels: config.vision.maxPixels, maxSide: config.vision.decodeMaxSide });
     const notReady = () => [...(store.current() ? [] : ['no actor model is loaded']), ...live.notReady()];
-    const admission = new Admission(config.api.maxConcurrentImages, config.api.maxQueuedImages);
+    const appearances = new AppearanceLog(bus);
+    appearances.start();
+    undo.push(() => appearances.stop());
+    const enroller = new Enroller(store, log.child({ component: 'enroll' }));
+    const cameras = () => live.cameras();
     const app = (this.app = await buildApp(
-      { recognizer, models: store, notReady, modelControl: models },
+      {
+        recognizer,
+        models: store,
+        notReady,
+        modelControl: models,
+        live: { cameras, bus, metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }) },
+        enroll: {
+          recognizer,
+          pending: new PendingFaces(),
+          enroller,
+          unknowns: live.unknowns,
+          cameras,
+          maxPixels: config.vision.maxPixels,
+          maxSide: config.vision.decodeMaxSide,
+          unknownWindowSeconds: config.unknowns.keepSeconds,
+        },
+        status: { cameras, frames: live.frames, appearances, mqtt: () => this.mqttStatus(), model: () => store.current(), notReady },
+      },
       {
         apiKey: config.api.apiKey,
         bodyLimitBytes: config.api.bodyLimitBytes,
         jsonBodyLimitBytes: config.api.jsonBodyLimitBytes,
         allowedHosts: config.api.allowedHosts,
         limits: config.api,
-        admission,
+        admission: new Admission(config.api.maxConcurrentImages, config.api.maxQueuedImages),
         logger: log.child({ component: 'api' }),
         version: packageVersion(),
       },
     ));
     undo.push(() => app.close());
-    const appearances = new AppearanceLog(bus);
-    appearances.start();
-    undo.push(() => appearances.stop());
-    const enroller = new Enroller(store, log.child({ component: 'enroll' }));
-    // The routes of the live side, each a plugin, registered here together (buildApp has the app's own).
-    await app.register(liveRoutes, {
-      cameras: () => live.cameras(),
-      bus,
-      metrics: async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
-    });
-    await app.register(enrollRoutes, {
-      recognizer,
-      pending: new PendingFaces(),
-      enroller,
-      unknowns: live.unknowns,
-      cameras: () => live.cameras(),
-      maxPixels: config.vision.maxPixels,
-      maxSide: config.vision.decodeMaxSide,
-      unknownWindowSeconds: config.unknowns.keepSeconds,
-      admission,
-    });
-    await app.register(statusRoutes, {
-      cameras: () => live.cameras(),
-      frames: live.frames,
-      appearances,
-      mqtt: () => this.mqttStatus(),
-      model: () => store.current(),
-      notReady,
-    });
     await app.listen({ host: config.api.host, port: config.api.port });
 
     // The outputs subscribe before anything is emitted: MQTT (the retained `offline` goes out after the cameras stop), Greengrass.

@@ -2,7 +2,7 @@
 import Fastify from 'fastify';
 import t from 'tap';
 import { installErrorHandlers } from '../src/api/errors.js';
-import { registerModelRoutes, type ModelControl } from '../src/api/model-routes.js';
+import { modelRoutes, type ModelControl } from '../src/api/model-routes.js';
 import { loadConfig } from '../src/config/load.js';
 import { HTTP_STATUS, RecognizerError, type ErrorCode } from '../src/errors.js';
 import { UNKNOWN_DEFAULTS, unknownSettings } from '../src/track/unknown-faces.js';
@@ -13,7 +13,7 @@ async function appRefusing(code: ErrorCode) {
   installErrorHandlers(app);
   const refused = { ok: false as const, refusal: { code, reason: `refused: ${code}` } };
   const control: ModelControl = { status: async () => ({}), activate: async () => refused, reload: async () => refused };
-  registerModelRoutes(app, control);
+  await app.register(modelRoutes, control);
   app.get('/throws', async () => {
     throw new RecognizerError(code, `thrown: ${code}`);
   });

@@ -1,17 +1,15 @@
-// The fastify app: routes, schemas, OpenAPI, API key and error handling; no knowledge of the daemon.
+// The fastify app: server limits, schemas, OpenAPI, API key and error handling, then every route (routes.ts); no knowledge of the daemon.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../logger.js';
-import type { Recognizer } from '../recognize/recognizer.js';
-import type { ActorModel } from '../recognize/actor-model.js';
 import { SUPPORTED_TYPES } from '../vision/decode.js';
 import { installApiKey } from './auth.js';
 import type { Admission } from './admission.js';
-import { clientErrorHandler, installErrorHandlers, installImageOnly, refuseNonImage } from './errors.js';
+import { clientErrorHandler, installErrorHandlers, installImageOnly } from './errors.js';
 import { installHostCheck } from './hosts.js';
-import { registerModelRoutes, type ModelControl } from './model-routes.js';
-import { ErrorBody, FaceSchema, HealthReply, ModelReply, ReadyReply, RecognizeReply } from './schemas.js';
-import { loadWebPage, pageUrls, registerWebRoutes } from './web-routes.js';
+import { registerRoutes, type ApiDeps } from './routes.js';
+import { ErrorBody, FaceSchema } from './schemas.js';
+import { loadWebPage, pageUrls } from './web-routes.js';
 
 const BINARY = { type: 'string', format: 'binary' };
 
@@ -46,16 +44,6 @@ function documentBinary({ schema: fastifySchema, url }: { schema: FastifySchema;
   return { schema: out, url };
 }
 
-/** The slice of the daemon the API needs. */
-export interface ApiDeps {
-  recognizer: Recognizer;
-  models: { current(): ActorModel | null; currentSource(): string | null };
-  /** Reasons the daemon is not ready; empty when it is. */
-  notReady(): string[];
-  /** The model store's versions, rollback and reload (GET /v1/models, POST /v1/model/*). */
-  modelControl?: ModelControl;
-}
-
 /** Connection limits against slow and half-sent requests (the `api` config's timeouts and cap). */
 export interface ConnectionLimits {
   headersTimeoutSeconds: number;
@@ -79,8 +67,6 @@ export interface ApiOptions {
   logger: Logger;
   version: string;
 }
-
-const errors = { 400: ErrorBody, 401: ErrorBody, 413: ErrorBody, 415: ErrorBody, 500: ErrorBody, 503: ErrorBody };
 
 export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<FastifyInstance> {
   const limits = options.limits;
@@ -132,52 +118,7 @@ export async function buildApp(deps: ApiDeps, options: ApiOptions): Promise<Fast
     app.getDefaultJsonParser('error', 'error'),
   );
   installImageOnly(app, options.bodyLimitBytes);
-  const admitted = <T>(work: () => Promise<T>): Promise<T> => (options.admission ? options.admission.run(work) : work());
-
-  // `security: []`: open without the key (src/api/auth.ts), as the document says.
-  app.get('/healthz', { schema: { summary: 'Alive', security: [], response: { 200: HealthReply } } }, async () => ({ status: 'ok' }));
-
-  app.get(
-    '/readyz',
-    { schema: { summary: 'Ready to serve: a model is loaded and the cameras are started', security: [], response: { 200: ReadyReply, 503: ReadyReply } } },
-    async (_request, reply) => {
-      const reasons = deps.notReady();
-      return reply.status(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
-    },
-  );
-
-  app.post(
-    '/v1/recognize',
-    {
-      schema: {
-        summary: 'Names every face in an image',
-        description: 'The body is the image itself: Content-Type image/jpeg, image/png or image/webp.',
-        consumes: [...SUPPORTED_TYPES],
-        response: { 200: RecognizeReply, ...errors },
-      },
-    },
-    async (request, reply) => {
-      const refused = refuseNonImage(request, reply);
-      if (refused) return refused;
-      const body = request.body as Buffer | undefined;
-      const result = await admitted(() => deps.recognizer.recognizeBytes(body ?? Buffer.alloc(0), { fallback: 'retry' }));
-      return { faces: result.faces, model: { version: result.model?.version ?? null } };
-    },
-  );
-
-  app.get('/v1/model', { schema: { summary: 'The running actor model', response: { 200: ModelReply } } }, async () => {
-    const model = deps.models.current();
-    return {
-      version: model?.version ?? null,
-      actors: model ? [...model.actors] : [],
-      loadedAt: model?.loadedAt.toISOString() ?? null,
-      source: deps.models.currentSource(),
-    };
-  });
-
-  if (deps.modelControl) registerModelRoutes(app, deps.modelControl);
-  registerWebRoutes(app, page);
-
+  await registerRoutes(app, deps, page, options.admission);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

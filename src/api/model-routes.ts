@@ -79,7 +79,7 @@ function answer(result: Result, reply: FastifyReply) {
   return sendError(reply, result.refusal.code, result.refusal.reason);
 }
 
-export function registerModelRoutes(app: FastifyInstance, control: ModelControl): void {
+export async function modelRoutes(app: FastifyInstance, control: ModelControl): Promise<void> {
   app.get(
     '/v1/models',
     { schema: { summary: 'The actor model versions held, which one runs, and why any was refused', response: { 200: ModelsReply } } },

@@ -65,7 +65,7 @@ export function pageUrls(page: WebPage): string[] {
   return page.files.map((f) => f.url);
 }
 
-export function registerWebRoutes(app: FastifyInstance, page: WebPage): void {
+export async function webRoutes(app: FastifyInstance, page: WebPage): Promise<void> {
   for (const file of page.files) {
     app.get(file.url, { schema: { hide: true } }, async (request, reply) => {
       reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-cache', etag: file.etag });
