@@ -266,3 +266,16 @@ t.test('every schema path has a variable, listed by describeConfig', async (t) =
   }
   t.match(describeConfig(), /ACTOR_RECOGNIZER_VISION_MIN_SCORE {2}\[number, 0\.05\.\.0\.99, default 0\.5\]/);
 });
+
+t.test('units and names keep their capitals together in variable names; the old split spellings still work', async (t) => {
+  const names = [...envKeys().keys()];
+  t.ok(names.includes('ACTOR_RECOGNIZER_MODEL_MIN_FREE_MIB'), 'MiB is one word');
+  t.ok(names.includes('ACTOR_RECOGNIZER_GREENGRASS_PUBLISH_TO_IOT_CORE'), 'IoT is one word');
+  t.notOk(
+    names.some((n) => n.endsWith('_MI_B') || n.includes('IO_T')),
+    'no name splits a unit or IoT',
+  );
+  t.equal(loadConfig({ env: { ACTOR_RECOGNIZER_MODEL_MIN_FREE_MIB: '128' } }).model.minFreeMiB, 128);
+  t.equal(loadConfig({ env: { ACTOR_RECOGNIZER_MODEL_MIN_FREE_MI_B: '256' } }).model.minFreeMiB, 256, 'the old name is an alias');
+  t.equal(loadConfig({ env: { ACTOR_RECOGNIZER_GREENGRASS_PUBLISH_TO_IO_TCORE: 'false' } }).greengrass.publishToIoTCore, false, 'the old name is an alias');
+});

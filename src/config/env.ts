@@ -44,10 +44,23 @@ export interface EnvOverride {
   readonly value: unknown;
 }
 
-/** `bodyLimitBytes` -> `BODY_LIMIT_BYTES`. */
-function upperSnake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+/**
+ * Words of the schema's keys that are one word despite their capitals: `minFreeMiB` is MIN_FREE_MIB,
+ * `publishToIoTCore` PUBLISH_TO_IOT_CORE (split at every capital they read MI_B and IO_TCORE).
+ */
+const WORDS: readonly (readonly [RegExp, string])[] = [
+  [/MiB/g, 'Mib'],
+  [/IoT/g, 'Iot'],
+];
+
+/** `bodyLimitBytes` -> `BODY_LIMIT_BYTES`; `legacy`: split at every capital, as names were before WORDS. */
+function upperSnake(key: string, legacy = false): string {
+  const words = legacy ? key : WORDS.reduce((k, [pattern, word]) => k.replace(pattern, word), key);
+  return words.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 }
+
+/** Old spellings of variables, still read: legacy name -> the name it was renamed to. */
+const aliases = new Map<string, string>();
 
 function kindOf(schema: TSchema): EnvKind {
   switch (schema.type) {
@@ -67,11 +80,13 @@ function kindOf(schema: TSchema): EnvKind {
 
 function collect(schema: TSchema, path: string[], out: Map<string, EnvKey>): void {
   if (path.length > 0) {
-    const name = ENV_PREFIX + path.map(upperSnake).join('_');
+    const name = ENV_PREFIX + path.map((key) => upperSnake(key)).join('_');
     const clash = out.get(name);
     // Two paths may not share a name (`a.bC` and `aB.c`); fail at import, not in the field.
     if (clash || OTHER_VARIABLES.has(name)) throw new Error(`config schema: ${name} names two paths`);
     out.set(name, { name, path, pointer: `/${path.join('/')}`, schema, kind: kindOf(schema) });
+    const legacy = ENV_PREFIX + path.map((key) => upperSnake(key, true)).join('_');
+    if (legacy !== name) aliases.set(legacy, name);
   }
   // Array items have no variables of their own: the whole array is set as JSON.
   if (schema.type !== 'object') return;
@@ -126,7 +141,7 @@ export function readEnv(env: NodeJS.ProcessEnv): { overrides: EnvOverride[]; iss
   const issues: ConfigIssue[] = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || OTHER_VARIABLES.has(name)) continue;
-    const key = envKeys().get(name);
+    const key = envKeys().get(aliases.get(name) ?? name);
     if (!key) {
       issues.push({ message: `unknown variable${didYouMean(name, envKeys().keys())}`, source: name });
       continue;

@@ -25,7 +25,9 @@ page is written from it. Sources, in order, each over the one before:
    (\`true\`/\`false\`, \`1\`/\`0\`, \`yes\`/\`no\`, \`on\`/\`off\`) are coerced; an array or an object is
    set whole as JSON by its own variable (\`${ENV_PREFIX}CAMERAS='[{"id":"tv","url":"/dev/video0"}]'\`),
    and a deeper variable refines it (\`${ENV_PREFIX}MODEL_S3_URI\` over \`${ENV_PREFIX}MODEL_S3\`).
-   An empty variable counts as unset.
+   An empty variable counts as unset. Units and names keep their capitals together
+   (\`${ENV_PREFIX}MODEL_MIN_FREE_MIB\`); the names of 0.1, split at every capital
+   (\`..._MIN_FREE_MI_B\`, \`..._PUBLISH_TO_IO_TCORE\`), are still read.
 
 Unknown keys and unknown \`${ENV_PREFIX}*\` variables are errors (with a "did you mean" for a
 mistyped variable). \`actor-recognizer --validate-config\` checks the configuration and prints the
