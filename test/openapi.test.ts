@@ -1,5 +1,6 @@
 // /openapi.json is enough to call the API: image bodies, image answers and the key, read from the document alone.
 import t from 'tap';
+import { HTTP_STATUS } from '../src/errors.js';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { datasetsMissing, faces } from './helpers/datasets.js';
@@ -131,4 +132,11 @@ t.test('a multipart upload gets a 415 that says to send the raw bytes', async (t
   }
   const json = await fetch(`${base}/v1/enroll`, { method: 'POST', body: new FormData() });
   t.match(await json.json(), { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: /send JSON/ } }, 'a JSON route asks for JSON');
+  // The document lists the codes an error may carry: every one of the table, so a client can switch on them.
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+    components: { schemas: Record<string, { description?: string; properties: { error: { properties: { code: { enum?: string[] } } } } }> };
+  };
+  const error = Object.values(doc.components.schemas).find((s) => s.description === 'Every error answer.');
+  const declared = error?.properties.error.properties.code.enum ?? [];
+  t.same([...declared].sort(), Object.keys(HTTP_STATUS).sort(), 'Error.code is the enum of every code of src/errors.ts');
 });

@@ -1,8 +1,17 @@
 // JSON schemas of the REST API's answers: validated on the way out and published as OpenAPI.
 import { Type } from '@sinclair/typebox';
+import { HTTP_STATUS, type ErrorCode } from '../errors.js';
+
+const ERROR_CODES = Object.keys(HTTP_STATUS) as ErrorCode[];
 
 export const ErrorBody = Type.Object(
-  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  {
+    error: Type.Object({
+      // One vocabulary (src/errors.ts): every code the API answers with, so that a generated client can switch on it.
+      code: Type.Unsafe<ErrorCode>({ type: 'string', enum: ERROR_CODES, description: 'Stable error code; see the table in docs/rest-api.md.' }),
+      message: Type.String(),
+    }),
+  },
   { $id: 'Error', description: 'Every error answer.' },
 );
 
