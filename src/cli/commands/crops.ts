@@ -1,8 +1,9 @@
 // `crops`: each actor's aligned face chips as PNG, the training data of training/resnet50.
-import { integer, required, requiredList } from '../args.js';
+import { required } from '../args.js';
 import { COMMON, defineCommand } from '../command.js';
 import { commandConfig } from '../common.js';
 import { cropsCommand as crops } from '../crops.js';
+import { PHOTO_OPTIONS, photoArgs, photoOptionLines } from './photo-options.js';
 
 export const cropsCommand = defineCommand({
   name: 'crops',
@@ -13,31 +14,13 @@ export const cropsCommand = defineCommand({
     "each photo's face as train does: the training data of training/resnet50.",
   ].join('\n'),
   options: {
-    dataset: { type: 'string', multiple: true },
+    ...PHOTO_OPTIONS,
     out: { type: 'string' },
-    'max-per-actor': { type: 'string' },
-    seed: { type: 'string' },
-    'no-cache': { type: 'boolean' },
     ...COMMON,
   },
-  optionLines: [
-    '--dataset DIR        one folder per actor; may repeat',
-    '--out DIR            where the chips are written',
-    '--max-per-actor N    at most N photos of each actor',
-    '--seed N             seed of the photos drawn (default 1)',
-    '--no-cache           embed every photo again instead of reading the face cache',
-  ],
+  optionLines: [...photoOptionLines('the photos drawn'), '--out DIR            where the chips are written'],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return crops(
-      { config: commandConfig(values.config), json: Boolean(values.json) },
-      {
-        datasets: requiredList('dataset', values.dataset),
-        out: required('out', values.out),
-        maxPerActor: integer('max-per-actor', values['max-per-actor']),
-        seed: integer('seed', values.seed),
-        cache: !values['no-cache'],
-      },
-    );
+    return crops({ config: commandConfig(values.config), json: Boolean(values.json) }, { ...photoArgs(values), out: required('out', values.out) });
   },
 });

@@ -1,8 +1,9 @@
 // `train`: builds a model bundle from a folder of photos per actor.
-import { fraction, headKind, integer, required, requiredList, splitFractions } from '../args.js';
+import { fraction, headKind, required, splitFractions } from '../args.js';
 import { COMMON, defineCommand } from '../command.js';
 import { trainCommand as train } from '../commands.js';
 import { commandConfig } from '../common.js';
+import { PHOTO_OPTIONS, photoArgs, photoOptionLines } from './photo-options.js';
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -13,7 +14,7 @@ export const trainCommand = defineCommand({
     'calibrate, evaluate on a held-back test split) and prints what it achieved on that split.',
   ].join('\n'),
   options: {
-    dataset: { type: 'string', multiple: true },
+    ...PHOTO_OPTIONS,
     out: { type: 'string' },
     head: { type: 'string' },
     unknown: { type: 'string' },
@@ -21,14 +22,11 @@ export const trainCommand = defineCommand({
     'equal-error': { type: 'boolean' },
     validation: { type: 'string' },
     test: { type: 'string' },
-    'max-per-actor': { type: 'string' },
-    seed: { type: 'string' },
-    'no-cache': { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
     ...COMMON,
   },
   optionLines: [
-    '--dataset DIR        one folder per actor; may repeat (the same person under two folders is one person)',
+    ...photoOptionLines('the photos drawn, the split and the head'),
     '--out DIR            where the bundle is written',
     '--head ncm|mlp       the classification head (default ncm)',
     '--unknown DIR        photos of people who are not enrolled, to calibrate against',
@@ -36,9 +34,6 @@ export const trainCommand = defineCommand({
     '--equal-error        calibrate at the equal-error point instead',
     "--validation F       fraction of each actor's photos held back for validation (default 0.2)",
     "--test F             fraction of each actor's photos held back for the test (default 0.2)",
-    '--max-per-actor N    use at most N photos of each actor',
-    '--seed N             seed of the photos drawn, the split and the head (default 1)',
-    '--no-cache           embed every photo again instead of reading the face cache',
     '--verbose, -v        list the photos left out (copies, no face, …) per actor',
   ],
   positionals: { min: 0, max: 0 },
@@ -46,11 +41,8 @@ export const trainCommand = defineCommand({
     return train(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       {
-        datasets: requiredList('dataset', values.dataset),
+        ...photoArgs(values),
         out: required('out', values.out),
-        maxPerActor: integer('max-per-actor', values['max-per-actor']),
-        seed: integer('seed', values.seed),
-        cache: !values['no-cache'],
         head: headKind(values.head),
         unknown: values.unknown,
         rejectRate: fraction('reject-rate', values['reject-rate']),
