@@ -316,7 +316,7 @@ const TrackSchema = Type.Object(
       minimum: 0,
       maximum: 10,
       description:
-        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; a face only the tiles find keeps its track between (keep it under absentSeconds). 0: every detected frame. A camera that falls behind its stream takes them only on a shot's first frame.",
+        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; a face only the tiles find keeps its track between (keep it under absentSeconds). 0: every frame. A camera that falls behind its stream takes them only on a shot's first frame.",
     }),
     detectOnChange: Type.Number({
       default: 0,
