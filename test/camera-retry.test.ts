@@ -13,6 +13,9 @@ import { CameraWorker } from '../src/track/camera-worker.js';
 import type { FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
 
+/** Detection on every frame, tiles on every frame the worker keeps up with: the schedule does not thin these tests' frames. */
+const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 };
+
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
 t.test("ffmpeg's reason: the last meaningful stderr line, without its [proto @ 0x…] prefix", async (t) => {
@@ -83,7 +86,7 @@ if (ffmpegMissing) {
     const analyzer = { analyze: async () => (await new Promise((r) => setTimeout(r, 1000)), { faces: [] }) } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'busy', url: video, fps: 10, maxWidth: 320, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0, ...EVERY_FRAME } },
       analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },

@@ -6,6 +6,9 @@ import { CameraWorker } from '../src/track/camera-worker.js';
 import type { AnalyzedFace, FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
 
+/** Detection on every frame, tiles on every frame the worker keeps up with: the schedule does not thin these tests' frames. */
+const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 };
+
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
 /** A model of one actor, as the analyzer reports it with each frame. */
@@ -51,7 +54,7 @@ if (ffmpegMissing) {
     const slow = slowAnalyzer(1600);
     const worker = new CameraWorker(
       { id: 'slow', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0, ...EVERY_FRAME } },
       slow.analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
@@ -95,7 +98,7 @@ if (ffmpegMissing) {
     const analyzer = { analyze: async () => ({ faces: [named, stranger], model: SOMEONE }) } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'room', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0, ...EVERY_FRAME } },
       analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
@@ -137,7 +140,7 @@ if (ffmpegMissing) {
     } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'tiles', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0, ...EVERY_FRAME } },
       analyzer,
       new EventBus(log),
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
@@ -174,7 +177,7 @@ if (ffmpegMissing) {
     const analyzer = { analyze: async () => ({ faces: [face(++frames > 4)], model: SOMEONE }) } as unknown as FrameAnalyzer;
     const worker = new CameraWorker(
       { id: 'late', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 5, reidSeconds: 0 } },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 5, reidSeconds: 0, ...EVERY_FRAME } },
       analyzer,
       bus,
       { frameProcessed: () => undefined, ffmpegRestart: () => undefined },

@@ -72,6 +72,7 @@ export async function evaluateFootage(context: CommandContext, options: FootageO
       fps,
       ffmpegPath: config.ingest.ffmpegPath,
       tracker: new Tracker({ ...config.track, link: analyzer.tuning.link }),
+      schedule: config.track,
       maxWidth: size.width,
     });
     const frames: FrameAnswer[] = [];

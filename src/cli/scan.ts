@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { RecognizerError } from '../errors.js';
 import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
+import { DetectSchedule, type DetectScheduleOptions } from '../track/detect-schedule.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { ShotDetector } from '../track/shot-detector.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
@@ -41,6 +42,7 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
       fps,
       ffmpegPath: config.ingest.ffmpegPath,
       tracker: new Tracker({ ...config.track, link: pipeline.embedder.tuning.link }),
+      schedule: config.track,
     });
     const result = { duration: scanned.duration, appearances: scanned.appearances.map(({ samples: _, ...a }) => a) };
     if (options.vtt && !context.json) return void process.stdout.write(toVtt(result.appearances));
@@ -60,12 +62,13 @@ export interface SampledAppearance extends Appearance {
 }
 
 /**
- * Every frame at `fps` through the analyzer, the shot detector and the tracker; ffmpeg waits while
- * inference runs. A track never crosses a cut, so an appearance is one person within one shot.
+ * Every frame at `fps` through the shot detector, the detection schedule, the analyzer and the tracker;
+ * ffmpeg waits while inference runs. A track never crosses a cut, so an appearance is one person within
+ * one shot. A frame the schedule does not detect on shows the faces of the tracks it carries on.
  */
 export async function scanVideo(
   analyzer: FrameAnalyzer,
-  options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; maxWidth?: number },
+  options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; schedule: DetectScheduleOptions; maxWidth?: number },
 ): Promise<{ duration: number; appearances: SampledAppearance[] }> {
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
@@ -85,6 +88,10 @@ export async function scanVideo(
   // Samples of tracks not yet announced, kept until they are (or dropped when they end unannounced).
   const samples = new Map<number, SampledAppearance['samples']>();
   const shots = new ShotDetector();
+  const schedule = new DetectSchedule(options.schedule);
+  // The time of the last frame detected with its tiles: tracks seen since are on screen (a face only
+  // the tiles find is not looked for on the frames between).
+  let lastFull = 0;
   const apply = (events: TrackEvent[]) => {
     for (const e of events) {
       if (e.type === 'appeared')
@@ -113,10 +120,15 @@ export async function scanVideo(
     }
     if (queue.length < 2) ffmpeg.resume();
     progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
-    const { faces, model } = await analyzer.analyze(frame.image);
-    const cut = shots.next(frame.image);
-    const events = options.tracker.update(faces, frame.time, { cut, model });
-    for (const track of options.tracker.seenAt(frame.time)) {
+    const { cut, change } = shots.observe(frame.image);
+    const plan = schedule.next({ time: frame.time, cut, change });
+    let events: TrackEvent[] = [];
+    if (plan !== 'carry') {
+      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full' });
+      events = options.tracker.update(faces, frame.time, { cut, model });
+      if (plan === 'full') lastFull = frame.time;
+    }
+    for (const track of options.tracker.seenSince(lastFull)) {
       const list = samples.get(track.id) ?? [];
       list.push({ t: frame.time, box: track.box });
       samples.set(track.id, list);

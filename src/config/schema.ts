@@ -304,6 +304,27 @@ const TrackSchema = Type.Object(
       description:
         "A face in a later shot whose own best actor falls short of the threshold is still named when it looks like that actor's face named within this many seconds (as closely as one person's faces look); 0: never.",
     }),
+    detectSeconds: Type.Number({
+      default: 0.4,
+      minimum: 0,
+      maximum: 10,
+      description:
+        "Within a shot, faces are detected on a frame this long (seconds of video) after the last detection, and on every shot's first frame; the frames between show the faces of the tracks carried on from the last detection. 0: every frame.",
+    }),
+    tileSeconds: Type.Number({
+      default: 1,
+      minimum: 0,
+      maximum: 10,
+      description:
+        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; a face only the tiles find keeps its track between (keep it under absentSeconds). 0: every frame. A camera that falls behind its stream takes them only on a shot's first frame.",
+    }),
+    detectOnChange: Type.Number({
+      default: 0,
+      minimum: 0,
+      maximum: 255,
+      description:
+        'A frame that has changed this much since the last detection (mean difference of grey thumbnails, 0–255, summed frame to frame) is detected before detectSeconds have passed; 0: never early.',
+    }),
   },
   { default: {}, additionalProperties: false, description: 'Following faces across frames.' },
 );

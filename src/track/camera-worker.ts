@@ -5,6 +5,7 @@ import type { Frame } from '../ingest/ffmpeg-process.js';
 import type { Logger } from '../logger.js';
 import type { ActorsOnScreen, EventBus } from '../events/event-bus.js';
 import type { Box, RgbImage } from '../vision/types.js';
+import { DetectSchedule } from './detect-schedule.js';
 import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
 import { ShotDetector } from './shot-detector.js';
 import { Tracker, type TrackEvent, type TrackModel } from './tracker.js';
@@ -63,6 +64,8 @@ export class CameraWorker {
   readonly source: CameraSource;
   private readonly tracker: Tracker;
   private readonly shots = new ShotDetector();
+  /** Which frames get the detector, with or without tiles (track.detectEvery, tileEvery, detectOnChange). */
+  private readonly schedule: DetectSchedule;
   /** How long the last frame's analysis took: whether the camera keeps up with its tiles. */
   private lastAnalysisMs = 0;
   private readonly rateIn = new Rate();
@@ -95,6 +98,8 @@ export class CameraWorker {
     private readonly onFrame?: FrameObserver,
   ) {
     this.tracker = new Tracker({ ...config.track, link: analyzer.tuning?.link });
+    // The live copy of track.*: a configuration update reaches the schedule at once.
+    this.schedule = new DetectSchedule(config.track);
     this.onScreen = { camera: camera.id, actors: [], at: new Date().toISOString(), confidences: {}, since: {}, unknown: 0 };
     this.source = new CameraSource(
       camera.id,
@@ -198,19 +203,23 @@ export class CameraWorker {
 
   private async process(frame: Frame): Promise<void> {
     // A restarted ffmpeg may show anything: its first frame is a new shot too.
-    if (frame.index === 0) this.shots.reset();
-    const cut = this.shots.next(frame.image);
+    if (frame.index === 0) {
+      this.shots.reset();
+      this.schedule.reset();
+    }
+    const { cut, change } = this.shots.observe(frame.image);
     // The second look for small faces (vision.tileZoom) costs a detector pass per tile: it is taken on
-    // the first frame of every shot, and on other frames only while the camera keeps up (the last
-    // frame was analysed within the frame interval). A machine too slow for tiles on every frame
-    // takes them on every other one, and a Pi on cuts, instead of falling behind the stream.
-    const tiles = cut || this.lastAnalysisMs <= 1000 / this.camera.fps;
+    // the first frame of every shot, and on the frames the schedule gives it only while the camera
+    // keeps up (the last frame was analysed within the frame interval). A machine too slow for tiles
+    // on every frame takes them on every other one, and a Pi on cuts, instead of falling behind.
+    const plan = this.schedule.next({ time: frame.receivedAt / 1000, cut, change, tilesAffordable: this.lastAnalysisMs <= 1000 / this.camera.fps });
+    if (plan === 'carry') return this.carry(frame);
     this.analysing = true;
     const started = Date.now();
     let faces: AnalyzedFace[];
     let model: TrackModel | null;
     try {
-      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles }));
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full' }));
     } finally {
       this.analysing = false;
     }
@@ -225,6 +234,17 @@ export class CameraWorker {
     this.metrics.frameProcessed(this.camera.id, (Date.now() - frame.receivedAt) / 1000);
     // `live` is `faces` in the same order, with the track's id and voted name.
     this.onFrame?.({ camera: this.camera.id, image: frame.image, receivedAt: frame.receivedAt, faces, live: this.latest.faces });
+  }
+
+  /**
+   * A frame the schedule skips: its tracks are the last detection's, so nothing is published (and no
+   * frame-to-result latency is observed); the snapshot shows the new picture with the last faces, and
+   * the frame counts as processed (handled in time, not dropped).
+   */
+  private carry(frame: Frame): void {
+    this.latest = { image: frame.image, faces: this.latest?.faces ?? [] };
+    this.framesProcessed++;
+    this.rateProcessed.mark();
   }
 
   private liveFaces(faces: AnalyzedFace[]): LiveFace[] {

@@ -53,12 +53,18 @@ export class ShotDetector {
 
   /** Whether `image` starts a new shot (the first frame does not: there is nothing to cut from). */
   next(image: RgbImage): boolean {
+    return this.observe(image).cut;
+  }
+
+  /** Whether `image` starts a new shot, and its change from the previous frame (undefined for the first). */
+  observe(image: RgbImage): { cut: boolean; change: FrameChange | undefined } {
     const first = this.last === undefined;
     const change = this.change(image);
     // No change to measure: the first frame, or a frame of another size after a restart.
-    if (!change) return !first;
+    if (!change) return { cut: !first, change };
     const o = this.options;
-    return change.histogram > o.histogram || change.pixels > o.pixelsAlone || (change.histogram > o.histogramWithPixels && change.pixels > o.pixels);
+    const cut = change.histogram > o.histogram || change.pixels > o.pixelsAlone || (change.histogram > o.histogramWithPixels && change.pixels > o.pixels);
+    return { cut, change };
   }
 
   /** The change from the previous frame, or undefined for the first frame (or one of another size). */

@@ -209,9 +209,12 @@ export class Tracker {
     return this.tracks.filter((t) => t.announced).map(view);
   }
 
-  /** Tracks that took a face at `time` (announced or not), for callers that follow faces frame by frame. */
-  seenAt(time: number): TrackView[] {
-    return this.tracks.filter((t) => t.lastSeen === time).map(view);
+  /**
+   * Tracks that took a face at `time` or later (announced or not), for callers that follow faces frame
+   * by frame: with `time` the last frame's, the faces of that frame.
+   */
+  seenSince(time: number): TrackView[] {
+    return this.tracks.filter((t) => t.lastSeen >= time).map(view);
   }
 
   /** Whether track `id` is still followed. */
