@@ -6,6 +6,8 @@ import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import { activationParams, calibrationTensors, quantizeGraph, quantizeWeights, type QuantRanges } from '../src/onnx/quantize.js';
 import { GraphBuilder } from '../src/onnx/writer.js';
+import { loadConfig } from '../src/config/load.js';
+import { createFacePipeline } from '../src/vision/create-backend.js';
 
 t.test('weights: symmetric int8 per output channel, the largest magnitude at ±127, within half a step', async (t) => {
   const w = Float32Array.of(0.5, -1, 0.25, 0, 10, -2.5, 5, 0);
@@ -89,4 +91,12 @@ t.test('ranges from another graph are refused', async (t) => {
   const ranges = await measuredRanges();
   delete (ranges.tensors as Record<string, unknown>)['clip_1'];
   t.throws(() => quantizeGraph(tinyNet(), ranges), /lack 1 tensors \(clip_1\): recalibrate/);
+});
+
+t.test('vision.quantize int8 on the tfjs backend is refused as a configuration error, before any model loads', async (t) => {
+  const vision = loadConfig({
+    env: { ACTOR_RECOGNIZER_VISION_BACKEND: 'tfjs', ACTOR_RECOGNIZER_VISION_QUANTIZE: 'int8', ACTOR_RECOGNIZER_VISION_EMBEDDER: 'face-api-68' },
+  }).vision;
+  t.equal(vision.quantize, 'int8');
+  await t.rejects(createFacePipeline(vision), { code: 'CONFIG_INVALID', message: /vision.quantize int8 runs on vision.backend onnx only/ });
 });
