@@ -23,6 +23,9 @@ export interface QuantizeSummary {
 
 const ACTIVATIONS = new Set(['Relu', 'Clip']);
 
+/** Bumped whenever the pass makes another graph from the same ranges, so that cached int8 graphs are rebuilt. */
+export const QUANTIZE_REVISION = 1;
+
 /** Convolutions with constant float weights: the nodes that become QLinearConv. */
 function quantizableConvs(g: GraphBuilder): NodeSpec[] {
   return g.nodeList.filter((n) => n.op === 'Conv' && g.initializerValue(n.inputs[1] ?? '')?.data instanceof Float32Array) as NodeSpec[];

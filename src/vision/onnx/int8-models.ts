@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { quantizeGraph, type QuantRanges } from '../../onnx/quantize.js';
+import { QUANTIZE_REVISION, quantizeGraph, type QuantRanges } from '../../onnx/quantize.js';
 import type { GraphBuilder } from '../../onnx/writer.js';
 import { projectRoot } from './project-root.js';
 
@@ -27,12 +27,15 @@ export function quantRangesPath(network: QuantNetwork): string {
   return path.join(projectRoot(), 'models', 'quant', `${network}.json`);
 }
 
-/** The ranges, and a short digest of the file that names the cached int8 graph (a recalibration rebuilds it). */
+/**
+ * The ranges, and the tag that names the cached int8 graph: the pass's revision and a short digest
+ * of the ranges, so that a recalibration or a changed pass rebuilds it.
+ */
 export async function loadQuantRanges(network: QuantNetwork): Promise<{ ranges: QuantRanges; digest: string }> {
   const bytes = await readFile(quantRangesPath(network));
   const ranges = JSON.parse(bytes.toString('utf8')) as QuantRanges;
   if (ranges.network !== network) throw new Error(`${quantRangesPath(network)} holds the ranges of ${ranges.network}, not ${network}`);
-  return { ranges, digest: createHash('sha256').update(bytes).digest('hex').slice(0, 8) };
+  return { ranges, digest: `r${QUANTIZE_REVISION}-${createHash('sha256').update(bytes).digest('hex').slice(0, 8)}` };
 }
 
 /** `graph` quantised in place with `ranges`. */
