@@ -112,6 +112,7 @@ export function quantizeGraph(g: GraphBuilder, ranges: QuantRanges, keepFloat: (
   const weightNodes = new Map<NodeSpec, NodeSpec[]>();
   for (const conv of convs) weightNodes.set(conv, dequantizeConstants(g, conv, params.get(conv.inputs[0]!)!.value));
   const quantized = new Set(tensors);
+  const dequantized = new Set<string>();
   g.rewriteNodes((nodes) => {
     const out: NodeSpec[] = [];
     const renamed = new Map<string, string[]>();
@@ -128,6 +129,7 @@ export function quantizeGraph(g: GraphBuilder, ranges: QuantRanges, keepFloat: (
       const names = uses.map((_, k) => `${y}_dq${k}`);
       names.forEach((dq) => out.push({ op: 'DequantizeLinear', inputs: [q, p.scale, p.zp], outputs: [dq], attrs: {}, name: `${dq}_node`, domain: '' }));
       renamed.set(y, names);
+      for (const dq of names) dequantized.add(dq);
     };
     // Graph inputs first, then each tensor right after the node that makes it.
     const produced = new Set(nodes.flatMap((n) => n.outputs));
@@ -139,7 +141,7 @@ export function quantizeGraph(g: GraphBuilder, ranges: QuantRanges, keepFloat: (
     }
     return out;
   });
-  const adds = g.nodeList.filter((n) => n.op === 'Add' && n.inputs.every((i) => i.includes('_dq'))).length;
+  const adds = g.nodeList.filter((n) => n.op === 'Add' && n.inputs.every((i) => dequantized.has(i))).length;
   return { convs: convs.length, adds, tensors: tensors.length };
 }
 
