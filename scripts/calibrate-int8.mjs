@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Measures the activation ranges of the int8 detector and embedder (vision.quantize: int8) and writes
-// models/quant/<network>.json: two numbers per tensor, no images, no weights. Run after a build:
-//   npx tsc -p tsconfig.json && node scripts/calibrate-int8.mjs
+// models/quant/<network>.json: two numbers per tensor, no images, no weights. `npm run calibrate-int8`
+// (builds first); `node scripts/calibrate-int8.mjs ssd` (or mobilefacenet) redoes one network.
 // Photos from ../shared/datasets (or $ACTOR_RECOGNIZER_DATASETS): the detector sees the first photo of
 // 40 film actors of faces/movie-matcher and the group shots of faces/bbt-group-shots; the embedder the
 // first 3 aligned chips of each glint-aligned person (ranges only: min and max per tensor).
