@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
+import type { Int8Report } from '../src/cli/bench-int8.js';
 import { MAIN } from './helpers/cli.js';
 import { datasetsMissing } from './helpers/datasets.js';
 
@@ -23,6 +24,7 @@ if (missing) {
       eventLoopDelayMs: Record<string, { p50Ms: number; p99Ms: number }>;
       gflop: Record<string, number>;
       gflopsAchieved: Record<string, Record<string, number>>;
+      int8: Int8Report;
     };
     for (const backend of ['tfjs', 'onnx']) {
       for (const stage of STAGES) {
@@ -37,6 +39,10 @@ if (missing) {
     // MobileNet v1 at 512² with SSD heads is about 6 GFLOP; the descriptor's ResNet about 0.5.
     t.ok(report.gflop['ssd']! > 5 && report.gflop['ssd']! < 8, `ssd ${report.gflop['ssd']} GFLOP`);
     t.ok(report.gflop['recognition']! > 0.3 && report.gflop['recognition']! < 1, `descriptor ${report.gflop['recognition']} GFLOP`);
+    const { int8 } = report;
+    t.ok(int8.detect.speedup > 0 && int8.embed.speedup > 0, `int8 against float: ssd ${int8.detect.speedup}×, mobilefacenet ${int8.embed.speedup}×`);
+    t.ok(int8.boxes.float > 0 && int8.boxes.matched === int8.boxes.float, `the int8 SSD finds the ${int8.boxes.float} faces the float one finds`);
+    t.ok(int8.cosine.faces > 0 && int8.cosine.min > 0.9 && int8.cosine.mean < 1, `int8 MobileFaceNet cosine with float: mean ${int8.cosine.mean}`);
   });
 }
 

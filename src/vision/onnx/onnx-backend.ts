@@ -14,6 +14,7 @@ import { MOBILEFACENET, mobileFaceNetModelPath } from './mobilefacenet.js';
 import type { EmbeddingNetwork } from '../embedder.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
 import { WorkerSessions, type WireTensor } from './worker-sessions.js';
+import type { Quantize } from './int8-models.js';
 
 export interface OnnxBackendOptions extends FaceModelOptions {
   /** Face detector: SSD MobileNet v1 (default) or the Tiny Face Detector. */
@@ -26,6 +27,8 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   maxBatch?: number;
   /** The embedding network `embed` runs: face-api's descriptor (default) or MobileFaceNet. */
   embedNetwork?: EmbeddingNetwork;
+  /** Which networks run int8 (vision.quantize): none (default), the detector, or the detector and MobileFaceNet. */
+  quantize?: Quantize;
 }
 
 /**
@@ -66,7 +69,8 @@ export function resolveThreads(configured: number | undefined): number {
  * face-api's weight files on first start and cached (see model-cache.ts).
  */
 export class OnnxFaceBackend implements FaceBackend {
-  readonly name = 'onnx';
+  /** 'onnx', or 'onnx-int8…' when networks run quantised: caches keyed by the pipeline's revision tell them apart. */
+  readonly name: string;
   readonly embedNetwork: EmbeddingNetwork;
   private readonly options: OnnxBackendOptions;
   private readonly sessions = new WorkerSessions();
@@ -75,10 +79,15 @@ export class OnnxFaceBackend implements FaceBackend {
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
     this.embedNetwork = options.embedNetwork ?? 'face-api-resnet34';
+    this.name = { none: 'onnx', detector: 'onnx-int8', all: 'onnx-int8-all' }[options.quantize ?? 'none'];
   }
 
   private get detector(): DetectorKind {
     return this.options.detector ?? 'ssd';
+  }
+
+  get quantize(): Quantize {
+    return this.options.quantize ?? 'none';
   }
 
   private get tinySize(): number {
@@ -90,11 +99,11 @@ export class OnnxFaceBackend implements FaceBackend {
       try {
         // One at a time: compiling is CPU-bound, and parallel first runs only contend.
         const models = {
-          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', this.options),
+          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', { ...this.options, int8: this.quantize !== 'none' }),
           landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
           embed:
             this.embedNetwork === 'mobilefacenet'
-              ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir })
+              ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir, int8: this.quantize === 'all' })
               : await faceModelPath('recognition', this.options),
         };
         await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });

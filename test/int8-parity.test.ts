@@ -1,0 +1,66 @@
+// vision.quantize int8: the int8 SSD against the float one on real photos, and onnxruntime running it as QLinearConv.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import t from 'tap';
+import { matchBoxes } from '../src/cli/bench-int8.js';
+import { decodeImage } from '../src/vision/decode.js';
+import { faceModelPath } from '../src/vision/onnx/model-cache.js';
+import { OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
+import { datasetsMissing, faces } from './helpers/datasets.js';
+
+/** Photos the detector's ranges were not measured on: two per person of five-celebrities/val and of five lfw people. */
+function photos(): string[] {
+  const files: string[] = [];
+  for (const folder of [faces('five-celebrities', 'val'), faces('lfw')]) {
+    for (const person of readdirSync(folder).sort().slice(0, 5)) {
+      files.push(
+        ...readdirSync(path.join(folder, person))
+          .sort()
+          .slice(0, 2)
+          .map((f) => path.join(folder, person, f)),
+      );
+    }
+  }
+  return files;
+}
+
+t.test('the int8 SSD finds the faces the float one finds, in nearly the same boxes, and nothing else', { skip: datasetsMissing() }, async (t) => {
+  const float = new OnnxFaceBackend({ intraOpNumThreads: 1 });
+  const int8 = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'detector' });
+  t.equal(int8.name, 'onnx-int8', 'the pipeline revision tells int8 detections apart');
+  await float.start();
+  await int8.start();
+  t.teardown(async () => {
+    await float.stop();
+    await int8.stop();
+  });
+  const options = { minScore: 0.5, maxFaces: 20 };
+  const ious: number[] = [];
+  let onlyInt8 = 0;
+  for (const file of photos()) {
+    const image = await decodeImage(await readFile(file), { maxPixels: 40_000_000 });
+    const [a, b] = [await float.detect(image, options), await int8.detect(image, options)];
+    const m = matchBoxes(a, b);
+    ious.push(...m.ious);
+    onlyInt8 += m.onlyInt8;
+  }
+  t.ok(ious.length >= 15, `${ious.length} faces`);
+  // Measured on 44 photos: IoU mean 0.946, min 0.795, every face found, none added.
+  t.ok(Math.min(...ious) >= 0.75, `every float face found by int8, IoU at least ${Math.min(...ious).toFixed(3)}`);
+  t.ok(ious.reduce((s, v) => s + v, 0) / ious.length >= 0.9, `mean IoU ${(ious.reduce((s, v) => s + v, 0) / ious.length).toFixed(3)}`);
+  t.equal(onlyInt8, 0, 'no face found only by int8');
+});
+
+t.test('onnxruntime fuses every convolution of the int8 SSD into QLinearConv', async (t) => {
+  const file = await faceModelPath('ssd', { int8: true });
+  t.match(path.basename(file), /^ssd-int8-r\d+-[0-9a-f]{8}\.onnx$/, 'cached under the digest of its ranges');
+  const optimized = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-int8-')), 'ssd.onnx');
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+  await session.release();
+  const text = (await readFile(optimized)).toString('latin1');
+  t.equal(text.split('QLinearConv').length - 1, 47, 'the 47 convolutions of SSD MobileNet v1 are QLinearConv');
+  t.notOk(/"\x04Conv/.test(text), 'no float Conv left');
+});
