@@ -1,15 +1,8 @@
 // Small faces as a TV shows them: each test photo shrunk so its face is N px high, in a 640×360 frame, through the whole pipeline.
-import sharp from 'sharp';
 import type { ActorModel } from '../recognize/actor-model.js';
 import { Progress } from '../util/progress.js';
-import type { RgbImage } from '../vision/types.js';
 import { imagesBelow, scanDataset } from './dataset.js';
 import { largestFace, type FaceSource } from './face-source.js';
-
-/** The frame the shrunk photo is shown in: a 640×360 capture, a third of the sitcom's faces under 36 px. */
-const FRAME = { width: 640, height: 360 };
-/** A face found within this fraction of the asked height from where the photo's face went is that face. */
-const FOUND_WITHIN = 0.6;
 
 export interface SizeScore {
   /** Photos shrunk to this face height (photos whose face was already smaller are left out). */
@@ -57,13 +50,10 @@ export async function evaluateSizes(
       if (face.box.height <= size) continue;
       const c = (actor === null ? counts.unknown : counts.known)[String(size)]!;
       c.n++;
-      const frame = await shrunkInFrame(photo.bytes, face.box, size);
-      const found = (await source.analyze(frame)).filter(
-        (f) => Math.hypot(f.box.x + f.box.width / 2 - FRAME.width / 2, f.box.y + f.box.height / 2 - FRAME.height / 2) <= FOUND_WITHIN * size,
-      );
-      if (found.length === 0) continue;
+      const small = await source.shrunk(photo, face, size);
+      if (!small) continue;
       c.found++;
-      const [named] = await model.classifyFaces([found[0]!]);
+      const [named] = await model.classifyFaces([small]);
       if (named!.actor === null) c.rejected++;
       else if (named!.actor === actor) c.right++;
       else c.wrong++;
@@ -84,26 +74,4 @@ export async function evaluateSizes(
       Object.entries(counts.unknown).map(([s, c]) => [s, { n: c.n, detected: share(c.found, c.n), rejected: share(c.rejected, c.found) }]),
     );
   return report;
-}
-
-/** The photo scaled so that `box` is `size` px high, its centre in the middle of a mid-grey frame. */
-async function shrunkInFrame(bytes: Uint8Array, box: { x: number; y: number; width: number; height: number }, size: number): Promise<RgbImage> {
-  const scale = size / box.height;
-  const image = sharp(bytes).rotate();
-  const meta = await image.metadata();
-  // EXIF-rotated photos swap their sides; box is in the rotated photo's pixels.
-  const turned = (meta.orientation ?? 1) >= 5;
-  const width = Math.max(1, Math.round((turned ? meta.height! : meta.width!) * scale));
-  const height = Math.max(1, Math.round((turned ? meta.width! : meta.height!) * scale));
-  const { data } = await image.resize(width, height, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  const frame = new Uint8Array(FRAME.width * FRAME.height * 3).fill(128);
-  const dx = Math.round(FRAME.width / 2 - (box.x + box.width / 2) * scale);
-  const dy = Math.round(FRAME.height / 2 - (box.y + box.height / 2) * scale);
-  for (let y = Math.max(0, -dy); y < height && y + dy < FRAME.height; y++) {
-    const x0 = Math.max(0, -dx);
-    const x1 = Math.min(width, FRAME.width - dx);
-    if (x1 <= x0) continue;
-    frame.set(data.subarray((y * width + x0) * 3, (y * width + x1) * 3), ((y + dy) * FRAME.width + x0 + dx) * 3);
-  }
-  return { data: frame, width: FRAME.width, height: FRAME.height };
 }

@@ -7,6 +7,7 @@ import type { FaceObservation, FacePipeline } from '../vision/pipeline.js';
 import type { RgbImage } from '../vision/types.js';
 import type { EmbedderTuning } from '../vision/embedder.js';
 import type { EmbeddingCache } from './embedding-cache.js';
+import { faceInMiddle, shrunkInFrame } from './shrink.js';
 
 export type PhotoResult =
   { status: 'ok'; hash: string; faces: FaceObservation[]; bytes: Uint8Array } | { status: 'no-face'; hash: string } | { status: 'unreadable'; reason: string };
@@ -61,6 +62,22 @@ export class FaceSource {
       await this.cache?.set(hash, faces);
     }
     return faces.length > 0 ? { status: 'ok', hash, faces, bytes } : { status: 'no-face', hash };
+  }
+
+  /**
+   * A photo's face as a TV would show it: the photo shrunk so that `face` is `size` px high, in a
+   * 640×360 frame (train/shrink.ts), through detection, landmarks, alignment and embedding; null
+   * when the pipeline does not find it there. Cached by the photo's hash and the size.
+   */
+  async shrunk(photo: { hash: string; bytes: Uint8Array }, face: FaceObservation, size: number): Promise<FaceObservation | null> {
+    const key = `${photo.hash}-${Math.round(face.box.height)}to${size}px`;
+    let found = await this.cache?.get(key);
+    if (!found) {
+      const small = faceInMiddle(await this.analyze(await shrunkInFrame(photo.bytes, face.box, size)), size);
+      found = small ? [small] : [];
+      await this.cache?.set(key, found);
+    }
+    return found[0] ?? null;
   }
 }
 
