@@ -1,5 +1,7 @@
 // One command of the command line: its own options, its own strict parser and its own help.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { RecognizerError } from '../errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
 
@@ -128,4 +130,9 @@ export function defineCommand<O extends Options>(spec: CommandSpec<O>): Command 
       await spec.run(values, positionals, host);
     },
   };
+}
+
+/** The configuration a command runs with: defaults, the file (or $ACTOR_RECOGNIZER_CONFIG), the environment. */
+export function commandConfig(file: string | undefined): Config {
+  return loadConfig({ file });
 }

@@ -1,8 +1,6 @@
 // `bench`: times every stage of the face pipeline on both backends.
 import { integer } from '../args.js';
-import { benchCommand as bench } from '../bench.js';
-import { COMMON, defineCommand } from '../command.js';
-import { commandConfig } from '../common.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const benchCommand = defineCommand({
   name: 'bench',
@@ -23,7 +21,7 @@ export const benchCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return bench(
+    return (await import('../bench.js')).benchCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       { iterations: integer('iterations', values.iterations), photos: integer('photos', values.photos) },
     );

@@ -1,8 +1,6 @@
 // `crops`: each actor's aligned face chips as PNG, the training data of training/resnet50.
 import { integer, required, requiredList } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { commandConfig } from '../common.js';
-import { cropsCommand as crops } from '../crops.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const cropsCommand = defineCommand({
   name: 'crops',
@@ -29,7 +27,7 @@ export const cropsCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return crops(
+    return (await import('../crops.js')).cropsCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       {
         datasets: requiredList('dataset', values.dataset),
