@@ -66,4 +66,4 @@ async function runDaemon(configFile: string | undefined): Promise<void> {
   if (!shuttingDown) systemd.ready(`serving on ${address?.host}:${address?.port}`);
 }
 
-dispatch(process.argv.slice(2), { runDaemon }).catch(fail);
+dispatch(process.argv.slice(2), { runDaemon, createDaemon: (config, log) => new Daemon(config, log) }).catch(fail);

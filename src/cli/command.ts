@@ -2,7 +2,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import type { EventBus } from '../events/event-bus.js';
 import { RecognizerError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { didYouMean } from '../util/did-you-mean.js';
 
 /** The options a command accepts, as node:util parseArgs takes them. */
@@ -17,6 +19,16 @@ export type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O
  */
 export interface CommandHost {
   runDaemon(configFile: string | undefined): Promise<void>;
+  /** A daemon in this process, for `bench --live` (cli may not import the daemon: main.ts hands it down). */
+  createDaemon?(config: Config, log: Logger): LiveDaemon;
+}
+
+/** The slice of the daemon that `bench --live` drives: its bus carries each event's frame time. */
+export interface LiveDaemon {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly mqttUrl: string | undefined;
+  readonly liveVideo: { readonly bus: Pick<EventBus, 'on'>; cameras(): { status(): { framesProcessed: number } }[] } | undefined;
 }
 
 /** A command as the dispatcher sees it. */
