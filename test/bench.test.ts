@@ -62,7 +62,7 @@ if (missing) {
     const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
       live: { n: number; p50Ms: number; p95Ms: number; framesProcessed: number; broker: string };
       scan: { realtime: number; videos: { durationSeconds: number; wallSeconds: number; realtime: number }[] };
-      memory: { cameras: number; peakMb: number; meanMb: number; trend: string; samples: number; framesProcessed: number }[];
+      memory: { cameras: number; peakMb: number; meanMb: number; trend: string; samples: number; framesProcessed: number; env: Record<string, string> }[];
       backends?: unknown;
     };
     t.notOk('backends' in report, '--no-stages leaves the stages out');
@@ -79,6 +79,7 @@ if (missing) {
     t.equal(m.cameras, 1);
     t.ok(m.samples >= 2 && m.peakMb >= m.meanMb && m.meanMb > 50 && m.peakMb < 4096, `RSS peak ${m.peakMb} MiB, mean ${m.meanMb} MiB`);
     t.ok(['flat', 'growing', 'falling'].includes(m.trend), `trend ${m.trend}`);
+    t.equal(m.env['MALLOC_ARENA_MAX'], '2', "the daemon ran with the systemd unit's malloc settings");
   });
 }
 

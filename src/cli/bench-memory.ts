@@ -24,6 +24,8 @@ export interface MemoryRun {
   warmupSeconds: number;
   windowSeconds: number;
   samples: number;
+  /** The malloc settings of the build's systemd unit, which the daemon ran with (as deployed). */
+  env: Record<string, string>;
 }
 
 export interface MemoryOptions {
@@ -69,9 +71,11 @@ export function rssMb(pid: number): number | undefined {
 
 async function measureDaemon(main: string, cameras: number, o: MemoryOptions): Promise<MemoryRun> {
   const modelDir = await mkdtemp(path.join(os.tmpdir(), 'ar-bench-model-'));
+  const deployed = unitEnvironment(main);
   const child = spawn(process.execPath, [main, 'start'], {
     env: {
       ...process.env,
+      ...deployed,
       ACTOR_RECOGNIZER_API_PORT: '0',
       ACTOR_RECOGNIZER_API_HOST: '127.0.0.1',
       ACTOR_RECOGNIZER_MQTT_PORT: '0',
@@ -114,12 +118,28 @@ async function measureDaemon(main: string, cameras: number, o: MemoryOptions): P
       warmupSeconds: o.warmupSeconds,
       windowSeconds: o.windowSeconds,
       samples: samples.length,
+      env: deployed,
     };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000, undefined, { ref: false }).then(() => child.kill('SIGKILL'))]);
     await rm(modelDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The MALLOC_* variables the build's systemd unit sets (the recipe sets the same): RSS depends on
+ * them, so each build is measured as it is deployed, and a before/after includes a change of them.
+ */
+export function unitEnvironment(main: string): Record<string, string> {
+  const unit = path.resolve(path.dirname(main), '..', '..', 'systemd', 'actor-recognizer.service');
+  let text = '';
+  try {
+    text = readFileSync(unit, 'utf8');
+  } catch {
+    return {};
+  }
+  return Object.fromEntries([...text.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
 /** The API's URL, from the daemon's `REST API listening` log line. */
@@ -179,5 +199,17 @@ export function formatMemory(runs: readonly MemoryRun[]): string {
     `daemon RSS (VmRSS, MiB), ${w?.warmupSeconds ?? 0} s warm-up then ${w?.windowSeconds ?? 0} s sampled every ${SAMPLE_MS} ms:`,
     '  cameras     peak     mean  MiB/min  trend    frames  build',
     ...rows,
+    ...[
+      ...new Set(
+        runs.map(
+          (r) =>
+            `  ${r.build}: ${
+              Object.entries(r.env)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ') || 'no MALLOC_* in its systemd unit'
+            }`,
+        ),
+      ),
+    ],
   ].join('\n');
 }
