@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { connectAsync } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { RecognizerError } from '../errors.js';
@@ -29,7 +31,8 @@ export interface LatencyRun {
 }
 
 export interface LiveOptions {
-  video: string;
+  /** Clips joined into the one the camera loops: each join is a cut, so tracks end and start there. */
+  videos: string[];
   fps: number;
   windowSeconds: number;
   /** Seconds after start before messages count: loading sessions and starting ffmpeg is not what a running daemon sees. */
@@ -52,12 +55,13 @@ export async function benchLive(config: Config, host: CommandHost, o: LiveOption
   const modelDir = await mkdtemp(path.join(os.tmpdir(), 'ar-bench-model-'));
   const prefix = `ar-bench-${process.pid}`;
   const camera = 'bench';
+  const video = await joinClips(o.videos, modelDir);
   const live: Config = {
     ...config,
     api: { ...config.api, host: '127.0.0.1', port: 0 },
     mqtt: { ...config.mqtt, url: o.mqttUrl, port: 0, host: '127.0.0.1', topicPrefix: prefix, homeAssistant: false },
     model: { ...config.model, dir: modelDir },
-    cameras: [{ id: camera, url: o.video, loop: true, fps: o.fps, maxWidth: 1280 }],
+    cameras: [{ id: camera, url: video, loop: true, fps: o.fps, maxWidth: 1280 }],
   };
   const daemon = host.createDaemon(live, silentLogger());
   const frameAt = new Map<string, number>();
@@ -111,9 +115,45 @@ export async function benchLive(config: Config, host: CommandHost, o: LiveOption
     framesProcessed: frames,
     windowSeconds,
     fps: o.fps,
-    video: path.basename(o.video),
+    video: o.videos.map((v) => path.basename(v)).join(' + '),
     broker: o.mqttUrl ?? 'embedded',
   };
+}
+
+/** Side of the joined clip: the talking heads are 512² and 590²; one size, as one camera would send. */
+const JOINED_SIDE = 512;
+
+/**
+ * One clip from several, re-encoded to one size in `dir`. A single talking head looping gives a
+ * message or two a minute (her track outlives the loop); a cut every few seconds ends her track and
+ * starts another, so the window holds enough messages for a p95.
+ */
+async function joinClips(videos: string[], dir: string): Promise<string> {
+  if (videos.length === 1) return videos[0]!;
+  const out = path.join(dir, 'joined.mp4');
+  const scale = videos.map((_, i) => `[${i}:v]scale=${JOINED_SIDE}:${JOINED_SIDE},setsar=1,fps=25[v${i}]`).join(';');
+  const concat = `${videos.map((_, i) => `[v${i}]`).join('')}concat=n=${videos.length}:v=1[out]`;
+  try {
+    await promisify(execFile)('ffmpeg', [
+      '-v',
+      'error',
+      ...videos.flatMap((v) => ['-i', v]),
+      '-filter_complex',
+      `${scale};${concat}`,
+      '-map',
+      '[out]',
+      '-an',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-y',
+      out,
+    ]);
+  } catch (err) {
+    throw new RecognizerError('VISION_FAILED', `bench --live could not join ${videos.join(', ')}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return out;
 }
 
 export function formatLive(r: LatencyRun): string {

@@ -16,7 +16,7 @@ import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
 import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
 import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
-import { datasetsDir, loadBenchInputs, VIDEO, type BenchInput } from './bench-inputs.js';
+import { datasetsDir, loadBenchInputs, VIDEO, VIDEO_B, type BenchInput } from './bench-inputs.js';
 import { benchLive, formatLive } from './bench-live.js';
 import { benchMemory, formatMemory } from './bench-memory.js';
 import { better, measurePeak, piEstimate } from './bench-probe.js';
@@ -82,9 +82,10 @@ export async function benchCommand(ctx: Context, args: BenchArgs, host: CommandH
   const window = args.windowSeconds ?? (args.quick ? QUICK_WINDOW_SECONDS : WINDOW_SECONDS);
   const threads = resolveThreads(ctx.config.vision.threads);
   if (args.sections.has('live')) {
-    say(`bench --live: one file camera at ${LIVE_FPS} fps, ${window} s`);
+    say(`bench --live: one file camera at ${LIVE_FPS} fps (two talking-head clips joined, looped), ${window} s`);
     const live = await benchLive(ctx.config, host, {
-      video: clip,
+      // --quick: one clip, no re-encoding (its first appearance is a message or two).
+      videos: args.quick ? [clip] : [clip, path.join(videos, VIDEO_B)],
       fps: LIVE_FPS,
       windowSeconds: window,
       warmupSeconds: args.quick ? 0 : 2,
