@@ -2,7 +2,8 @@
 import * as ort from 'onnxruntime-node';
 import { countFlops } from '../onnx/flops.js';
 import { GraphBuilder } from '../onnx/writer.js';
-import { round } from './bench-report.js';
+import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
+import { round, type Network } from './bench-report.js';
 
 /** One probe graph: its arithmetic and the best time of its runs. */
 export interface ProbeResult {
@@ -149,4 +150,17 @@ export function piEstimate(gflop: Record<string, number>, achieved: Partial<Reco
     ms,
     frameOneFaceMs: { pi4: frame('pi4'), pi5: frame('pi5') },
   };
+}
+
+/** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
+export async function networkGflop(): Promise<Record<Network, number>> {
+  const nets: [Network, FaceNet, Record<string, number[]>][] = [
+    ['ssd', 'ssd', {}],
+    ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
+    ['recognition', 'recognition', { image: [1, 150, 150, 3] }],
+    ['tinyDetector', 'tiny-detector', {}],
+  ];
+  const out = {} as Record<Network, number>;
+  for (const [key, net, shapes] of nets) out[key] = round(countFlops(await faceModelBytes(net), shapes).flops / 1e9, 3);
+  return out;
 }

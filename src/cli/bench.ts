@@ -6,11 +6,9 @@ import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../config/schema.js';
 import { RecognizerError } from '../errors.js';
-import { countFlops } from '../onnx/flops.js';
 import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
 import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
 import { decodeImage } from '../vision/decode.js';
-import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
 import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
@@ -19,8 +17,8 @@ import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
 import { datasetsDir, loadBenchInputs, VIDEO, VIDEO_B, type BenchInput } from './bench-inputs.js';
 import { benchLive, formatLive } from './bench-live.js';
 import { benchMemory, formatMemory } from './bench-memory.js';
-import { better, measurePeak, piEstimate } from './bench-probe.js';
-import { buildReport, formatReport, round, type BackendRun, type BenchSection, type Network, type Sample, type Stage } from './bench-report.js';
+import { better, measurePeak, networkGflop, piEstimate } from './bench-probe.js';
+import { buildReport, formatReport, round, type BackendRun, type BenchSection, type Sample, type Stage } from './bench-report.js';
 import { benchScan, formatScan } from './bench-scan.js';
 import type { CommandHost } from './command.js';
 import { print } from './common.js';
@@ -297,19 +295,6 @@ async function timeFrames(c: Contender, inputs: BenchInput[], iterations: number
     loop: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
     lag: { p50Ms: round(lag.percentile(50) / 1000), p99Ms: round(lag.percentile(99) / 1000), maxMs: round(lag.max / 1000) },
   };
-}
-
-/** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
-async function networkGflop(): Promise<Record<Network, number>> {
-  const nets: [Network, FaceNet, Record<string, number[]>][] = [
-    ['ssd', 'ssd', {}],
-    ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
-    ['recognition', 'recognition', { image: [1, 150, 150, 3] }],
-    ['tinyDetector', 'tiny-detector', {}],
-  ];
-  const out = {} as Record<Network, number>;
-  for (const [key, net, shapes] of nets) out[key] = round(countFlops(await faceModelBytes(net), shapes).flops / 1e9, 3);
-  return out;
 }
 
 /** Unit-length class means from a fixed seed: the head's cost does not depend on what it knows. */
