@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point: the command line goes to its command (src/cli/dispatch.ts); `start` runs the daemon here.
-import { commandConfig } from './cli/common.js';
+import { commandConfig } from './cli/command.js';
 import { dispatch } from './cli/dispatch.js';
 import { redactConfig } from './config/schema.js';
 import { Daemon } from './daemon.js';
@@ -66,4 +66,4 @@ async function runDaemon(configFile: string | undefined): Promise<void> {
   if (!shuttingDown) systemd.ready(`serving on ${address?.host}:${address?.port}`);
 }
 
-dispatch(process.argv.slice(2), { runDaemon }).catch(fail);
+dispatch(process.argv.slice(2), { runDaemon, createDaemon: (config, log) => new Daemon(config, log) }).catch(fail);

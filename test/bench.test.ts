@@ -25,6 +25,10 @@ if (missing) {
       gflop: Record<string, number>;
       gflopsAchieved: Record<string, Record<string, number>>;
       int8: Int8Report;
+      peakGflops: number;
+      peak: { matmul: { gflop: number; gflops: number }; conv: { gflop: number; gflops: number } };
+      percentOfPeak: Record<string, Record<string, number>>;
+      piEstimate: { estimate: boolean; ms: Record<string, { pi4: number; pi5: number }>; frameOneFaceMs: { pi4: number; pi5: number } };
     };
     for (const backend of ['tfjs', 'onnx']) {
       for (const stage of STAGES) {
@@ -43,6 +47,45 @@ if (missing) {
     t.ok(int8.detect.speedup > 0 && int8.embed.speedup > 0, `int8 against float: ssd ${int8.detect.speedup}×, mobilefacenet ${int8.embed.speedup}×`);
     t.ok(int8.boxes.float > 0 && int8.boxes.matched === int8.boxes.float, `the int8 SSD finds the ${int8.boxes.float} faces the float one finds`);
     t.ok(int8.cosine.faces > 0 && int8.cosine.min > 0.9 && int8.cosine.mean < 1, `int8 MobileFaceNet cosine with float: mean ${int8.cosine.mean}`);
+    // The probes: 8 × 2·256·512·512 and 4 × 2·64·64·9·56·56 multiply-adds, counted from the graphs.
+    t.ok(Math.abs(report.peak.matmul.gflop - 1.074) < 0.01, `matmul probe ${report.peak.matmul.gflop} GFLOP`);
+    t.ok(Math.abs(report.peak.conv.gflop - 0.925) < 0.01, `conv probe ${report.peak.conv.gflop} GFLOP`);
+    t.equal(report.peakGflops, Math.max(report.peak.matmul.gflops, report.peak.conv.gflops), 'the peak is the better probe');
+    const ssdShare = report.percentOfPeak['onnx']!['ssd']!;
+    t.ok(ssdShare > 0 && Math.abs(ssdShare - (100 * report.gflopsAchieved['onnx']!['ssd']!) / report.peakGflops) < 0.1, `ssd at ${ssdShare}% of peak`);
+    t.equal(report.piEstimate.estimate, true, 'the Pi figures say they are an estimate');
+    const ssd = report.piEstimate.ms['ssd']!;
+    t.ok(ssd.pi4 > ssd.pi5 && ssd.pi5 > 0, `ssd on a Pi 4 ${ssd.pi4} ms, Pi 5 ${ssd.pi5} ms`);
+    t.ok(report.piEstimate.frameOneFaceMs.pi4 > ssd.pi4, 'a frame costs more than its detector');
+  });
+
+  t.test('bench --live --scan --memory --quick: latency, scan speed and memory, each sane', async (t) => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [MAIN, 'bench', '--json', '--no-stages', '--live', '--scan', '--memory', '--quick', '--window', '3'],
+      { env: { ...process.env, ACTOR_RECOGNIZER_VISION_THREADS: '1' }, maxBuffer: 16 * 1024 * 1024, timeout: 180_000 },
+    );
+    const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
+      live: { n: number; p50Ms: number; p95Ms: number; framesProcessed: number; broker: string };
+      scan: { realtime: number; videos: { durationSeconds: number; wallSeconds: number; realtime: number }[] };
+      memory: { cameras: number; peakMb: number; meanMb: number; trend: string; samples: number; framesProcessed: number; env: Record<string, string> }[];
+      backends?: unknown;
+    };
+    t.notOk('backends' in report, '--no-stages leaves the stages out');
+    const { live, scan, memory } = report;
+    t.ok(live.framesProcessed > 0, `${live.framesProcessed} frames analysed`);
+    t.ok(live.n >= 1, `${live.n} messages matched to their frames`);
+    t.ok(live.p50Ms > 0 && live.p95Ms >= live.p50Ms && live.p95Ms < 60_000, `frame to MQTT p50 ${live.p50Ms} ms, p95 ${live.p95Ms} ms`);
+    t.equal(live.broker, 'embedded');
+    t.equal(scan.videos.length, 1, 'one short clip in quick mode');
+    const v = scan.videos[0]!;
+    t.ok(v.durationSeconds > 0 && v.wallSeconds > 0 && Math.abs(v.realtime - v.durationSeconds / v.wallSeconds) < 0.02, `scan ${v.realtime}× real time`);
+    t.equal(memory.length, 1, 'one camera count in quick mode');
+    const m = memory[0]!;
+    t.equal(m.cameras, 1);
+    t.ok(m.samples >= 2 && m.peakMb >= m.meanMb && m.meanMb > 50 && m.peakMb < 4096, `RSS peak ${m.peakMb} MiB, mean ${m.meanMb} MiB`);
+    t.ok(['flat', 'growing', 'falling'].includes(m.trend), `trend ${m.trend}`);
+    t.equal(m.env['MALLOC_ARENA_MAX'], '2', "the daemon ran with the systemd unit's malloc settings");
   });
 }
 

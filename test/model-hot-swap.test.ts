@@ -55,7 +55,7 @@ async function probe(): Promise<{ image: Buffer; type: string; centre: Float32Ar
 
 /** Uploads a bundle as it is (no local check, unlike `publish`), the pointer last. */
 async function uploadRaw(endpoint: string, dir: string, version: string): Promise<void> {
-  const s3 = createS3Client({ endpoint, forcePathStyle: true });
+  const s3 = await createS3Client({ endpoint, forcePathStyle: true });
   for (const name of (await readdir(dir)).sort((a, b) => Number(a === 'manifest.json') - Number(b === 'manifest.json'))) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `actors/${version}/${name}`, Body: await readFile(path.join(dir, name)) }));
   }

@@ -19,6 +19,8 @@ export interface BenchInputs {
 }
 
 export const VIDEO = 'talking-head-aoc-a.mp4';
+/** The other clip of her, joined after VIDEO for `bench --live`. */
+export const VIDEO_B = 'talking-head-aoc-b.mp4';
 
 /** ACTOR_RECOGNIZER_DATASETS, else `../shared/datasets` from the project root (as the tests do). */
 export function datasetsDir(): string {

@@ -1,5 +1,9 @@
 // The bench's numbers: percentiles per stage, speedups, achieved GFLOP/s, as a table and as JSON.
 
+/** What `bench` can measure; `stages` (with the peak probe and the Pi estimate) unless told otherwise. */
+export const BENCH_SECTIONS = ['stages', 'live', 'scan', 'memory'] as const;
+export type BenchSection = (typeof BENCH_SECTIONS)[number];
+
 /** Every stage the bench times, in pipeline order; `frame` is a whole image end to end. */
 export const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed', 'classify', 'frame', 'detectTiny'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -86,10 +90,13 @@ export interface BenchReport {
   eventLoopLagMs: Record<string, LoopDelay>;
   gflop: Record<Network, number>;
   gflopsAchieved: Record<string, Partial<Record<Network, number>>>;
+  /** The machine's peak as measured in the same run (bench-probe.ts), and each network's share of it. */
+  peakGflops: number;
+  percentOfPeak: Record<string, Partial<Record<Network, number>>>;
   [extra: string]: unknown;
 }
 
-export function buildReport(runs: BackendRun[], gflop: Record<Network, number>, extra: Record<string, unknown>): BenchReport {
+export function buildReport(runs: BackendRun[], gflop: Record<Network, number>, peakGflops: number, extra: Record<string, unknown>): BenchReport {
   const backends: BenchReport['backends'] = {};
   const achieved: BenchReport['gflopsAchieved'] = {};
   for (const run of runs) {
@@ -125,6 +132,13 @@ export function buildReport(runs: BackendRun[], gflop: Record<Network, number>, 
     eventLoopLagMs: Object.fromEntries(runs.map((r) => [r.name, r.lag])),
     gflop,
     gflopsAchieved: achieved,
+    peakGflops,
+    percentOfPeak: Object.fromEntries(
+      Object.entries(achieved).map(([name, nets]) => [
+        name,
+        Object.fromEntries(Object.entries(nets).map(([net, g]) => [net, peakGflops > 0 ? round((100 * g) / peakGflops, 1) : NaN])),
+      ]),
+    ),
     ...extra,
   };
 }
@@ -151,10 +165,25 @@ export function formatReport(report: BenchReport): string {
   lines.push(markdownRow(['event-loop delay p50 / p99 / max ms (monitorEventLoopDelay)', ...names.map((n) => delays(report.eventLoopDelayMs[n]))]));
   lines.push(markdownRow(['5 ms timer lateness p50 / p99 / max ms', ...names.map((n) => delays(report.eventLoopLagMs[n]))]));
   for (const net of Object.keys(report.gflop) as Network[]) {
-    lines.push(markdownRow([`${net} GFLOP/s (${fmt(report.gflop[net])} GFLOP)`, ...names.map((n) => fmt(report.gflopsAchieved[n]?.[net] ?? NaN))]));
+    const cell = (n: string) => `${fmt(report.gflopsAchieved[n]?.[net] ?? NaN)} (${fmt(report.percentOfPeak[n]?.[net] ?? NaN)}% of peak)`;
+    lines.push(markdownRow([`${net} GFLOP/s (${fmt(report.gflop[net])} GFLOP)`, ...names.map(cell)]));
+  }
+  lines.push('', `measured peak ${fmt(report.peakGflops)} GFLOP/s (onnxruntime, matmul and conv probes, same threads, same run)`);
+  const pi = report['piEstimate'] as PiLines | undefined;
+  if (pi) {
+    lines.push(`Raspberry Pi ESTIMATE (${pi.basis}), ms per inference, Pi 4 / Pi 5:`);
+    for (const [net, e] of Object.entries(pi.ms)) lines.push(`  ${net.padEnd(14)} ${e.pi4} / ${e.pi5}`);
+    lines.push(`  one-face frame  ${pi.frameOneFaceMs.pi4} / ${pi.frameOneFaceMs.pi5}`);
   }
   lines.push('', `process peak RSS ${report.peakRssMb.process} MB`);
   return lines.join('\n');
+}
+
+/** What the table reads of bench-probe's PiEstimate (kept structural: the report does not import the probe). */
+interface PiLines {
+  basis: string;
+  ms: Record<string, { pi4: number; pi5: number }>;
+  frameOneFaceMs: { pi4: number; pi5: number };
 }
 
 function markdownRow(cells: string[]): string {

@@ -1,21 +1,27 @@
 // `bench`: times every stage of the face pipeline on both backends, on the same real images, in one run.
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../config/schema.js';
-import { countFlops } from '../onnx/flops.js';
+import { RecognizerError } from '../errors.js';
 import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
 import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
 import { decodeImage } from '../vision/decode.js';
-import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
 import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
 import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
 import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
 import { benchInt8, formatInt8 } from './bench-int8.js';
-import { loadBenchInputs, type BenchInput } from './bench-inputs.js';
-import { buildReport, formatReport, round, type BackendRun, type Network, type Sample, type Stage } from './bench-report.js';
+import { datasetsDir, loadBenchInputs, VIDEO, VIDEO_B, type BenchInput } from './bench-inputs.js';
+import { benchLive, formatLive } from './bench-live.js';
+import { benchMemory, formatMemory } from './bench-memory.js';
+import { better, measurePeak, networkGflop, piEstimate } from './bench-probe.js';
+import { buildReport, formatReport, round, type BackendRun, type BenchSection, type Sample, type Stage } from './bench-report.js';
+import { benchScan, formatScan } from './bench-scan.js';
+import type { CommandHost } from './command.js';
 import { print } from './common.js';
 
 const DEFAULT_ITERATIONS = 8;
@@ -36,14 +42,83 @@ interface Contender {
   faces: Map<string, number>;
 }
 
-export async function benchCommand(ctx: { config: Config; json: boolean }, args: { iterations?: number; photos?: number }): Promise<void> {
+export interface BenchArgs {
+  iterations?: number;
+  photos?: number;
+  sections: ReadonlySet<BenchSection>;
+  /** Short windows, one camera count, one short clip: the smoke run the tests use. */
+  quick: boolean;
+  windowSeconds?: number;
+  cameras?: number[];
+  against?: string;
+  mqttUrl?: string;
+}
+
+type Context = { config: Config; json: boolean };
+
+const LIVE_FPS = 5;
+const SCAN_FPS = 5;
+const WINDOW_SECONDS = 60;
+const QUICK_WINDOW_SECONDS = 4;
+
+export async function benchCommand(ctx: Context, args: BenchArgs, host: CommandHost): Promise<void> {
+  const say = (line: string) => {
+    if (!ctx.json) process.stderr.write(`${line}\n`);
+  };
+  const report: Record<string, unknown> = {};
+  const text: string[] = [];
+  if (args.sections.has('stages')) {
+    const stages = await benchStages(ctx, args, say);
+    Object.assign(report, stages.report);
+    text.push(stages.text);
+  }
+  const needsVideo = ['live', 'scan', 'memory'].some((s) => args.sections.has(s as BenchSection));
+  const videos = path.join(datasetsDir(), 'videos');
+  const clip = path.join(videos, VIDEO);
+  if (needsVideo && !existsSync(clip)) {
+    throw new RecognizerError('DATASET_INVALID', `bench --live, --scan and --memory need the videos, and there is no ${clip} (set ACTOR_RECOGNIZER_DATASETS)`);
+  }
+  const window = args.windowSeconds ?? (args.quick ? QUICK_WINDOW_SECONDS : WINDOW_SECONDS);
+  const threads = resolveThreads(ctx.config.vision.threads);
+  if (args.sections.has('live')) {
+    say(`bench --live: one file camera at ${LIVE_FPS} fps (two talking-head clips joined, looped), ${window} s`);
+    const live = await benchLive(ctx.config, host, {
+      // --quick: one clip, no re-encoding (its first appearance is a message or two).
+      videos: args.quick ? [clip] : [clip, path.join(videos, VIDEO_B)],
+      fps: LIVE_FPS,
+      windowSeconds: window,
+      warmupSeconds: args.quick ? 0 : 2,
+      minMessages: args.quick ? 1 : 10,
+      mqttUrl: args.mqttUrl,
+    });
+    report['live'] = live;
+    text.push(formatLive(live));
+  }
+  if (args.sections.has('scan')) {
+    say(`bench --scan: ${args.quick ? 'one short clip' : 'every video of the datasets'} at ${SCAN_FPS} samples/s`);
+    const scan = await benchScan(ctx.config, videos, { fps: SCAN_FPS, quick: args.quick }, say);
+    report['scan'] = scan;
+    text.push(formatScan(scan));
+  }
+  if (args.sections.has('memory')) {
+    const cameraCounts = args.cameras ?? (args.quick ? [1] : [0, 1, 2]);
+    say(`bench --memory: the daemon with ${cameraCounts.join(', ')} camera(s) at ${LIVE_FPS} fps, ${window} s after warm-up`);
+    const runs = await benchMemory(
+      { cameraCounts, warmupSeconds: args.quick ? 1 : 20, windowSeconds: window, video: clip, fps: LIVE_FPS, threads, against: args.against },
+      say,
+    );
+    report['memory'] = runs;
+    text.push(formatMemory(runs));
+  }
+  print(ctx.json, report, text.join('\n\n'));
+}
+
+/** Every stage on both backends, the embedders, and the arithmetic next to the measured peak. */
+async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) => void): Promise<{ report: Record<string, unknown>; text: string }> {
   const iterations = args.iterations ?? DEFAULT_ITERATIONS;
   const photos = args.photos ?? DEFAULT_PHOTOS;
   const { vision } = ctx.config;
   const { inputs, datasets, videoSkipped } = await loadBenchInputs(photos, photos === 1 ? 0 : VIDEO_FRAMES);
-  const say = (line: string) => {
-    if (!ctx.json) process.stderr.write(`${line}\n`);
-  };
   say(
     `bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`,
   );
@@ -61,6 +136,7 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
       await c.backend.start();
       await c.tiny.start();
     }
+    const before = await measurePeak(threads);
     // Stages: backends interleaved per image and iteration, so that load from other processes on a
     // shared machine falls on both alike and the ratios stay fair.
     for (const input of inputs) {
@@ -97,7 +173,11 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
     const int8 = await benchInt8(faces, images, iterations, threads, options);
     say('  int8 timed');
     const gflop = await networkGflop();
-    const report = buildReport(runs, gflop, {
+    // The yardstick, with the stages' thread count, before and after them (the better of the two): the
+    // same machine under the same load, as far as a shared machine allows.
+    const peak = better(before, await measurePeak(threads));
+    say(`  peak: matmul ${peak.matmul.gflops}, conv ${peak.conv.gflops} GFLOP/s`);
+    const report = buildReport(runs, gflop, peak.gflops, {
       embedder: vision.embedder,
       embedders,
       int8,
@@ -107,7 +187,9 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
       videoSkipped: videoSkipped ?? null,
       onnx: { intraOpNumThreads: threads, cores: os.availableParallelism(), ortVersion: ort.env.versions.common },
       detector: 'ssd (detectTiny: the Tiny Face Detector at 416)',
+      peak,
     });
+    report['piEstimate'] = piEstimate(gflop, report.gflopsAchieved['onnx'] ?? {}, peak.gflops);
     const table = formatReport(report);
     const embedderTable = Object.entries(embedders)
       .map(
@@ -115,11 +197,14 @@ export async function benchCommand(ctx: { config: Config; json: boolean }, args:
           `  ${id.padEnd(20)} ${String(e.p50MsPerFace).padStart(7)} ms/face (chip ${e.alignMsPerFace}, network ${e.embedMsPerFace})  ${e.costRatio}× face-api-eyes${id === vision.embedder ? '  (configured)' : ''}`,
       )
       .join('\n');
-    print(
-      ctx.json,
+    return {
       report,
-      `${table}\nspeedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores\nembedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):\n${embedderTable}\n${formatInt8(int8)}`,
-    );
+      text: `${table}
+speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores
+embedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):
+${embedderTable}
+${formatInt8(int8)}`,
+    };
   } finally {
     await head.release();
     for (const c of contenders) await Promise.all([c.backend.stop(), c.tiny.stop()]);
@@ -220,19 +305,6 @@ async function timeFrames(c: Contender, inputs: BenchInput[], iterations: number
     loop: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
     lag: { p50Ms: round(lag.percentile(50) / 1000), p99Ms: round(lag.percentile(99) / 1000), maxMs: round(lag.max / 1000) },
   };
-}
-
-/** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
-async function networkGflop(): Promise<Record<Network, number>> {
-  const nets: [Network, FaceNet, Record<string, number[]>][] = [
-    ['ssd', 'ssd', {}],
-    ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
-    ['recognition', 'recognition', { image: [1, 150, 150, 3] }],
-    ['tinyDetector', 'tiny-detector', {}],
-  ];
-  const out = {} as Record<Network, number>;
-  for (const [key, net, shapes] of nets) out[key] = round(countFlops(await faceModelBytes(net), shapes).flops / 1e9, 3);
-  return out;
 }
 
 /** Unit-length class means from a fixed seed: the head's cost does not depend on what it knows. */

@@ -1,6 +1,10 @@
 // One command of the command line: its own options, its own strict parser and its own help.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../events/event-bus.js';
 import { RecognizerError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { didYouMean } from '../util/did-you-mean.js';
 
 /** The options a command accepts, as node:util parseArgs takes them. */
@@ -15,6 +19,16 @@ export type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O
  */
 export interface CommandHost {
   runDaemon(configFile: string | undefined): Promise<void>;
+  /** A daemon in this process, for `bench --live` (cli may not import the daemon: main.ts hands it down). */
+  createDaemon?(config: Config, log: Logger): LiveDaemon;
+}
+
+/** The slice of the daemon that `bench --live` drives: its bus carries each event's frame time. */
+export interface LiveDaemon {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly mqttUrl: string | undefined;
+  readonly liveVideo: { readonly bus: Pick<EventBus, 'on'>; cameras(): { status(): { framesProcessed: number } }[] } | undefined;
 }
 
 /** A command as the dispatcher sees it. */
@@ -128,4 +142,9 @@ export function defineCommand<O extends Options>(spec: CommandSpec<O>): Command 
       await spec.run(values, positionals, host);
     },
   };
+}
+
+/** The configuration a command runs with: defaults, the file (or $ACTOR_RECOGNIZER_CONFIG), the environment. */
+export function commandConfig(file: string | undefined): Config {
+  return loadConfig({ file });
 }

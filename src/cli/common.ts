@@ -1,6 +1,5 @@
 // What every command shares: the config, the face pipeline, and printing results.
 import { existsSync } from 'node:fs';
-import { loadConfig } from '../config/load.js';
 import { RecognizerError } from '../errors.js';
 import { activeBundle } from '../models/disk.js';
 import { usableStarter } from '../models/starter.js';
@@ -19,9 +18,7 @@ export interface CommandContext {
   json: boolean;
 }
 
-export function commandConfig(file: string | undefined): Config {
-  return loadConfig({ file });
-}
+export { commandConfig } from './command.js';
 
 /** The pipeline plus a content-hash cache of the faces found in dataset photos. */
 export async function datasetFaces(

@@ -28,7 +28,7 @@ export interface Published {
 export async function publishBundle(dir: string, uri: string, settings: S3Settings, client?: S3Client): Promise<Published> {
   const { manifest, files } = await readBundle(dir);
   const location = parseS3Uri(uri);
-  const s3 = client ?? createS3Client(settings);
+  const s3 = client ?? (await createS3Client(settings));
   try {
     let bytes = 0;
     for (const [name, content] of files) {

@@ -1,8 +1,6 @@
 // `cohort`: embeds the strangers every model is calibrated against.
 import { integer, requiredList } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { cohortCommand as cohort } from '../cohort.js';
-import { commandConfig } from '../common.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const cohortCommand = defineCommand({
   name: 'cohort',
@@ -29,7 +27,7 @@ export const cohortCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return cohort(
+    return (await import('../cohort.js')).cohortCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       {
         datasets: requiredList('dataset', values.dataset),

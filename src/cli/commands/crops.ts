@@ -1,8 +1,6 @@
 // `crops`: each actor's aligned face chips as PNG, the training data of training/resnet50.
 import { required } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { commandConfig } from '../common.js';
-import { cropsCommand as crops } from '../crops.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 import { PHOTO_OPTIONS, photoArgs, photoOptionLines } from './photo-options.js';
 
 export const cropsCommand = defineCommand({
@@ -21,6 +19,9 @@ export const cropsCommand = defineCommand({
   optionLines: [...photoOptionLines('the photos drawn'), '--out DIR            where the chips are written'],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return crops({ config: commandConfig(values.config), json: Boolean(values.json) }, { ...photoArgs(values), out: required('out', values.out) });
+    return (await import('../crops.js')).cropsCommand(
+      { config: commandConfig(values.config), json: Boolean(values.json) },
+      { ...photoArgs(values), out: required('out', values.out) },
+    );
   },
 });

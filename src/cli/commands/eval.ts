@@ -1,9 +1,6 @@
 // `eval`: scores a model on photos of actors and strangers, or on a labelled video (--footage).
 import { faceSizes, positiveNumber, refuseWith, requiredList } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { evalCommand as evaluate } from '../commands.js';
-import { commandConfig } from '../common.js';
-import { footageCommand } from '../footage.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -43,10 +40,15 @@ export const evalCommand = defineCommand({
     const ctx = { config: commandConfig(values.config), json: Boolean(values.json) };
     if (values.footage) {
       refuseWith('--footage', values, ['dataset', 'unknown', 'face-sizes', 'no-cache']);
-      return footageCommand(ctx, { model: values.model, labels: values.footage, video: values.video, fps: positiveNumber('fps', values.fps) });
+      return (await import('../footage.js')).footageCommand(ctx, {
+        model: values.model,
+        labels: values.footage,
+        video: values.video,
+        fps: positiveNumber('fps', values.fps),
+      });
     }
     refuseWith('--dataset (without --footage)', values, ['video', 'fps']);
-    return evaluate(ctx, {
+    return (await import('../commands.js')).evalCommand(ctx, {
       model: values.model,
       datasets: requiredList('dataset', values.dataset),
       unknown: values.unknown,

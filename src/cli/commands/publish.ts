@@ -1,8 +1,6 @@
 // `publish`: uploads a bundle to S3 so that devices pick it up.
 import { required } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { commandConfig } from '../common.js';
-import { publishCommand as publish } from '../publish.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const publishCommand = defineCommand({
   name: 'publish',
@@ -28,7 +26,7 @@ export const publishCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return publish(
+    return (await import('../publish.js')).publishCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       { model: required('model', values.model), s3: required('s3', values.s3), endpoint: values.endpoint, region: values.region },
     );

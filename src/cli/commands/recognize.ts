@@ -1,7 +1,5 @@
 // `recognize`: names the faces in image files.
-import { COMMON, defineCommand } from '../command.js';
-import { recognizeCommand as recognize } from '../commands.js';
-import { commandConfig } from '../common.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const recognizeCommand = defineCommand({
   name: 'recognize',
@@ -23,7 +21,7 @@ export const recognizeCommand = defineCommand({
   // recognizeCommand says itself that it needs a file, as it always has.
   positionals: { min: 0, max: Infinity, name: 'FILE' },
   async run(values, files) {
-    return recognize(
+    return (await import('../commands.js')).recognizeCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       { model: values.model, files, faceCrops: Boolean(values['face-crops']) },
     );

@@ -1,6 +1,5 @@
 // `sagemaker-train`: train inside a SageMaker training job, from the job's environment.
 import { COMMON, defineCommand } from '../command.js';
-import { sagemakerTrainCommand as sagemakerTrain } from '../sagemaker.js';
 
 export const sagemakerTrainCommand = defineCommand({
   name: 'sagemaker-train',
@@ -20,6 +19,11 @@ export const sagemakerTrainCommand = defineCommand({
   // sagemakerTrain checks its arguments itself, so that a wrong one reaches the job's failure file.
   positionals: { min: 0, max: Infinity },
   async run(values, positionals) {
-    return sagemakerTrain({ configFile: values.config, json: Boolean(values.json), rest: positionals, cache: !values['no-cache'] });
+    return (await import('../sagemaker.js')).sagemakerTrainCommand({
+      configFile: values.config,
+      json: Boolean(values.json),
+      rest: positionals,
+      cache: !values['no-cache'],
+    });
   },
 });

@@ -1,8 +1,6 @@
 // `scan`: who is on screen when in a video file.
 import { positiveNumber } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { commandConfig } from '../common.js';
-import { scanCommand as scan } from '../scan.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const scanCommand = defineCommand({
   name: 'scan',
@@ -25,7 +23,7 @@ export const scanCommand = defineCommand({
   ],
   positionals: { min: 1, max: 1, name: 'VIDEO' },
   async run(values, [video]) {
-    return scan(
+    return (await import('../scan.js')).scanCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       { model: values.model, video: video!, fps: positiveNumber('fps', values.fps), vtt: Boolean(values.vtt) },
     );

@@ -2,8 +2,7 @@
 import { describeConfig } from '../../config/env.js';
 import { redactConfig } from '../../config/schema.js';
 import { packageVersion } from '../../version.js';
-import { CONFIG, defineCommand, HELP } from '../command.js';
-import { commandConfig } from '../common.js';
+import { commandConfig, CONFIG, defineCommand, HELP } from '../command.js';
 
 export const startCommand = defineCommand({
   name: 'start',

@@ -1,8 +1,6 @@
 // `train`: builds a model bundle from a folder of photos per actor.
 import { fraction, headKind, required, splitFractions } from '../args.js';
-import { COMMON, defineCommand } from '../command.js';
-import { trainCommand as train } from '../commands.js';
-import { commandConfig } from '../common.js';
+import { commandConfig, COMMON, defineCommand } from '../command.js';
 import { PHOTO_OPTIONS, photoArgs, photoOptionLines } from './photo-options.js';
 
 export const trainCommand = defineCommand({
@@ -38,7 +36,7 @@ export const trainCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return train(
+    return (await import('../commands.js')).trainCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       {
         ...photoArgs(values),
