@@ -48,7 +48,7 @@ export const evalCommand = defineCommand({
       });
     }
     refuseWith('--dataset (without --footage)', values, ['video', 'fps']);
-    return (await import('../commands.js')).evalCommand(ctx, {
+    return (await import('../model-commands.js')).evalCommand(ctx, {
       model: values.model,
       datasets: requiredList('dataset', values.dataset),
       unknown: values.unknown,

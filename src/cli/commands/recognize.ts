@@ -21,7 +21,7 @@ export const recognizeCommand = defineCommand({
   // recognizeCommand says itself that it needs a file, as it always has.
   positionals: { min: 0, max: Infinity, name: 'FILE' },
   async run(values, files) {
-    return (await import('../commands.js')).recognizeCommand(
+    return (await import('../model-commands.js')).recognizeCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       { model: values.model, files, faceCrops: Boolean(values['face-crops']) },
     );

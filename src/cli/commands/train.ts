@@ -36,7 +36,7 @@ export const trainCommand = defineCommand({
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
-    return (await import('../commands.js')).trainCommand(
+    return (await import('../model-commands.js')).trainCommand(
       { config: commandConfig(values.config), json: Boolean(values.json) },
       {
         ...photoArgs(values),
