@@ -2,9 +2,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import type { Int8Report } from '../src/cli/bench-int8.js';
-import { MAIN } from './helpers/cli.js';
-import { datasetsMissing } from './helpers/datasets.js';
+import type { Int8Report } from '../../src/cli/bench-int8.js';
+import { MAIN } from '../helpers/cli.js';
+import { datasetsMissing } from '../helpers/datasets.js';
 
 const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed', 'classify', 'frame'];
 const missing = datasetsMissing();
