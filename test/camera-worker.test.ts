@@ -1,5 +1,9 @@
 // A camera worker whose analysis is slower than `track.absentSeconds`: a face in every frame stays one track.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFile, mkdtemp, rename } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/events/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
@@ -190,5 +194,41 @@ if (ffmpegMissing) {
     const identified = events.find((e) => e.type === 'identified');
     t.equal(identified?.actor, 'Someone', 'then named');
     t.equal(identified?.previous, null, 'saying it was unknown before');
+  });
+
+  t.test('a restarted camera: the tracks go on over the same picture, and end when it shows another', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-restart-'));
+    const url = path.join(dir, 'camera.mp4');
+    await copyFile(await syntheticVideo(320, 240, 4), url);
+    const { log } = capturingLogger();
+    const bus = new EventBus(log);
+    const events: AppearanceEvent[] = [];
+    bus.on('appearance', (e) => events.push(e));
+    const slow = slowAnalyzer(20);
+    const worker = new CameraWorker(
+      { id: 'restarted', url, fps: 5, maxWidth: 1280, loop: true },
+      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 30, reidSeconds: 0, ...EVERY_FRAME } },
+      slow.analyzer,
+      bus,
+      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+      log,
+    );
+    worker.start();
+    t.teardown(() => worker.stop());
+    const kinds = () => events.map((e) => e.type).join(', ');
+    t.ok(await until(() => events.some((e) => e.type === 'appeared'), 30_000), `appeared (${kinds()})`);
+    // ffmpeg again on the same file (a network blip): the same picture, so no cut.
+    let seen = slow.frames();
+    worker.restart();
+    t.ok(await until(() => slow.frames() >= seen + 6, 30_000), `${slow.frames() - seen} frames after the restart`);
+    t.equal(events.filter((e) => e.type === 'left').length, 0, `the track went on over the same picture (${kinds()})`);
+    // Another picture after the next restart (a solid colour where the test pattern was): a cut ends the track.
+    const other = path.join(dir, 'other.mp4');
+    await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=0x803020:size=320x240:rate=25', '-t', '2', '-pix_fmt', 'yuv420p', other]);
+    await rename(other, url);
+    seen = slow.frames();
+    worker.restart();
+    t.ok(await until(() => events.some((e) => e.type === 'left'), 30_000), `the track ended at the new picture (${kinds()})`);
+    t.ok(await until(() => events.filter((e) => e.type === 'appeared').length === 2, 30_000), `and the face there is a new appearance (${kinds()})`);
   });
 }

@@ -202,11 +202,10 @@ export class CameraWorker {
   }
 
   private async process(frame: Frame): Promise<void> {
-    // A restarted ffmpeg may show anything: its first frame is a new shot too.
-    if (frame.index === 0) {
-      this.shots.reset();
-      this.schedule.reset();
-    }
+    // A restarted ffmpeg may show anything: its first frame gets the full look, and it is a cut when it
+    // differs from the last frame before the restart as any cut does (or comes at another size), so that
+    // the tracks of another picture end while those of a network blip over the same scene go on.
+    if (frame.index === 0) this.schedule.reset();
     const { cut, change } = this.shots.observe(frame.image);
     // The second look for small faces (vision.tileZoom) costs a detector pass per tile: it is taken on
     // the first frame of every shot, and on the frames the schedule gives it only while the camera

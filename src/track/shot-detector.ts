@@ -79,10 +79,6 @@ export class ShotDetector {
     for (let i = 0; i < now.thumbnail.length; i++) diff += Math.abs(now.thumbnail[i]! - before.thumbnail[i]!);
     return { histogram: 1 - common, pixels: diff / now.thumbnail.length };
   }
-
-  reset(): void {
-    this.last = undefined;
-  }
 }
 
 /** A normalised colour histogram and a grey thumbnail, both from the frame's pixels averaged by cell. */
