@@ -4,7 +4,7 @@ import { copyFile, mkdtemp, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/events/event-bus.js';
 import { CameraWorker } from '../src/track/camera-worker.js';
 import type { AnalyzedFace, FrameAnalyzer } from '../src/track/frame-analyzer.js';
@@ -46,6 +46,27 @@ function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => numb
   return { analyzer, frames: () => frames };
 }
 
+/** A camera worker on `url` at 5 fps, looping, detecting on every frame, stopped at the test's end. */
+function startWorker(
+  t: Test,
+  camera: { id: string; url: string; absentSeconds: number },
+  analyzer: FrameAnalyzer,
+  bus: EventBus,
+  log: ReturnType<typeof capturingLogger>['log'],
+): CameraWorker {
+  const worker = new CameraWorker(
+    { id: camera.id, url: camera.url, fps: 5, maxWidth: 1280, loop: true },
+    { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: camera.absentSeconds, reidSeconds: 0, ...EVERY_FRAME } },
+    analyzer,
+    bus,
+    { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
+    log,
+  );
+  worker.start();
+  t.teardown(() => worker.stop());
+  return worker;
+}
+
 if (ffmpegMissing) {
   t.plan(0, ffmpegMissing);
 } else {
@@ -56,16 +77,7 @@ if (ffmpegMissing) {
     const events: AppearanceEvent[] = [];
     bus.on('appearance', (e) => events.push(e));
     const slow = slowAnalyzer(1600);
-    const worker = new CameraWorker(
-      { id: 'slow', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0, ...EVERY_FRAME } },
-      slow.analyzer,
-      bus,
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    const worker = startWorker(t, { id: 'slow', url: video, absentSeconds: 1 }, slow.analyzer, bus, log);
     t.ok(await until(() => slow.frames() >= 5, 30_000), `${slow.frames()} frames analysed`);
     const kinds = events.map((e) => e.type);
     t.equal(kinds.filter((k) => k === 'appeared').length, 1, `one appearance (${kinds.join(', ')})`);
@@ -100,16 +112,7 @@ if (ffmpegMissing) {
       quality: 1,
     };
     const analyzer = { analyze: async () => ({ faces: [named, stranger], model: SOMEONE }) } as unknown as FrameAnalyzer;
-    const worker = new CameraWorker(
-      { id: 'room', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0, ...EVERY_FRAME } },
-      analyzer,
-      bus,
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    const worker = startWorker(t, { id: 'room', url: video, absentSeconds: 2 }, analyzer, bus, log);
     t.match(onScreen[0], { camera: 'room', actors: [], unknown: 0 }, 'an empty list as soon as the camera starts, before any frame');
     t.ok(await until(() => onScreen.some((a) => a.actors.length > 0) && events.some((e) => e.actor === null), 30_000), 'then the named face and the stranger');
     const now = onScreen.find((a) => a.actors.length > 0)!;
@@ -142,16 +145,7 @@ if (ffmpegMissing) {
         return { faces: [face], model: SOMEONE };
       },
     } as unknown as FrameAnalyzer;
-    const worker = new CameraWorker(
-      { id: 'tiles', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 1, reidSeconds: 0, ...EVERY_FRAME } },
-      analyzer,
-      new EventBus(log),
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    startWorker(t, { id: 'tiles', url: video, absentSeconds: 1 }, analyzer, new EventBus(log), log);
     t.ok(await until(() => looks.length >= 8, 30_000), `${looks.length} frames analysed`);
     t.equal(looks[0], true, 'the first frame gets the second look');
     t.ok(looks.includes(false), `skipped after a slow frame: ${looks.map((l) => (l ? 'T' : '-')).join('')}`);
@@ -179,16 +173,7 @@ if (ffmpegMissing) {
     });
     // Unnamed for its first frames, then clearly named: the track is announced unknown, then identified.
     const analyzer = { analyze: async () => ({ faces: [face(++frames > 4)], model: SOMEONE }) } as unknown as FrameAnalyzer;
-    const worker = new CameraWorker(
-      { id: 'late', url: video, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 5, reidSeconds: 0, ...EVERY_FRAME } },
-      analyzer,
-      bus,
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    startWorker(t, { id: 'late', url: video, absentSeconds: 5 }, analyzer, bus, log);
     t.ok(await until(() => events.some((e) => e.type === 'identified'), 30_000), `identified (${events.map((e) => `${e.type}:${e.actor}`).join(', ')})`);
     t.match(events[0], { type: 'appeared', actor: null }, 'announced as unknown first');
     const identified = events.find((e) => e.type === 'identified');
@@ -205,16 +190,7 @@ if (ffmpegMissing) {
     const events: AppearanceEvent[] = [];
     bus.on('appearance', (e) => events.push(e));
     const slow = slowAnalyzer(20);
-    const worker = new CameraWorker(
-      { id: 'restarted', url, fps: 5, maxWidth: 1280, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 30, reidSeconds: 0, ...EVERY_FRAME } },
-      slow.analyzer,
-      bus,
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    const worker = startWorker(t, { id: 'restarted', url, absentSeconds: 30 }, slow.analyzer, bus, log);
     const kinds = () => events.map((e) => e.type).join(', ');
     t.ok(await until(() => events.some((e) => e.type === 'appeared'), 30_000), `appeared (${kinds()})`);
     // ffmpeg again on the same file (a network blip): the same picture, so no cut.
