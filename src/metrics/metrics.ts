@@ -60,7 +60,11 @@ export class Metrics implements WorkerMetrics {
         },
       });
     perCamera('actor_recognizer_frames_in_total', 'Frames read from ffmpeg', (c) => c.framesIn);
-    perCamera('actor_recognizer_frames_processed_total', 'Frames analysed', (c) => c.framesProcessed);
+    perCamera(
+      'actor_recognizer_frames_processed_total',
+      'Frames handled in time: analysed, or carried by the detection schedule (not dropped)',
+      (c) => c.framesProcessed,
+    );
     perCamera('actor_recognizer_frames_dropped_total', 'Frames dropped because inference was busy (the newest frame wins)', (c) => c.framesDropped);
     new Gauge({
       name: 'actor_recognizer_camera_up',

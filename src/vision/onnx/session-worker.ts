@@ -25,9 +25,10 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const outputs: Record<string, WireTensor> = {};
       const transfer: ArrayBuffer[] = [];
       for (const [name, t] of Object.entries(out)) {
+        if (t.type !== 'float32' && t.type !== 'uint8') throw new Error(`output ${name} is ${t.type}: only float32 and uint8 cross the thread boundary`);
         // A copy: the output may view memory that onnxruntime owns, which cannot be transferred.
-        const data = (t.data as Float32Array).slice();
-        outputs[name] = { type: 'float32', data, dims: [...t.dims] };
+        const data = (t.data as Float32Array | Uint8Array).slice();
+        outputs[name] = { type: t.type, data, dims: [...t.dims] };
         transfer.push(data.buffer);
       }
       return { reply: { id: request.id, ok: true, outputs }, transfer };

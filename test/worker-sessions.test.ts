@@ -1,0 +1,32 @@
+// The onnxruntime worker hands back each output with its own element type, and refuses one it cannot carry.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { GraphBuilder } from '../src/onnx/writer.js';
+import { WorkerSessions } from '../src/vision/onnx/worker-sessions.js';
+
+/** x float32 [2] -> Cast to `to` (ONNX's element type number) as `y`. */
+function castGraph(dir: string, name: string, to: number, type: 'float32' | 'uint8' | 'int64'): string {
+  const g = new GraphBuilder(name);
+  g.input('x', 'float32', [2]);
+  g.op('Cast', ['x'], { to }, 'y');
+  g.output('y', type, [2]);
+  const file = path.join(dir, `${name}.onnx`);
+  writeFileSync(file, g.toModel());
+  return file;
+}
+
+t.test('a uint8 output crosses as uint8, an int64 one is refused with its name', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ar-worker-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sessions = new WorkerSessions();
+  t.teardown(() => sessions.close());
+  await sessions.open({ bytes: castGraph(dir, 'bytes', 2, 'uint8'), longs: castGraph(dir, 'longs', 7, 'int64') }, { intraOpNumThreads: 1 });
+  const feeds = () => ({ x: { type: 'float32' as const, data: Float32Array.of(3, 7), dims: [2] } });
+  const { y } = await sessions.run('bytes', feeds());
+  t.equal(y?.type, 'uint8', 'labelled uint8, not float32');
+  t.ok(y?.data instanceof Uint8Array, 'as bytes');
+  t.same([...(y?.data ?? [])], [3, 7]);
+  await t.rejects(sessions.run('longs', feeds()), /output y is int64: only float32 and uint8/);
+});
