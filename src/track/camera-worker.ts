@@ -64,7 +64,7 @@ export class CameraWorker {
   readonly source: CameraSource;
   private readonly tracker: Tracker;
   private readonly shots = new ShotDetector();
-  /** Which frames get the detector, with or without tiles (track.detectEvery, tileEvery, detectOnChange). */
+  /** Which frames get the detector, with or without tiles (track.detectSeconds, tileSeconds, detectOnChange). */
   private readonly schedule: DetectSchedule;
   /** How long the last frame's analysis took: whether the camera keeps up with its tiles. */
   private lastAnalysisMs = 0;

@@ -1,9 +1,8 @@
 // A fixed cohort of strangers per embedder: faces every model is calibrated against, however few its actors.
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { classMeans, cosine } from '../recognize/ncm-head.js';
+import { projectRoot } from '../util/project-root.js';
 import type { EmbedderSpec } from '../vision/embedder.js';
 import { PIPELINE_REVISION } from '../vision/pipeline.js';
 
@@ -34,13 +33,7 @@ export interface CohortFace {
 
 /** The folder the cohorts ship in: `models/cohort` at the package root. */
 export function cohortDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(dir, 'models', 'cohort');
+  return path.join(projectRoot(), 'models', 'cohort');
 }
 
 export function cohortFile(embedder: string, dir = cohortDir()): string {

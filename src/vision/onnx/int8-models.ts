@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { QUANTIZE_REVISION, quantizeGraph, type QuantRanges } from '../../onnx/quantize.js';
 import type { GraphBuilder } from '../../onnx/writer.js';
-import { projectRoot } from './project-root.js';
+import { projectRoot } from '../../util/project-root.js';
 
 /**
  * Which networks run int8 (vision.quantize): none, the detector (SSD), or all (the detector and

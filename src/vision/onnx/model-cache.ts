@@ -9,7 +9,7 @@ import { compileRecognition } from './recognition-graph.js';
 import { compileSsd } from './ssd-graph.js';
 import { compileTinyDetector } from './tiny-detector-graph.js';
 import { loadWeights } from './weights.js';
-import { projectRoot } from './project-root.js';
+import { projectRoot } from '../../util/project-root.js';
 import { loadQuantRanges, quantized } from './int8-models.js';
 
 /** The networks this module compiles. */
