@@ -28,7 +28,38 @@ t.test('a cut is a change of colours or of the whole picture; the first frame an
   t.equal(detector.next(solid(220, 32, 18)), true, 'a frame of another size (a restarted stream)');
 });
 
+t.test('a cut back to an earlier set-up takes that shot up again; another picture, or one too long ago, does not', async (t) => {
+  const detector = new ShotDetector();
+  t.same(detector.observe(solid(40), 0), { cut: false, change: undefined, shot: 1 }, 'the first frame starts shot 1');
+  t.equal(detector.observe(solid(40), 0.2).shot, 1);
+  const away = detector.observe(solid(220), 0.4);
+  t.same([away.cut, away.shot, away.resumes], [true, 2, undefined], 'a cutaway: shot 2, nothing to take up (it was cut from shot 1)');
+  const back = detector.observe(solid(42), 0.6);
+  t.same([back.cut, back.shot, back.resumes], [true, 3, 1], 'back to the first set-up: shot 3 takes shot 1 up again');
+  const other = detector.observe(solid(120), 0.8);
+  t.same([other.cut, other.resumes], [true, undefined], 'a picture unlike every earlier shot');
+  const late = detector.observe(solid(220), 70);
+  t.same([late.cut, late.resumes], [true, undefined], 'shot 2 ended over a minute before');
+});
+
+/** The earlier shot each cut of a video takes up again (undefined: none), at 5 frames a second. */
+async function resumesOf(file: string): Promise<(number | undefined)[]> {
+  const detector = new ShotDetector();
+  const resumes: (number | undefined)[] = [];
+  const ffmpeg = new FfmpegProcess('ffmpeg', { url: file, fps: 5, maxWidth: 1280 }, (frame) => {
+    const seen = detector.observe(frame.image, frame.time);
+    if (seen.cut) resumes.push(seen.resumes);
+  });
+  await ffmpeg.exited;
+  return resumes;
+}
+
 const missing = videosMissing();
+t.test('the film scenes: Hera Pheri cuts back to its first set-up after the cutaway; the Avengers never go back', { skip: missing }, async (t) => {
+  t.same(await resumesOf(video('hera-pheri-scene.mp4')), [undefined, 1], 'the cutaway, then back to shot 1');
+  t.same(await resumesOf(video('avengers-corridor.mp4')), [undefined, undefined, undefined], 'three new set-ups');
+});
+
 for (const scene of ['avengers-corridor', 'hera-pheri-scene']) {
   t.test(`${scene}: the labelled cuts, and no other, at 5 and 10 frames a second`, { skip: missing }, async (t) => {
     const labels = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/footage', `${scene}.json`), 'utf8')) as { shots: { start: number }[] };

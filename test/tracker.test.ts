@@ -222,3 +222,64 @@ t.test('a face named in an earlier shot is named again in a later one on a weake
   t.same(run(0, 5), [['appeared', null]], 'reidSeconds 0: on its own evidence only');
   t.same(run(60, 9), [['appeared', null]], 'another face near Madonna is not named after her');
 });
+
+/** A face turned away: an embedding along an axis of its own, like no actor and no earlier face. */
+function turned(x: number, seed: number, quality = 0.05): TrackInput {
+  const embedding = new Float32Array(16);
+  embedding[3 + (seed % 13)] = 1;
+  return { box: { x, y: 50, width: 100, height: 120 }, embedding, scores: new Float32Array(3), actor: null, confidence: 0, quality };
+}
+
+t.test('a face that turns away keeps its track and its name where it stood; a face named as someone else there, or two faces, start their own', async (t) => {
+  const start = () => {
+    const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
+    const events = [0, 0.2, 0.4].flatMap((time, i) => tracker.update([face(100, 0, i + 1)], time, { model }));
+    t.same(
+      events.map((e) => [e.type, e.actor]),
+      [['appeared', 'Ben Affleck']],
+    );
+    return tracker;
+  };
+  // Cosine 0 to his last face, 40 px further on: no embedding link would take it.
+  const tracker = start();
+  const events = [0.6, 0.8, 1.0, 1.2].flatMap((time, i) => tracker.update([turned(140 + i * 5, 7 + i)], time, { model }));
+  t.same(events, [], 'no new track, no change of name');
+  t.same(tracker.actors(), ['Ben Affleck'], 'still on screen, named');
+
+  const swapped = start();
+  const other = [0.6, 0.8].flatMap((time, i) => swapped.update([face(140, 1, 9 + i)], time, { model }));
+  t.same(
+    other.map((e) => [e.type, e.actor]),
+    [['appeared', 'Madonna']],
+    'Madonna in his place is Madonna',
+  );
+
+  const crowded = start();
+  const two = [0.6, 0.8].flatMap((time) => crowded.update([turned(140, 7), turned(60, 8)], time, { model }));
+  t.same(
+    two.map((e) => [e.type, e.actor]),
+    [
+      ['appeared', null],
+      ['appeared', null],
+    ],
+    'two turned faces near him: neither is taken for his',
+  );
+});
+
+t.test('a shot that takes an earlier one up again names a face where that shot left it, from its evidence', async (t) => {
+  // Madonna clearly in shot 1; a cutaway to Elton John; back to shot 1's set-up, where a face scores 0.85
+  // for her (under the 0.9 threshold) and looks like her last face there (cosine 0.98).
+  const run = (resumes: number | undefined, x: number) => {
+    const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 2 });
+    [0, 0.2, 0.4].forEach((time) => tracker.update([face(100, 1, 5, 0.97)], time, { model, shot: 1 }));
+    [0.6, 0.8, 1.0].forEach((time, i) => tracker.update([face(300, 2, 3)], time, { model, cut: i === 0, shot: 2 }));
+    const back = [1.2, 1.4, 1.6].flatMap((time, i) =>
+      tracker.update([face(x, 1, 5, 0.85)], time, { model, cut: i === 0, shot: 3, ...(i === 0 && resumes !== undefined ? { resumes } : {}) }),
+    );
+    return back.filter((e) => e.type !== 'left').map((e) => [e.type, e.actor]);
+  };
+  t.same(run(1, 120), [['appeared', 'Madonna']], 'where she was: named from shot 1');
+  t.same(run(undefined, 120), [['appeared', null]], 'a shot the detector did not match: on its own evidence');
+  t.same(run(2, 120), [['appeared', null]], 'taking up another shot (Elton John was elsewhere)');
+  t.same(run(1, 400), [['appeared', null]], 'far from where she was');
+});

@@ -120,12 +120,12 @@ export async function scanVideo(
     }
     if (queue.length < 2) ffmpeg.resume();
     progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
-    const { cut, change } = shots.observe(frame.image);
+    const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
     const plan = schedule.next({ time: frame.time, cut, change });
     let events: TrackEvent[] = [];
     if (plan !== 'carry') {
       const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full' });
-      events = options.tracker.update(faces, frame.time, { cut, model });
+      events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
       if (plan === 'full') lastFull = frame.time;
     }
     for (const track of options.tracker.seenSince(lastFull)) {

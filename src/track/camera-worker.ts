@@ -206,7 +206,7 @@ export class CameraWorker {
     // differs from the last frame before the restart as any cut does (or comes at another size), so that
     // the tracks of another picture end while those of a network blip over the same scene go on.
     if (frame.index === 0) this.schedule.reset();
-    const { cut, change } = this.shots.observe(frame.image);
+    const { cut, change, shot, resumes } = this.shots.observe(frame.image, frame.receivedAt / 1000);
     // The second look for small faces (vision.tileZoom) costs a detector pass per tile: it is taken on
     // the first frame of every shot, and on the frames the schedule gives it only while the camera
     // keeps up (the last frame was analysed within the frame interval). A machine too slow for tiles
@@ -225,7 +225,7 @@ export class CameraWorker {
     this.lastAnalysisMs = Date.now() - started;
     this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
     // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
-    const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model });
+    const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model, shot, resumes });
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
     this.framesProcessed++;
     this.rateProcessed.mark();

@@ -39,6 +39,34 @@ export interface FrameChange {
   pixels: number;
 }
 
+/** What the detector says of a frame. */
+export interface ShotObservation {
+  /** The frame starts a new shot. */
+  cut: boolean;
+  /** Its change from the previous frame; undefined for the first frame (or one of another size). */
+  change: FrameChange | undefined;
+  /** The shot the frame belongs to: 1 for the first, one more at every cut. */
+  shot: number;
+  /**
+   * On a cut: the earlier shot this one takes up again (the frame looks like that shot's last frame:
+   * the same camera set-up after a cutaway, as film and TV cut back and forth), if any.
+   */
+  resumes?: number;
+}
+
+/**
+ * How alike a new shot's first frame and an earlier shot's last frame must be for the new shot to take
+ * the earlier one up again. Measured at 5 frames a second: the Hera Pheri scene's return to its first
+ * set-up after a 1.2 s cutaway 0.036 / 10.9; different set-ups of the Avengers corridor 0.22 / 40 and
+ * more apart; frames within one shot of the film scenes at most 0.04 / 14 (see SHOT_DEFAULTS). People
+ * move while the cutaway lasts, so the bar sits over the within-shot changes and well under another
+ * set-up's; the tracker then links faces only where a face of the earlier shot was, alike enough.
+ */
+export const RESUME_LIMIT: FrameChange = { histogram: 0.08, pixels: 20 };
+/** How many earlier shots, and how far back (seconds), a cut is compared with. */
+const RESUME_SHOTS = 8;
+const RESUME_SECONDS = 60;
+
 /**
  * Says whether each frame starts a new shot. Feed frames in order; a frame of another size (a
  * restarted stream) is a new shot.
@@ -46,6 +74,10 @@ export interface FrameChange {
 export class ShotDetector {
   private last: Signature | undefined;
   private readonly options: ShotDetectorOptions;
+  private lastTime = 0;
+  private shot = 1;
+  /** The last frames of the latest shots, newest last: what a cut may take up again. */
+  private readonly ends: { shot: number; signature: Signature; time: number }[] = [];
 
   constructor(options: ShotDetectorOptions = SHOT_DEFAULTS) {
     this.options = options;
@@ -56,29 +88,48 @@ export class ShotDetector {
     return this.observe(image).cut;
   }
 
-  /** Whether `image` starts a new shot, and its change from the previous frame (undefined for the first). */
-  observe(image: RgbImage): { cut: boolean; change: FrameChange | undefined } {
-    const first = this.last === undefined;
-    const change = this.change(image);
-    // No change to measure: the first frame, or a frame of another size after a restart.
-    if (!change) return { cut: !first, change };
-    const o = this.options;
-    const cut = change.histogram > o.histogram || change.pixels > o.pixelsAlone || (change.histogram > o.histogramWithPixels && change.pixels > o.pixels);
-    return { cut, change };
-  }
-
-  /** The change from the previous frame, or undefined for the first frame (or one of another size). */
-  change(image: RgbImage): FrameChange | undefined {
-    const now = signature(image);
+  /**
+   * Whether `image` starts a new shot, its change from the previous frame, and, on a cut, the earlier
+   * shot it takes up again. `time` (seconds of stream time) bounds how far back that is looked for.
+   */
+  observe(image: RgbImage, time = 0): ShotObservation {
     const before = this.last;
+    const beforeTime = this.lastTime;
+    const now = signature(image);
     this.last = now;
-    if (!before || before.width !== now.width || before.height !== now.height) return undefined;
-    let common = 0;
-    for (let i = 0; i < now.histogram.length; i++) common += Math.min(now.histogram[i]!, before.histogram[i]!);
-    let diff = 0;
-    for (let i = 0; i < now.thumbnail.length; i++) diff += Math.abs(now.thumbnail[i]! - before.thumbnail[i]!);
-    return { histogram: 1 - common, pixels: diff / now.thumbnail.length };
+    this.lastTime = time;
+    const change = before && difference(before, now);
+    // No change to measure: the first frame, or a frame of another size after a restart.
+    const o = this.options;
+    const cut = change
+      ? change.histogram > o.histogram || change.pixels > o.pixelsAlone || (change.histogram > o.histogramWithPixels && change.pixels > o.pixels)
+      : before !== undefined;
+    if (!cut) return { cut, change, shot: this.shot };
+    this.ends.push({ shot: this.shot, signature: before!, time: beforeTime });
+    while (this.ends.length > 0 && (this.ends.length > RESUME_SHOTS || this.ends[0]!.time < time - RESUME_SECONDS)) this.ends.shift();
+    this.shot++;
+    // The shot just left is the one cut from: only an earlier one can be taken up again.
+    let resumes: number | undefined;
+    let closest = Infinity;
+    for (const end of this.ends.slice(0, -1)) {
+      const d = difference(end.signature, now);
+      if (d && d.histogram <= RESUME_LIMIT.histogram && d.pixels <= RESUME_LIMIT.pixels && d.pixels < closest) {
+        closest = d.pixels;
+        resumes = end.shot;
+      }
+    }
+    return { cut, change, shot: this.shot, ...(resumes !== undefined ? { resumes } : {}) };
   }
+}
+
+/** The change between two signatures; undefined when the frames differ in size. */
+function difference(before: Signature, now: Signature): FrameChange | undefined {
+  if (before.width !== now.width || before.height !== now.height) return undefined;
+  let common = 0;
+  for (let i = 0; i < now.histogram.length; i++) common += Math.min(now.histogram[i]!, before.histogram[i]!);
+  let diff = 0;
+  for (let i = 0; i < now.thumbnail.length; i++) diff += Math.abs(now.thumbnail[i]! - before.thumbnail[i]!);
+  return { histogram: 1 - common, pixels: diff / now.thumbnail.length };
 }
 
 /** A normalised colour histogram and a grey thumbnail, both from the frame's pixels averaged by cell. */

@@ -116,6 +116,9 @@ const EVIDENCE_HALF_LIFE_SECONDS = 5;
 /** A name must lead the track's current one by this much (aggregate score) to replace it: hysteresis. */
 const SWITCH_MARGIN = 0.01;
 
+/** How many of the latest shots' last tracks are kept for a shot that takes one up again. */
+const RESUME_SHOTS = 8;
+
 export class Tracker {
   private readonly tracks: Track[] = [];
   private nextId = 1;
@@ -124,6 +127,14 @@ export class Tracker {
   private shotFrames = 0;
   /** Named tracks that ended recently: their faces' mean (unit) and name, for re-identification across shots. */
   private readonly recent: { embedding: Float32Array; actor: string; at: number }[] = [];
+  /** Stream time of the last frame with faces fed to the tracker (its last detection). */
+  private previousUpdate: number | undefined;
+  /** The shot of the latest frame (ShotDetector's numbering; counted here when the caller gives none). */
+  private shot = 1;
+  /** The tracks on screen when each of the latest shots ended, newest last, for a shot that takes one up again. */
+  private readonly shotEnds: { shot: number; tracks: Track[] }[] = [];
+  /** The tracks of the shot this one takes up again, until their faces are found or `until` passes. */
+  private resumable: { tracks: Track[]; until: number } | undefined;
 
   constructor(private readonly options: TrackerOptions) {
     this.link = options.link ?? LINK_DEFAULTS;
@@ -131,11 +142,14 @@ export class Tracker {
 
   /**
    * Feeds one frame's faces at stream time `time` (seconds); `cut`: the frame starts a new shot, so
-   * every track ends first (a track never crosses a cut). Returns the events it caused.
+   * every track ends first (a track never crosses a cut); `shot` and `resumes`: the ShotDetector's
+   * numbering, and the earlier shot this one takes up again (see {@link Tracker.resume}). Returns the
+   * events it caused.
    */
-  update(faces: TrackInput[], time: number, options: { cut?: boolean; model?: TrackModel | null } = {}): TrackEvent[] {
-    const events: TrackEvent[] = options.cut ? this.expire(time, true) : [];
+  update(faces: TrackInput[], time: number, options: { cut?: boolean; model?: TrackModel | null; shot?: number; resumes?: number } = {}): TrackEvent[] {
+    const events: TrackEvent[] = options.cut ? this.cut(time, options.shot, options.resumes) : [];
     this.shotFrames = options.cut ? 1 : this.shotFrames + 1;
+    if (this.resumable && time > this.resumable.until) this.resumable = undefined;
     const pairs: { score: number; t: number; f: number }[] = [];
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
@@ -148,13 +162,17 @@ export class Tracker {
     const usedTracks = new Set<number>();
     const usedFaces = new Set<number>();
     const touched: Track[] = [];
-    for (const { t, f } of pairs) {
-      if (usedTracks.has(t) || usedFaces.has(f)) continue;
+    const take = ({ t, f }: { t: number; f: number }) => {
+      if (usedTracks.has(t) || usedFaces.has(f)) return;
       usedTracks.add(t);
       usedFaces.add(f);
       this.observe(this.tracks[t]!, faces[f]!, time, options.model ?? null);
       touched.push(this.tracks[t]!);
-    }
+    };
+    pairs.forEach(take);
+    this.turnedAway(faces, usedTracks, usedFaces).forEach(take);
+    this.previousUpdate = time;
+    const resumed = this.resume(faces, usedFaces);
     faces.forEach((face, f) => {
       if (usedFaces.has(f)) return;
       const track: Track = {
@@ -168,7 +186,7 @@ export class Tracker {
         announced: false,
         last: face.embedding,
         bestConfidence: 0,
-        evidence: emptyEvidence(face.embedding.length),
+        evidence: resumed.get(f) ?? emptyEvidence(face.embedding.length),
       };
       this.tracks.push(track);
       this.observe(track, face, time, options.model ?? null);
@@ -177,6 +195,77 @@ export class Tracker {
     for (const track of touched) this.decide(track, time, options.model ?? null, events);
     events.push(...this.expire(time));
     return events;
+  }
+
+  /**
+   * Pairs of a track and a face the embeddings did not link, where the face is in the track's place:
+   * a face turning to profile or closing its eyes can change its embedding past any link (measured:
+   * Akshay Kumar turning away in the Hera Pheri scene, cosine -0.03 to his face 0.4 s before, 33 px,
+   * 29 px from where it was), and his track would end with its name while a new, unnamed one went on
+   * in its place. Taken only when neither has another candidate: a track seen at the last detection,
+   * a face within one face height of it at about the same size, no other such face for the track nor
+   * track for the face, and a face not named as someone else on its own (a different person who
+   * walks into that place is known by their own name).
+   */
+  private turnedAway(faces: TrackInput[], usedTracks: Set<number>, usedFaces: Set<number>): { t: number; f: number }[] {
+    const near: { t: number; f: number }[] = [];
+    this.tracks.forEach((track, t) => {
+      if (usedTracks.has(t) || track.lastSeen !== this.previousUpdate) return;
+      faces.forEach((face, f) => {
+        if (usedFaces.has(f) || !similarSize(track.box, face.box)) return;
+        if (centreDistance(track.box, face.box) <= Math.max(track.box.height, face.box.height)) near.push({ t, f });
+      });
+    });
+    return near.filter(
+      ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === this.tracks[t]!.actor),
+    );
+  }
+
+  /**
+   * A cut: every track ends, and the shot's last tracks are kept in case a later shot takes it up
+   * again; `resumes` is the earlier shot the new one takes up, whose tracks' faces may now be found.
+   */
+  private cut(time: number, shot: number | undefined, resumes: number | undefined): TrackEvent[] {
+    const ending = this.tracks.filter((t) => t.evidence.weight > 0);
+    const events = this.expire(time, true);
+    this.shotEnds.push({ shot: this.shot, tracks: ending });
+    if (this.shotEnds.length > RESUME_SHOTS) this.shotEnds.shift();
+    this.shot = shot ?? this.shot + 1;
+    const earlier = resumes === undefined ? undefined : this.shotEnds.find((s) => s.shot === resumes);
+    this.resumable = earlier && earlier.tracks.length > 0 ? { tracks: [...earlier.tracks], until: time + this.options.absentSeconds } : undefined;
+    return events;
+  }
+
+  /**
+   * Faces of a shot that takes an earlier one up again (the same camera set-up after a cutaway, as
+   * film and TV cut back and forth) found where a face of that shot was at its end, about as large,
+   * and alike enough to link within a shot: each new track starts from that face's evidence (faded
+   * over the time between), so a face too small to name on its own is named as it was before the
+   * cutaway, and a different face in the same place is not linked. Returns the evidence by face index.
+   */
+  private resume(faces: TrackInput[], usedFaces: Set<number>): Map<number, Evidence> {
+    const out = new Map<number, Evidence>();
+    const from = this.resumable;
+    if (!from) return out;
+    const pairs: { score: number; t: number; f: number }[] = [];
+    from.tracks.forEach((track, t) =>
+      faces.forEach((face, f) => {
+        if (usedFaces.has(f)) return;
+        const overlap = iou(track.box, face.box);
+        const cos = dot(track.last, face.embedding);
+        if (similarSize(track.box, face.box) && (overlap >= 0.3 || centreDistance(track.box, face.box) <= track.box.height) && cos >= this.link.near)
+          pairs.push({ score: overlap + cos, t, f });
+      }),
+    );
+    pairs.sort((a, b) => b.score - a.score);
+    const taken = new Set<number>();
+    for (const { t, f } of pairs) {
+      if (taken.has(t) || out.has(f)) continue;
+      taken.add(t);
+      out.set(f, copyEvidence(from.tracks[t]!.evidence));
+    }
+    from.tracks = from.tracks.filter((_, t) => !taken.has(t));
+    return out;
   }
 
   /**
@@ -246,11 +335,7 @@ export class Tracker {
   private links(track: Track, face: TrackInput, iou: number, cos: number): boolean {
     if (iou >= 0.3 && cos >= this.link.overlapping) return true;
     const size = Math.max(track.box.height, face.box.height, 1);
-    const distance = Math.hypot(
-      track.box.x + track.box.width / 2 - face.box.x - face.box.width / 2,
-      track.box.y + track.box.height / 2 - face.box.y - face.box.height / 2,
-    );
-    if (distance <= size && cos >= this.link.near) return true;
+    if (centreDistance(track.box, face.box) <= size && cos >= this.link.near) return true;
     return cos >= this.link.anywhere;
   }
 
@@ -353,6 +438,20 @@ function judge(e: Evidence, model: TrackModel): Verdict | null {
 
 function emptyEvidence(size: number): Evidence {
   return { version: null, at: 0, weight: 0, margin: 0, embedding: new Float64Array(size), scores: new Float64Array(0) };
+}
+
+function copyEvidence(e: Evidence): Evidence {
+  return { ...e, embedding: Float64Array.from(e.embedding), scores: Float64Array.from(e.scores) };
+}
+
+/** Heights within a factor 1.5 of each other. */
+function similarSize(a: Box, b: Box): boolean {
+  const ratio = b.height / Math.max(1, a.height);
+  return ratio >= 2 / 3 && ratio <= 3 / 2;
+}
+
+function centreDistance(a: Box, b: Box): number {
+  return Math.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2);
 }
 
 function view({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }: Track): TrackView {
