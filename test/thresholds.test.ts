@@ -2,7 +2,8 @@
 import t from 'tap';
 import { classMeans } from '../src/recognize/ncm-head.js';
 import { splitActor, splitAll } from '../src/train/split.js';
-import { calibrate, heldOutImpostors, ncmGenuine, unknownImpostors, type ImpostorScore } from '../src/train/thresholds.js';
+import { calibrate, heldOutImpostors, ncmGenuine, nearestMean, spreadThreshold, unknownImpostors, type ImpostorScore } from '../src/train/thresholds.js';
+import { normalQuantile, strangerTail, trackThreshold, TRACK_REJECT_RATE, TRACK_STRANGER_RATE, type TrackImpostors } from '../src/train/track-threshold.js';
 
 function random(seed: number, size = 128): Float32Array {
   let s = seed;
@@ -17,7 +18,10 @@ function classes(count: number, per: number, spread: number, first = 1): Float32
   const shared = random(999).map((x) => x * 3);
   return Array.from({ length: count }, (_, c) => {
     const centre = random(c + first);
-    return Array.from({ length: per }, (_, i) => centre.map((x, k) => x + shared[k]! + spread * random(1000 * (c + first) + i + 7)[k]!));
+    return Array.from({ length: per }, (_, i) => {
+      const noise = random(1000 * (c + first) + i + 7);
+      return centre.map((x, k) => x + shared[k]! + spread * noise[k]!);
+    });
   });
 }
 
@@ -81,4 +85,41 @@ t.test('the split is per actor, seeded, and leaves small actors whole', async (t
   const both = splitAll(['b', 'c'], [items, items], 3);
   const alone = splitAll(['a', 'b', 'c'], [[1, 2], items, items], 3);
   t.same(alone.test.slice(1), both.test, "adding an actor changes no other actor's split");
+});
+
+t.test('the track threshold names one stranger in two hundred, where the 0.97 quantile of identities named three in a hundred', async (t) => {
+  const actors = classes(11, 5, 0.6);
+  const means = classMeans(actors, 128);
+  const impostors: TrackImpostors = new Map(actors.map((faces, own) => [`actor ${own}`, { faces, own }]));
+  classes(86, 5, 0.6, 100).forEach((faces, c) => impostors.set(`stranger ${c}`, { faces, own: -1 }));
+  const bar = trackThreshold(impostors, means)!;
+  t.equal(bar, strangerTail(impostors, means), 'the long-track bar is the higher one here');
+  // Strangers the calibration never saw, of the same kind: the aggregate of each one's faces.
+  const aggregate = (faces: readonly Float32Array[]) => {
+    const mean = new Float32Array(128);
+    for (const f of faces) {
+      const n = Math.hypot(...f) * faces.length;
+      for (let k = 0; k < 128; k++) mean[k]! += f[k]! / n;
+    }
+    return nearestMean(mean, means).score / spreadThreshold(1, Math.hypot(...mean));
+  };
+  const fresh = classes(2000, 5, 0.6, 5000).map(aggregate);
+  const named = fresh.filter((s) => s >= bar).length / fresh.length;
+  t.ok(named <= 2 * TRACK_STRANGER_RATE, `${(named * 100).toFixed(2)}% of 2000 new strangers named`);
+  const sorted = [...fresh].sort((a, b) => b - a);
+  t.ok(bar > sorted[Math.floor((1 - TRACK_REJECT_RATE) * fresh.length)]!, 'over the bar that rejects only TRACK_REJECT_RATE of them');
+  const genuine = classes(11, 5, 0.6).map(aggregate);
+  t.ok(Math.min(...genuine) > bar, 'every actor still named from their own faces');
+  t.ok(strangerTail(impostors, means, TRACK_STRANGER_RATE / 10) > strangerTail(impostors, means), 'a lower rate, a higher bar');
+});
+
+t.test('the normal quantile', async (t) => {
+  for (const [p, z] of [
+    [0.5, 0],
+    [0.975, 1.96],
+    [0.99, 2.3263],
+    [0.999, 3.0902],
+    [0.025, -1.96],
+  ] as const)
+    t.ok(Math.abs(normalQuantile(p) - z) < 1e-3, `${p}: ${normalQuantile(p)}`);
 });

@@ -12,12 +12,12 @@ import {
   ncmGenuine,
   operatingPoint,
   SCORE_SCALES,
-  trackThreshold,
   unknownImpostors,
   type Calibration,
   type GenuineScore,
   type ImpostorScore,
 } from './thresholds.js';
+import { trackThreshold } from './track-threshold.js';
 
 export interface HeadInput {
   actors: string[];

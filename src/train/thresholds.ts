@@ -197,7 +197,7 @@ function equalError(genuine: number[], impostor: number[], { range: [lowest, hig
 }
 
 /** The smallest score that at least `q` of `values` fall under (ties stay rejected). */
-function quantile(values: number[], q: number): number {
+export function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
   return Math.round((sorted[Math.max(0, index)]! + 1e-6) * 1e6) / 1e6;
@@ -231,47 +231,4 @@ export const SPREAD_BETA = 0.8;
 /** A cosine threshold `t` for the mean of faces whose mean unit embedding has length `length`. */
 export function spreadThreshold(t: number, length: number): number {
   return t * (1 + SPREAD_BETA * (1 / Math.max(length, 1e-6) - 1));
-}
-
-/** Faces a simulated track of an impostor is made of (consecutive faces of one identity). */
-const TRACK_FACES = 3;
-
-/**
- * Fraction of impostor identities whose typical track stays unnamed. A stranger on screen is one
- * identity whatever the number of frames, and the faces of a video that a track adds up are more
- * alike than photos; so the track threshold rejects whole identities, and more of them than the
- * per-face threshold rejects faces.
- */
-export const TRACK_REJECT_RATE = 0.97;
-
-/**
- * The threshold on a track's spread-corrected aggregate cosine (see {@link spreadThreshold}): each
- * impostor identity's faces, taken TRACK_FACES at a time, give mean embeddings whose best cosine to
- * the class means (its own left out, for an actor held out) is divided by its spread factor; the
- * median of those is the identity's typical track, and the threshold leaves TRACK_REJECT_RATE of
- * the identities under it.
- */
-export function trackThreshold(impostors: Map<string, { faces: readonly Float32Array[]; own: number }>, means: readonly Float32Array[]): number | undefined {
-  const typical: number[] = [];
-  for (const { faces, own } of impostors.values()) {
-    const scores: number[] = [];
-    for (let i = 0; i + TRACK_FACES <= faces.length; i += TRACK_FACES) {
-      const group = faces.slice(i, i + TRACK_FACES);
-      const size = group[0]!.length;
-      const mean = new Float32Array(size);
-      for (const f of group) {
-        let n = 0;
-        for (const x of f) n += x * x;
-        n = Math.sqrt(n) || 1;
-        for (let k = 0; k < size; k++) mean[k]! += f[k]! / n / group.length;
-      }
-      let length = 0;
-      for (const x of mean) length += x * x;
-      length = Math.sqrt(length);
-      const best = nearestMean(mean, means, own).score;
-      scores.push(best / spreadThreshold(1, length));
-    }
-    if (scores.length) typical.push(quantile(scores, 0.5));
-  }
-  return typical.length >= 5 ? quantile(typical, TRACK_REJECT_RATE) : undefined;
 }
