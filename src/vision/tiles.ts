@@ -1,4 +1,4 @@
-// A second look for small faces: the detector again on overlapping tiles, each seen larger than in the whole frame.
+// Video frames: the whole frame at its own aspect, and a second look for small faces (the frame seen larger, or overlapping tiles).
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
 import { intersection, iou } from './boxes.js';
 
@@ -46,6 +46,30 @@ export function cropImage(image: RgbImage, tile: Tile): RgbImage {
     data.set(image.data.subarray(from, from + tile.width * 3), y * tile.width * 3);
   }
   return { data, width: tile.width, height: tile.height };
+}
+
+/**
+ * Faces of a video frame. A backend that detects at any size (SSD on onnxruntime) sees the frame at
+ * its own aspect, long side 512 (what face-api's square shows of it, without the padding), and for
+ * the second look the whole frame `zoom` times larger in one pass (640×360: 1024×576, 2.4× cheaper
+ * than the 6 tiles of 512×512; see docs/pipeline.md), keeping from it the faces the tiles would
+ * have kept (no larger than MAX_FACE_IN_TILE of a tile's side), since the whole pass finds the
+ * large ones better. Other backends: {@link detectWithTiles}.
+ */
+export async function detectFrame(backend: FaceBackend, image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+  const zoom = options.tileZoom ?? 0;
+  const second = tileGrid(image.width, image.height, zoom).length > 0;
+  if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
+  const long = Math.max(image.width, image.height);
+  const base = DETECTOR_SIDE / long;
+  const whole = await backend.detectScaled(image, base, options);
+  if (!second) return whole;
+  const side = Math.max(MIN_TILE, Math.round(long / zoom));
+  const found = [...whole];
+  for (const d of await backend.detectScaled(image, DETECTOR_SIDE / side, options)) {
+    if (Math.max(d.box.width, d.box.height) <= MAX_FACE_IN_TILE * side) found.push(d);
+  }
+  return suppress(found).slice(0, options.maxFaces);
 }
 
 /**
