@@ -1,6 +1,6 @@
 // The second look for small faces: tiles that cover the frame, and detections merged back into it.
 import t from 'tap';
-import { cropImage, detectFrame, detectWithTiles, tileGrid } from '../src/vision/tiles.js';
+import { cropImage, detectFrame, detectWithTiles, stripGrid, tileGrid } from '../src/vision/tiles.js';
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
 
 t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger; none where nothing is small', async (t) => {
@@ -103,9 +103,13 @@ function scaledBackend(faces: Box[]): FaceBackend & { scales: number[] } {
     async detect(): Promise<Detection[]> {
       throw new Error('a video frame is seen at its own aspect');
     },
-    detectScaled: async (_image: RgbImage, scale: number): Promise<Detection[]> => {
+    detectScaled: async (input: RgbImage, scale: number): Promise<Detection[]> => {
       backend.scales.push(scale);
-      return faces.filter((f) => f.height * scale >= 40).map((f) => ({ box: { ...f }, score: 0.9 }));
+      const origin = locate(input, input);
+      return faces
+        .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
+        .filter((f) => f.height * scale >= 40)
+        .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
     },
     async landmarks() {
       return [];
@@ -117,7 +121,7 @@ function scaledBackend(faces: Box[]): FaceBackend & { scales: number[] } {
   return backend;
 }
 
-t.test('a backend of any input size: the whole frame at 512 on its long side, then once zoom times larger', async (t) => {
+t.test('a backend of any input size: the whole frame at 512 on its long side, then zoom times larger in strips', async (t) => {
   const image = coordinateImage(640, 360);
   const small = { x: 100, y: 100, width: 30, height: 32 };
   const large = { x: 400, y: 100, width: 90, height: 100 };
@@ -132,7 +136,12 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   );
   backend.scales.length = 0;
   const found = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
-  t.same(backend.scales, [0.8, 1.6], 'the second look: 1024×576, as the 320 px tiles at 512 showed');
+  t.same(backend.scales, [0.8, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in two strips of 576×576');
+  t.same(stripGrid(640, 360, 1.6, 80), [
+    { x: 0, y: 0, width: 360, height: 360 },
+    { x: 280, y: 0, width: 360, height: 360 },
+  ]);
+  t.same(stripGrid(640, 360, 0.8, 80), [{ x: 0, y: 0, width: 640, height: 360 }], 'one pass where it fits');
   t.same(
     found.map((d) => d.box).sort((a, b) => a.x - b.x),
     [small, huge, large],
