@@ -19,6 +19,7 @@ const { loadWeights } = await dist('vision/onnx/weights.js');
 const { faceApiModelDir } = await dist('vision/face-api.js');
 const { compileMobileFaceNet, mobileFaceNetTflitePath } = await dist('vision/onnx/mobilefacenet.js');
 const { QUANT_SOURCES } = await dist('vision/onnx/int8-models.js');
+const { anchorCentersAndSizes, ssdAnchors } = await dist('vision/onnx/ssd-anchors.js');
 
 const datasets = path.resolve(root, process.env.ACTOR_RECOGNIZER_DATASETS ?? '../shared/datasets');
 const faces = (...p) => path.join(datasets, 'faces', ...p);
@@ -76,6 +77,17 @@ function bestRange(hist, lo, hi) {
   return [best.lo, best.hi];
 }
 
+/** The SSD graph's other inputs for face-api's square (as the backend's detect() feeds them): padded to the long side, seen at 512. */
+function squareFeeds(image) {
+  const side = Math.max(image.width, image.height);
+  const { center, size } = anchorCentersAndSizes(ssdAnchors(512, 512));
+  return {
+    layout: new ort.Tensor('int64', BigInt64Array.from([side, side, 512, 512], BigInt), [4]),
+    anchor_center: new ort.Tensor('float32', center, [center.length / 2, 2]),
+    anchor_size: new ort.Tensor('float32', size, [size.length / 2, 2]),
+  };
+}
+
 async function calibrate(network, graph, files, size, batch) {
   const tensors = calibrationTensors(graph);
   for (const t of tensors) graph.output(t, 'float32');
@@ -85,6 +97,7 @@ async function calibrate(network, graph, files, size, batch) {
   const pass = async (visit) => {
     for (const image of images) {
       const feeds = { image: new ort.Tensor('uint8', image.data, batch ? [1, size, size, 3] : [1, image.height, image.width, 3]) };
+      if (network === 'ssd') Object.assign(feeds, squareFeeds(image));
       const out = await session.run(feeds, tensors);
       for (const t of tensors) visit(t, out[t].data);
     }

@@ -3,7 +3,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
 import { isRecognizerError } from '../src/errors.js';
+import { iou } from '../src/vision/boxes.js';
+import { decodeImage } from '../src/vision/decode.js';
+import { datasetsMissing, faces } from './helpers/datasets.js';
 import { selectSsd } from '../src/vision/onnx/detections.js';
 import { OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
 import { clipRegion, placeSquare, writeSquare } from '../src/vision/onnx/preprocess.js';
@@ -82,4 +86,31 @@ t.test('compiles into the cache once, infers, and stops cleanly', async (t) => {
   await again.start();
   t.equal(statSync(path.join(cacheDir, versionDir!, 'ssd.onnx')).mtimeMs, stamp, 'the cached graph is reused, not rebuilt');
   await again.stop();
+});
+
+t.test('SSD runs at any input size', async (t) => {
+  const backend = new OnnxFaceBackend({ intraOpNumThreads: 1 });
+  await backend.start();
+  t.teardown(() => backend.stop());
+  t.ok(backend.detectScaled, 'the SSD backend detects at any size');
+  const grey = solid(640, 360, () => 128);
+  for (const scale of [0.8, 1.6, 0.37]) t.same(await backend.detectScaled!(grey, scale, { minScore: 0.5, maxFaces: 10 }), [], `nothing in grey at ${scale}`);
+  t.notOk(new OnnxFaceBackend({ detector: 'tiny' }).detectScaled, 'the Tiny Face Detector has a fixed input');
+});
+
+t.test('a photo at its own aspect: the faces of the square, at the same places', { skip: datasetsMissing() ?? false }, async (t) => {
+  const backend = new OnnxFaceBackend({ intraOpNumThreads: 1 });
+  await backend.start();
+  t.teardown(() => backend.stop());
+  // A group photo letterboxed into a 16:9 frame: the square pass pads it, the frame pass does not.
+  for (const file of ['bbt1.jpg', 'bbt3.jpg']) {
+    const image = await decodeImage(await readFile(faces('bbt-group-shots', file)), { maxPixels: 40_000_000 });
+    const options = { minScore: 0.5, maxFaces: 20 };
+    const square = await backend.detect(image, options);
+    const frame = await backend.detectScaled!(image, 512 / Math.max(image.width, image.height), options);
+    t.ok(square.length >= 3, `${file}: ${square.length} faces in the square`);
+    const matched = square.map((a) => Math.max(0, ...frame.map((b) => iou(a.box, b.box))));
+    t.equal(frame.length, square.length, `${file}: as many faces at the photo's own aspect`);
+    t.ok(Math.min(...matched) >= 0.9, `${file}: every face again, IoU at least ${Math.min(...matched).toFixed(3)}`);
+  }
 });

@@ -1,6 +1,6 @@
 // The second look for small faces: tiles that cover the frame, and detections merged back into it.
 import t from 'tap';
-import { cropImage, detectWithTiles, tileGrid } from '../src/vision/tiles.js';
+import { cropImage, detectFrame, detectWithTiles, stripGrid, tileGrid } from '../src/vision/tiles.js';
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
 
 t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger; none where nothing is small', async (t) => {
@@ -91,4 +91,63 @@ t.test('small faces come from the tiles, large ones from the whole frame, each o
     [small, large],
     'with the tiles both, the large one once',
   );
+});
+
+/** A detector of any input size: it sees the faces whose height at `scale` is at least 40 px. */
+function scaledBackend(faces: Box[]): FaceBackend & { scales: number[] } {
+  const backend = {
+    name: 'fake-scaled',
+    scales: [] as number[],
+    async start() {},
+    async stop() {},
+    async detect(): Promise<Detection[]> {
+      throw new Error('a video frame is seen at its own aspect');
+    },
+    detectScaled: async (input: RgbImage, scale: number): Promise<Detection[]> => {
+      backend.scales.push(scale);
+      const origin = locate(input, input);
+      return faces
+        .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
+        .filter((f) => f.height * scale >= 40)
+        .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
+    },
+    async landmarks() {
+      return [];
+    },
+    async embed() {
+      return [];
+    },
+  };
+  return backend;
+}
+
+t.test('a backend of any input size: the whole frame at 512 on its long side, then zoom times larger in strips', async (t) => {
+  const image = coordinateImage(640, 360);
+  const small = { x: 100, y: 100, width: 30, height: 32 };
+  const large = { x: 400, y: 100, width: 90, height: 100 };
+  const huge = { x: 200, y: 0, width: 200, height: 200 };
+  const backend = scaledBackend([small, large, huge]);
+  const whole = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 0 });
+  t.same(backend.scales, [0.8], 'one pass, 640×360 seen as 512×288');
+  t.same(
+    whole.map((d) => d.box.x).sort((a, b) => a - b),
+    [200, 400],
+    'the whole frame alone misses the 32 px face',
+  );
+  backend.scales.length = 0;
+  const found = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
+  t.same(backend.scales, [0.8, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in two strips of 576×576');
+  t.same(stripGrid(640, 360, 1.6, 80), [
+    { x: 0, y: 0, width: 360, height: 360 },
+    { x: 280, y: 0, width: 360, height: 360 },
+  ]);
+  t.same(stripGrid(640, 360, 0.8, 80), [{ x: 0, y: 0, width: 640, height: 360 }], 'one pass where it fits');
+  t.same(
+    found.map((d) => d.box).sort((a, b) => a.x - b.x),
+    [small, huge, large],
+    'every face once; the 200 px one (over 0.45 of a tile) from the whole frame only',
+  );
+  backend.scales.length = 0;
+  await detectFrame(backend, coordinateImage(480, 270), { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
+  t.equal(backend.scales.length, 1, 'no second look where the detector already sees the frame at full size');
 });

@@ -1,6 +1,7 @@
 // `bench`'s yardstick: the machine's measured peak GFLOP/s (a matmul and a conv graph on onnxruntime), and a Raspberry Pi estimate.
 import * as ort from 'onnxruntime-node';
 import { countFlops } from '../onnx/flops.js';
+import { SSD_NET_INPUT } from '../vision/onnx/ssd-graph.js';
 import { GraphBuilder } from '../onnx/writer.js';
 import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
 import { round, type Network } from './bench-report.js';
@@ -155,7 +156,8 @@ export function piEstimate(gflop: Record<string, number>, achieved: Partial<Reco
 /** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
 export async function networkGflop(): Promise<Record<Network, number>> {
   const nets: [Network, FaceNet, Record<string, number[]>][] = [
-    ['ssd', 'ssd', {}],
+    // SSD's size comes from its layout input: count face-api's 512 square.
+    ['ssd', 'ssd', { [SSD_NET_INPUT]: [1, 3, 512, 512] }],
     ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
     ['recognition', 'recognition', { image: [1, 150, 150, 3] }],
     ['tinyDetector', 'tiny-detector', {}],

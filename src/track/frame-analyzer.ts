@@ -19,10 +19,14 @@ export interface AnalyzedFace extends TrackInput {
 
 /** Wraps a backend to time each call; the pipeline around it does not know. */
 class TimedBackend implements FaceBackend {
+  readonly detectScaled?: FaceBackend['detectScaled'];
   constructor(
     private readonly inner: FaceBackend,
     private readonly timer: StageTimer,
-  ) {}
+  ) {
+    const scaled = inner.detectScaled;
+    if (scaled) this.detectScaled = (image, scale, options) => this.time('detect', () => scaled(image, scale, options));
+  }
   get name(): string {
     return this.inner.name;
   }
@@ -69,7 +73,7 @@ export class FrameAnalyzer {
 
   /** The faces of one frame; `model` is the model that named them (null without a model). */
   async analyze(image: RgbImage, options: { tiles?: boolean } = {}): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
-    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none', ...options });
+    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none', video: true, ...options });
     return {
       faces: faces.map((f) => ({
         box: f.box,

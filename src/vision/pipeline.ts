@@ -2,7 +2,7 @@
 import { addBorder, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
 import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
 import { faceQuality, type FaceQuality } from './quality.js';
-import { detectWithTiles } from './tiles.js';
+import { detectFrame, detectWithTiles } from './tiles.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
 
 /** One face found in an image, with its descriptor. Coordinates are the image's pixels. */
@@ -33,8 +33,10 @@ export interface AnalyzeOptions {
   fallback?: FallbackMode;
   /** Keep each face's aligned chip, for image classifiers; off by default so live video pays nothing. */
   chips?: boolean;
-  /** false: no second look on tiles (DetectOptions.tileZoom) for this image. */
+  /** false: no second look for small faces (DetectOptions.tileZoom) for this image. */
   tiles?: boolean;
+  /** A video frame: seen at its own aspect where the backend can (tiles.ts detectFrame), not in face-api's square. */
+  video?: boolean;
 }
 
 /**
@@ -84,7 +86,7 @@ export class FacePipeline {
     const fallback = options.fallback ?? 'none';
     // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
     const detect = fallback === 'face-crop' || options.tiles === false ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
-    let found = await this.detectAndLocate(image, 0, image, detect);
+    let found = await this.detectAndLocate(image, 0, image, detect, options.video === true);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {
       const bordered = addBorder(image, BORDER_FRACTION);
@@ -133,9 +135,10 @@ export class FacePipeline {
   }
 
   /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
-  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions) {
-    const detections =
-      options.tileZoom && options.tileZoom > 1
+  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, video = false) {
+    const detections = video
+      ? await detectFrame(this.backend, searched, options)
+      : options.tileZoom && options.tileZoom > 1
         ? await detectWithTiles(this.backend, searched, options, options.tileZoom)
         : await this.backend.detect(searched, options);
     if (detections.length === 0) return [];

@@ -1,4 +1,4 @@
-// A second look for small faces: the detector again on overlapping tiles, each seen larger than in the whole frame.
+// Video frames: the whole frame at its own aspect, and a second look for small faces (the frame seen larger, or overlapping tiles).
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
 import { intersection, iou } from './boxes.js';
 
@@ -46,6 +46,59 @@ export function cropImage(image: RgbImage, tile: Tile): RgbImage {
     data.set(image.data.subarray(from, from + tile.width * 3), y * tile.width * 3);
   }
   return { data, width: tile.width, height: tile.height };
+}
+
+/**
+ * The most pixels one pass of the second look shows the detector: 576×576, 1.27 times a 512 tile.
+ * onnxruntime's arena keeps the largest pass's activations. Measured on 640×360 (one backend, RSS
+ * after three frames; time of the second look against the 6 tiles, interleaved, one run): one pass
+ * at 1024×576 +63–72 MiB over the tiles, 2.6× faster; two strips at 576×576 +29 MiB, 2.4× faster;
+ * three at 427×576 +12 MiB, only 1.4× faster.
+ */
+const MAX_PASS_PIXELS = 576 * 576;
+
+/**
+ * Faces of a video frame. A backend that detects at any size (SSD on onnxruntime) sees the frame at
+ * its own aspect, long side 512 (what face-api's square shows of it, without the padding), and for
+ * the second look the frame `zoom` times larger, in as few strips across its long side as keep each
+ * pass under MAX_PASS_PIXELS (640×360: two strips of 360×360 seen at 576×576, against 6 tiles of
+ * 512×512; see docs/pipeline.md). From the second look it keeps the faces the tiles would have kept
+ * (no larger than MAX_FACE_IN_TILE of a tile's side, not cut by a strip's inner edge), since the
+ * whole pass finds the large ones. Other backends: {@link detectWithTiles}.
+ */
+export async function detectFrame(backend: FaceBackend, image: RgbImage, options: DetectOptions): Promise<Detection[]> {
+  const zoom = options.tileZoom ?? 0;
+  const second = tileGrid(image.width, image.height, zoom).length > 0;
+  if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
+  const long = Math.max(image.width, image.height);
+  const whole = await backend.detectScaled(image, DETECTOR_SIDE / long, options);
+  if (!second) return whole;
+  const side = Math.max(MIN_TILE, Math.round(long / zoom));
+  const scale = DETECTOR_SIDE / side;
+  const found = [...whole];
+  for (const strip of stripGrid(image.width, image.height, scale, side * OVERLAP)) {
+    const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
+    for (const d of await backend.detectScaled(input, scale, options)) {
+      const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
+      if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, image)) continue;
+      found.push({ box, score: d.score });
+    }
+  }
+  return suppress(found).slice(0, options.maxFaces);
+}
+
+/** Strips across the long side of the image, overlapping by `overlap` px, each at most MAX_PASS_PIXELS once scaled. */
+export function stripGrid(width: number, height: number, scale: number, overlap: number): Tile[] {
+  const count = Math.max(1, Math.ceil((width * height * scale * scale) / MAX_PASS_PIXELS));
+  if (count === 1) return [{ x: 0, y: 0, width, height }];
+  const alongX = width >= height;
+  const length = alongX ? width : height;
+  const size = Math.min(length, Math.ceil((length + (count - 1) * overlap) / count));
+  const step = (length - size) / (count - 1);
+  return Array.from({ length: count }, (_, i) => {
+    const start = Math.round(i * step);
+    return alongX ? { x: start, y: 0, width: size, height } : { x: 0, y: start, width, height: size };
+  });
 }
 
 /**

@@ -60,6 +60,12 @@ export interface FaceBackend {
   stop(): Promise<void>;
   /** Faces in an image, best first, boxes in the image's pixels. */
   detect(image: RgbImage, options: DetectOptions): Promise<Detection[]>;
+  /**
+   * Faces in an image seen at its own aspect and `scale` times its size, not in face-api's square
+   * (video frames: no padding to pay for, and one pass for the second look); absent where the
+   * detector has a fixed input (face-api on TensorFlow.js, the Tiny Face Detector).
+   */
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions) => Promise<Detection[]>;
   /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
   landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
   /** Which embedding network `embed` runs (see embedder.ts); face-api's descriptor when absent. */

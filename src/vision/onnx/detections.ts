@@ -30,17 +30,9 @@ function ssdIou(b: Float32Array, i: number, j: number): number {
 
 /**
  * SsdMobilenetv1.locateFaces after the network: greedy NMS at IOU 0.5 exactly as face-api runs it
- * (candidates strictly above minScore, best first, at most maxFaces), then boxes clipped to the
- * square and scaled to image pixels.
+ * (candidates strictly above minScore, best first, at most maxFaces); the anchors' indices.
  */
-export function selectSsd(
-  boxes: Float32Array,
-  scores: Float32Array,
-  image: { width: number; height: number },
-  inputSize: number,
-  minScore: number,
-  maxFaces: number,
-): Detection[] {
+function ssdNms(boxes: Float32Array, scores: Float32Array, minScore: number, maxFaces: number): number[] {
   const candidates: { score: number; index: number }[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! > minScore) candidates.push({ score: scores[i]!, index: i });
   candidates.sort((a, b) => b.score - a.score);
@@ -59,14 +51,44 @@ export function selectSsd(
     }
     if (!suppressed) selected.push(c.index);
   }
+  return selected;
+}
+
+/** face-api's detections on its square: {@link ssdNms}, then boxes clipped to the square and scaled to image pixels. */
+export function selectSsd(
+  boxes: Float32Array,
+  scores: Float32Array,
+  image: { width: number; height: number },
+  inputSize: number,
+  minScore: number,
+  maxFaces: number,
+): Detection[] {
   const reshaped = reshapedDims(image.width, image.height, inputSize);
   const padX = inputSize / reshaped.width;
   const padY = inputSize / reshaped.height;
-  return selected.map((i) => {
+  return ssdNms(boxes, scores, minScore, maxFaces).map((i) => {
     const top = Math.max(0, boxes[i * 4]!) * padY;
     const bottom = Math.min(1, boxes[i * 4 + 2]!) * padY;
     const left = Math.max(0, boxes[i * 4 + 1]!) * padX;
     const right = Math.min(1, boxes[i * 4 + 3]!) * padX;
+    return {
+      score: scores[i]!,
+      box: { x: left * image.width, y: top * image.height, width: (right - left) * image.width, height: (bottom - top) * image.height },
+    };
+  });
+}
+
+/** Detections of the SSD pass over a whole image at its own aspect (no padding): boxes relative to the image, clipped to it. */
+export function selectSsdFrame(
+  boxes: Float32Array,
+  scores: Float32Array,
+  image: { width: number; height: number },
+  minScore: number,
+  maxFaces: number,
+): Detection[] {
+  const clip = (v: number): number => Math.min(1, Math.max(0, v));
+  return ssdNms(boxes, scores, minScore, maxFaces).map((i) => {
+    const [top, left, bottom, right] = [0, 1, 2, 3].map((k) => clip(boxes[i * 4 + k]!)) as [number, number, number, number];
     return {
       score: scores[i]!,
       box: { x: left * image.width, y: top * image.height, width: (right - left) * image.width, height: (bottom - top) * image.height },

@@ -10,7 +10,12 @@ export interface Act {
   readonly w: number;
 }
 
-export type Padding = 'same' | 'valid';
+/**
+ * TF's SAME and VALID for the static size an Act records; `same-any`: SAME as TF pads a size that
+ * the stride divides, for every size (the graph's height and width may vary): the head pad of that
+ * case, and at the end whatever makes ceil(size / stride) outputs. Identical to SAME on such sizes.
+ */
+export type Padding = 'same' | 'valid' | 'same-any';
 
 /** Per-output-channel affine applied after a convolution: y = (conv + bias) * mul + add. */
 export interface ConvAffine {
@@ -26,6 +31,10 @@ export interface ConvAffine {
  */
 function tfPads(size: number, k: number, stride: number, padding: Padding): { out: number; before: number; after: number } {
   if (padding === 'valid') return { out: Math.floor((size - k) / stride) + 1, before: 0, after: 0 };
+  if (padding === 'same-any') {
+    const before = Math.floor(Math.max(k - stride, 0) / 2);
+    return { out: Math.ceil(size / stride), before, after: k - 1 - before };
+  }
   const out = Math.ceil(size / stride);
   const total = Math.max((out - 1) * stride + k - size, 0);
   return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };

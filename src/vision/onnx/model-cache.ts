@@ -19,7 +19,7 @@ export type FaceNet = 'ssd' | 'tiny-detector' | 'landmarks' | 'landmarks-tiny' |
  * Bumped whenever the compiler emits a different graph for the same weights, so that caches written
  * by an older compiler are not reused.
  */
-export const COMPILER_REVISION = 3;
+export const COMPILER_REVISION = 4;
 
 export interface FaceModelOptions {
   /** Cache root. Default: `models/.face-onnx` in the project root. */

@@ -3,13 +3,14 @@ import os from 'node:os';
 import { RecognizerError } from '../../errors.js';
 import type { Box, Detection, DetectOptions, DetectorKind, FaceBackend, Point, RgbImage } from '../types.js';
 import { EMBEDDING_SIZE } from '../types.js';
-import { reshapedDims, selectSsd, selectTiny } from './detections.js';
-import { detectReduced } from '../detector-input.js';
+import { reshapedDims, selectSsd, selectSsdFrame, selectTiny } from './detections.js';
+import { detectReduced, reduceForDetector } from '../detector-input.js';
 import { LANDMARK_INPUT_SIZE } from './landmark-graph.js';
 import { faceModelPath, type FaceModelOptions } from './model-cache.js';
 import { clipRegion, writeSquare, type Region } from './preprocess.js';
 import { RECOGNITION_INPUT_SIZE } from './recognition-graph.js';
 import { SSD_INPUT_SIZE } from './ssd-graph.js';
+import { anchorCentersAndSizes, ssdAnchors } from './ssd-anchors.js';
 import { MOBILEFACENET, mobileFaceNetModelPath } from './mobilefacenet.js';
 import type { EmbeddingNetwork } from '../embedder.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
@@ -79,11 +80,16 @@ export class OnnxFaceBackend implements FaceBackend {
   private readonly options: OnnxBackendOptions;
   private readonly sessions = new WorkerSessions();
   private starting: Promise<void> | undefined;
+  /** SSD's anchors per network input size (a camera has one or two sizes; a few are kept). */
+  private readonly anchors = new Map<string, { center: WireTensor; size: WireTensor }>();
+  /** Faces of a video frame seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions) => Promise<Detection[]>;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
     this.embedNetwork = options.embedNetwork ?? 'face-api-resnet34';
     this.name = { none: 'onnx', detector: 'onnx-int8', all: 'onnx-int8-all' }[options.quantize ?? 'none'];
+    if ((options.detector ?? 'ssd') === 'ssd') this.detectScaled = (image, scale, detectOptions) => this.detectFrame(image, scale, detectOptions);
   }
 
   private get detector(): DetectorKind {
@@ -124,17 +130,36 @@ export class OnnxFaceBackend implements FaceBackend {
     await this.sessions.close();
   }
 
-  private async run(kind: 'detect' | 'landmarks' | 'embed', input: WireTensor): Promise<Record<string, WireTensor>> {
+  /** Runs one network on `input` as its `image`, with `extra` feeds (copied, never transferred: the detector's anchors are kept). */
+  private async run(kind: 'detect' | 'landmarks' | 'embed', input: WireTensor, extra: Record<string, WireTensor> = {}): Promise<Record<string, WireTensor>> {
     if (!this.sessions.running) throw new RecognizerError('VISION_FAILED', 'OnnxFaceBackend used before start()');
     // Float inputs are built per call and handed over; image bytes are the caller's, so copied, and
     // first cut out of a larger buffer (a frame cut from a stream), since a view clones all of it.
     const transfer = input.type === 'float32' ? [input.data.buffer as ArrayBuffer] : [];
     const data = input.type === 'uint8' && input.data.byteLength !== input.data.buffer.byteLength ? input.data.slice() : input.data;
     try {
-      return await this.sessions.run(kind, { image: { ...input, data } }, transfer);
+      return await this.sessions.run(kind, { image: { ...input, data }, ...extra }, transfer);
     } catch (err) {
       throw new RecognizerError('VISION_FAILED', `onnx ${kind} failed`, { cause: err });
     }
+  }
+
+  /** The SSD graph's extra inputs for a network input of `netH`×`netW` after padding `image` to `padH`×`padW`. */
+  private ssdFeeds(padH: number, padW: number, netH: number, netW: number): Record<string, WireTensor> {
+    const key = `${netH}x${netW}`;
+    let anchors = this.anchors.get(key);
+    if (!anchors) {
+      const { center, size } = anchorCentersAndSizes(ssdAnchors(netH, netW));
+      const count = center.length / 2;
+      anchors = { center: { type: 'float32', data: center, dims: [count, 2] }, size: { type: 'float32', data: size, dims: [count, 2] } };
+      if (this.anchors.size >= 8) this.anchors.delete(this.anchors.keys().next().value!);
+      this.anchors.set(key, anchors);
+    }
+    return {
+      layout: { type: 'int64', data: BigInt64Array.from([padH, padW, netH, netW], BigInt), dims: [4] },
+      anchor_center: anchors.center,
+      anchor_size: anchors.size,
+    };
   }
 
   detect(image: RgbImage, options: DetectOptions): Promise<Detection[]> {
@@ -147,10 +172,14 @@ export class OnnxFaceBackend implements FaceBackend {
     const maxFaces = options.maxFaces || 100;
     const size = this.detector === 'ssd' ? SSD_INPUT_SIZE : this.tinySize;
     // The decoded bytes go in as they are: the graph pads, resizes and converts them natively.
-    const out = await this.run('detect', { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] });
+    const pixels: WireTensor = { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] };
     if (this.detector === 'ssd') {
+      // face-api's square: padded at the bottom or right to the long side, seen at 512×512.
+      const side = Math.max(image.width, image.height);
+      const out = await this.run('detect', pixels, this.ssdFeeds(side, side, size, size));
       return selectSsd(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, image, size, minScore, maxFaces);
     }
+    const out = await this.run('detect', pixels);
     const grid = out['grid']!.data as Float32Array;
     const cells = Math.round(Math.sqrt(grid.length / 5 / TINY_ANCHORS.length));
     const reshaped = reshapedDims(image.width, image.height, size);
@@ -159,6 +188,25 @@ export class OnnxFaceBackend implements FaceBackend {
     return selectTiny(candidates, image, size)
       .sort((a, b) => b.score - a.score)
       .slice(0, maxFaces);
+  }
+
+  /**
+   * SSD on `image` at its own aspect, `scale` times its size (rounded to whole pixels), without
+   * face-api's square: a 640×360 frame at 0.8 is 512×288, 44% fewer pixels than the letterboxed
+   * square, with the faces at the same size in the network's eyes.
+   */
+  private async detectFrame(image: RgbImage, scale: number, options: DetectOptions): Promise<Detection[]> {
+    const minScore = options.minScore || 0.5;
+    const maxFaces = options.maxFaces || 100;
+    const reduced = reduceForDetector(image);
+    const input = reduced.image;
+    const k = reduced.scale;
+    const netH = Math.max(1, Math.round(input.height * scale * k));
+    const netW = Math.max(1, Math.round(input.width * scale * k));
+    const pixels: WireTensor = { type: 'uint8', data: input.data, dims: [1, input.height, input.width, 3] };
+    const out = await this.run('detect', pixels, this.ssdFeeds(input.height, input.width, netH, netW));
+    const found = selectSsdFrame(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, input, minScore, maxFaces);
+    return k === 1 ? found : found.map((d) => ({ ...d, box: { x: d.box.x * k, y: d.box.y * k, width: d.box.width * k, height: d.box.height * k } }));
   }
 
   async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {

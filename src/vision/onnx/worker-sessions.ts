@@ -11,10 +11,10 @@ import type { InferenceSession } from 'onnxruntime-node';
  * are transferred back.
  */
 
-/** A tensor as it crosses the thread boundary. */
+/** A tensor as it crosses the thread boundary (int64: small inputs such as the detector's layout). */
 export interface WireTensor {
-  type: 'float32' | 'uint8';
-  data: Float32Array | Uint8Array;
+  type: 'float32' | 'uint8' | 'int64';
+  data: Float32Array | Uint8Array | BigInt64Array;
   dims: number[];
 }
 
