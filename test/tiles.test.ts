@@ -37,12 +37,7 @@ function fakeBackend(faces: Box[], image: RgbImage): FaceBackend & { calls: numb
     async stop() {},
     async detect(input: RgbImage, _options: DetectOptions): Promise<Detection[]> {
       backend.calls++;
-      const origin = locate(input, image);
-      const scale = 512 / Math.max(input.width, input.height);
-      return faces
-        .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
-        .filter((f) => f.height * scale >= 40)
-        .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
+      return facesIn(faces, input, locate(input, image), 512 / Math.max(input.width, input.height));
     },
     async landmarks() {
       return [];
@@ -52,6 +47,14 @@ function fakeBackend(faces: Box[], image: RgbImage): FaceBackend & { calls: numb
     },
   };
   return backend;
+}
+
+/** The faces wholly inside a crop starting at `origin`, in its pixels, that the detector sees 40 px high or more at `scale`. */
+function facesIn(faces: Box[], input: RgbImage, origin: { x: number; y: number }, scale: number): Detection[] {
+  return faces
+    .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
+    .filter((f) => f.height * scale >= 40)
+    .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
 }
 
 /** Where a crop of the test image starts: its first pixel holds its own coordinates. */
@@ -105,11 +108,7 @@ function scaledBackend(faces: Box[]): FaceBackend & { scales: number[] } {
     },
     detectScaled: async (input: RgbImage, scale: number): Promise<Detection[]> => {
       backend.scales.push(scale);
-      const origin = locate(input, input);
-      return faces
-        .filter((f) => f.x >= origin.x && f.y >= origin.y && f.x + f.width <= origin.x + input.width && f.y + f.height <= origin.y + input.height)
-        .filter((f) => f.height * scale >= 40)
-        .map((f) => ({ box: { x: f.x - origin.x, y: f.y - origin.y, width: f.width, height: f.height }, score: 0.9 }));
+      return facesIn(faces, input, locate(input, input), scale);
     },
     async landmarks() {
       return [];
