@@ -9,11 +9,11 @@ import { GraphBuilder } from '../src/onnx/writer.js';
 import { loadConfig } from '../src/config/load.js';
 import { createFacePipeline } from '../src/vision/create-backend.js';
 
-t.test('weights: symmetric per output channel in 7 bits, the largest magnitude at ±63, within half a step', async (t) => {
-  const w = Float32Array.of(0.4, -1, 0.125, 0, 10, -2.5, 6, 0);
+t.test('weights: symmetric int8 per output channel, the largest magnitude at ±127, within half a step', async (t) => {
+  const w = Float32Array.of(0.5, -1, 0.25, 0, 10, -2.5, 5, 0);
   const { q, scales } = quantizeWeights(w, 2);
-  t.same([...q.subarray(0, 4)], [25, -63, 8, 0]);
-  t.same([...q.subarray(4)], [63, -16, 38, 0]);
+  t.same([...q.subarray(0, 4)], [64, -127, 32, 0]);
+  t.same([...q.subarray(4)], [127, -32, 64, 0]);
   w.forEach((v, i) => t.ok(Math.abs(q[i]! * scales[Math.floor(i / 4)]! - v) <= scales[Math.floor(i / 4)]! / 2 + 1e-7, `weight ${i}`));
   t.same([...quantizeWeights(new Float32Array(3), 1).q], [0, 0, 0], 'an all-zero channel stays zero');
 });

@@ -72,16 +72,7 @@ export function activationParams(min: number, max: number): { scale: number; zer
   return { scale: Math.fround(scale), zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
 }
 
-/**
- * Largest weight magnitude: 7 bits, not 8. onnxruntime's u8s8 convolution on x86 CPUs without VNNI
- * (AVX2 alone, as on the AMD EPYC machines CI runs on) adds pairs of uint8×int8 products in int16
- * (vpmaddubsw), which saturates with weights near ±127: measured on the test's two-layer net, 0.024
- * off the float output with ±127 (8 output steps), 0.0016 with ±63. onnxruntime's own quantizer
- * reduces the range the same way on x86; ARM and VNNI lose half a bit of weight precision by it.
- */
-const WEIGHT_MAX = 63;
-
-/** Symmetric int8 per output channel (axis 0), 7 bits: scale = max |w| / WEIGHT_MAX. */
+/** Symmetric int8 per output channel (axis 0): scale = max |w| / 127. */
 export function quantizeWeights(w: Float32Array, channels: number): { q: Int8Array; scales: Float32Array } {
   const per = w.length / channels;
   const q = new Int8Array(w.length);
@@ -89,9 +80,9 @@ export function quantizeWeights(w: Float32Array, channels: number): { q: Int8Arr
   for (let c = 0; c < channels; c++) {
     let max = 0;
     for (let i = c * per; i < (c + 1) * per; i++) max = Math.max(max, Math.abs(w[i]!));
-    const s = Math.fround(max > 0 ? max / WEIGHT_MAX : 1);
+    const s = Math.fround(max > 0 ? max / 127 : 1);
     scales[c] = s;
-    for (let i = c * per; i < (c + 1) * per; i++) q[i] = Math.max(-WEIGHT_MAX, Math.min(WEIGHT_MAX, Math.round(w[i]! / s)));
+    for (let i = c * per; i < (c + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / s)));
   }
   return { q, scales };
 }
