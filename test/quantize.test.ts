@@ -72,7 +72,11 @@ t.test('the QDQ graph answers as the float one, and onnxruntime runs it as QLine
   t.equal(ops.filter((o) => o === 'QuantizeLinear').length, 3);
   t.notOk(q.initializerValue('w1'), 'the float weights are gone');
   const bytes = q.toModel();
-  const int8 = await run(bytes);
+  // The QDQ graph's own arithmetic, unfused: onnxruntime's fused u8s8 kernel on x86 without VNNI (AVX2
+  // alone, as on the AMD EPYC CI machines) sums pairs of products in int16 and saturates with weights
+  // near ±127 (0.024 off here); 7-bit weights avoid that but cost the SSD a face in int8-parity, which
+  // checks the fused kernels on real faces.
+  const int8 = await run(bytes, { graphOptimizationLevel: 'disabled' });
   // The sigmoid's slope is at most 1/4: an output step of the last convolution moves y by less.
   const step = activationParams(...ranges.tensors['conv_2']!).scale;
   let worst = 0;
