@@ -1,7 +1,9 @@
 // Ingest with real ffmpeg: frame size and cutting, newest frame wins, restarts, failure, RTSP recovery.
+import os from 'node:os';
 import t from 'tap';
 import { CameraSource } from '../src/ingest/camera-source.js';
 import { ffmpegArgs, parseOutputSize } from '../src/ingest/ffmpeg-args.js';
+import { FfmpegProcess } from '../src/ingest/ffmpeg-process.js';
 import { TestRtspServer } from './helpers/rtsp-server.js';
 import { alive, capturingLogger, fastSupervision, freePort, httpStreamServer, syntheticVideo, until } from './helpers/ingest.js';
 
@@ -15,6 +17,20 @@ t.test('the ffmpeg command line and its output size line', async (t) => {
   const stderr = `Input #0, mov\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 800x450, 25 fps\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x360, q=2-31, 27648 kb/s, 5 fps\n`;
   t.same(parseOutputSize(stderr), { width: 640, height: 360 }, 'the output stream, not the input');
   t.equal(parseOutputSize(stderr.split('Output')[0]!), undefined);
+});
+
+t.test("scan's ffmpeg decodes in the gaps: one thread, nice 10; a camera's keeps the defaults", async (t) => {
+  const file = await syntheticVideo(320, 240, 2);
+  const args = ffmpegArgs({ url: file, fps: 5, maxWidth: 320, background: true });
+  t.same(args.slice(args.indexOf('-i') - 4, args.indexOf('-i')), ['-threads', '1', '-filter_threads', '1'], 'one decoding thread');
+  t.notOk(ffmpegArgs({ url: file, fps: 5, maxWidth: 320 }).includes('-threads'), 'a camera: ffmpeg chooses');
+  const priorities: number[] = [];
+  for (const background of [true, false]) {
+    const ffmpeg = new FfmpegProcess('ffmpeg', { url: file, fps: 5, maxWidth: 320, background }, () => undefined);
+    priorities.push(os.getPriority(ffmpeg.pid));
+    await ffmpeg.exited;
+  }
+  t.same(priorities, [os.constants.priority.PRIORITY_BELOW_NORMAL, os.getPriority()], 'nice 10 for scan, our own for a camera');
 });
 
 t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop leaves no ffmpeg', async (t) => {

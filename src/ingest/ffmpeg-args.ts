@@ -13,6 +13,15 @@ export interface SourceSpec {
    * reads as fast as the machine allows.
    */
   realtime?: boolean;
+  /**
+   * Decode in the gaps the inference leaves (`scan`): one decoding thread at nice 10. onnxruntime's
+   * pool threads wait for each other at every operator, so a decoder that takes a core from one of
+   * them stalls the whole network: on two cores, SSD took 2.2 times as long beside a default ffmpeg
+   * decoding the same video (and beside a single-threaded one at nice 0), 1.0–1.1 times beside one
+   * at nice 10 or 19 (measured 2026-11-28); nice 10 still gets a share on a machine loaded by others.
+   * A live camera keeps the default: it must keep up with its stream.
+   */
+  background?: boolean;
 }
 
 export type SourceKind = 'rtsp' | 'http' | 'device' | 'file';
@@ -80,6 +89,7 @@ export function ffmpegArgs(spec: SourceSpec, hidden: { inputList?: string } = {}
     if (spec.loop) input.push('-stream_loop', '-1');
     if (spec.realtime) input.push('-re');
   }
+  if (spec.background) input.push('-threads', '1', '-filter_threads', '1');
   input.push('-i', hidden.inputList ?? spec.url);
   // The comma inside min() is escaped for the filtergraph parser, since there is no shell here.
   // round=up: frame k is the last input frame at or before k/fps, so a frame's time says what was

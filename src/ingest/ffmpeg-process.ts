@@ -71,6 +71,7 @@ export class FfmpegProcess {
     }
     this.child = spawn(ffmpegPath, ffmpegArgs(spec, { inputList: list }), { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this.child);
+    if (spec.background && this.child.pid !== undefined) lowestPriority(this.child.pid);
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => this.onStderr(chunk));
     this.child.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
@@ -155,5 +156,14 @@ export class FfmpegProcess {
       const index = this.index++;
       this.onFrame({ image: { data, width, height }, index, time: index / this.spec.fps, receivedAt: Date.now() });
     }
+  }
+}
+
+/** nice 10 for a child that should mostly use what the rest leaves (SourceSpec.background); best effort. */
+function lowestPriority(pid: number): void {
+  try {
+    os.setPriority(pid, os.constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // Not permitted or already gone: it then decodes at normal priority, only slower for the rest.
   }
 }
