@@ -283,3 +283,55 @@ t.test('a shot that takes an earlier one up again names a face where that shot l
   t.same(run(2, 120), [['appeared', null]], 'taking up another shot (Elton John was elsewhere)');
   t.same(run(1, 400), [['appeared', null]], 'far from where she was');
 });
+
+t.test('a followed face adds evidence to its own track and keeps it on screen, but is not a hit and never starts a track', async (t) => {
+  // Faces of one person at 0.89 to their mean are 0.79 to each other: link.near under that, as the
+  // embedders' own bars sit under their same-person cosines.
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1, link: { overlapping: 0.7, near: 0.75, anywhere: 0.92, reid: 0.92 } });
+  // Two detections of a face too weak to name alone (0.89 < 0.9) announce an unknown track.
+  tracker.update([face(100, 1, 1, 0.89)], 0, { model });
+  const appeared = tracker.update([face(100, 1, 2, 0.89)], 0.2, { model });
+  t.same(
+    appeared.map((e) => [e.type, e.actor]),
+    [['appeared', null]],
+  );
+  const [followed] = tracker.followed();
+  t.ok(followed, 'the track seen at the last detection is followed');
+  // Between detections its face is found only in its box: as weak, but the evidence adds up to a name.
+  const events = [];
+  for (let i = 0; i < 8; i++) events.push(...tracker.update([{ ...face(100, 1, 3 + i, 0.89), follows: followed!.id }], 0.4 + i * 0.4, { model }));
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [['identified', 'Madonna']],
+    'named from detected and followed faces together',
+  );
+  t.same(
+    tracker.active().map((v) => [v.id, v.hits, v.lastSeen]),
+    [[followed!.id, 2, 3.2]],
+    'one track, seen at the last followed frame, its hits the two detections',
+  );
+  // A followed face that is someone else (the face left its box) is dropped: no new track, and the
+  // track, no longer seen, ends after absentSeconds.
+  tracker.update([{ ...face(100, 2, 20), follows: followed!.id }], 3.6, { model });
+  t.same(tracker.followed(), [], 'not seen at the last frame: no longer followed');
+  t.equal(tracker.active().length, 1, 'no track started from a followed face');
+  t.same(
+    tracker.update([], 4.4, { model }).map((e) => [e.type, e.actor]),
+    [['left', 'Madonna']],
+  );
+});
+
+t.test('a detected face goes before a followed one: the track takes the detection where the face moved', async (t) => {
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
+  tracker.update([face(100, 0, 1)], 0, { model });
+  tracker.update([face(100, 0, 2)], 0.2, { model });
+  const [followed] = tracker.followed();
+  // The face moved by more than its width (no overlap with its box); the followed look at the old
+  // box still resembles it (a part of the face). The detection joins the track; the followed face is dropped.
+  const moved = face(230, 0, 3);
+  tracker.update([{ ...face(100, 0, 4), follows: followed!.id }, moved], 0.4, { model });
+  const tracks = tracker.active();
+  t.equal(tracks.length, 1, 'one track');
+  t.same(tracks[0]!.box, moved.box, 'at the detected face');
+  t.equal(tracks[0]!.hits, 3);
+});

@@ -72,12 +72,16 @@ export async function scanVideo(
 ): Promise<{ duration: number; appearances: SampledAppearance[] }> {
   const queue: Frame[] = [];
   let wake: (() => void) | undefined;
-  const ffmpeg = new FfmpegProcess(options.ffmpegPath, { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280 }, (frame) => {
-    queue.push(frame);
-    // A couple of frames ahead keeps the CPU busy without holding the whole video in memory.
-    if (queue.length >= 3) ffmpeg.pause();
-    wake?.();
-  });
+  const ffmpeg = new FfmpegProcess(
+    options.ffmpegPath,
+    { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280, background: true },
+    (frame) => {
+      queue.push(frame);
+      // A couple of frames ahead keeps the CPU busy without holding the whole video in memory.
+      if (queue.length >= 3) ffmpeg.pause();
+      wake?.();
+    },
+  );
   let done = false;
   void ffmpeg.exited.then(() => {
     done = true;
@@ -124,7 +128,9 @@ export async function scanVideo(
     const plan = schedule.next({ time: frame.time, cut, change });
     let events: TrackEvent[] = [];
     if (plan !== 'carry') {
-      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full' });
+      // The faces of the last detection are followed into this frame; a cut ends them all.
+      const follow = cut ? [] : options.tracker.followed();
+      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full', follow });
       events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
       if (plan === 'full') lastFull = frame.time;
     }

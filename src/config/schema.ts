@@ -317,11 +317,11 @@ const TrackSchema = Type.Object(
         "Within a shot, faces are detected on a frame this long (seconds of video) after the last detection, and on every shot's first frame; the frames between show the faces of the tracks carried on from the last detection. 0: every frame.",
     }),
     tileSeconds: Type.Number({
-      default: 1,
+      default: 3,
       minimum: 0,
       maximum: 10,
       description:
-        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; a face only the tiles find keeps its track between (keep it under absentSeconds). 0: every frame. A camera that falls behind its stream takes them only on a shot's first frame.",
+        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; between looks, a face only the second look finds is followed in its box on every detected frame (its landmarks and embedding, no detection), so its track goes on and gathers evidence. 0: every frame. A camera that falls behind its stream takes them only on a shot's first frame.",
     }),
     detectOnChange: Type.Number({
       default: 0,

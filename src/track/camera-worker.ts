@@ -218,7 +218,8 @@ export class CameraWorker {
     let faces: AnalyzedFace[];
     let model: TrackModel | null;
     try {
-      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full' }));
+      // The faces of the last detection are followed into this frame; a cut ends them all.
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full', follow: cut ? [] : this.tracker.followed() }));
     } finally {
       this.analysing = false;
     }
@@ -226,6 +227,9 @@ export class CameraWorker {
     this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
     // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
     const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model, shot, resumes });
+    // A followed face its track did not take (it turned or left its box) is not a face of this frame.
+    const seen = new Set(this.tracker.seenSince(frame.receivedAt / 1000).map((t) => t.id));
+    faces = faces.filter((f) => f.follows === undefined || seen.has(f.follows));
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
     this.framesProcessed++;
     this.rateProcessed.mark();
@@ -249,7 +253,7 @@ export class CameraWorker {
   private liveFaces(faces: AnalyzedFace[]): LiveFace[] {
     const tracks = this.tracker.active();
     return faces.map((f) => {
-      const track = tracks.find((t) => t.box === f.box);
+      const track = tracks.find((t) => (f.follows === undefined ? t.box === f.box : t.id === f.follows));
       const r = (v: number) => Math.round(v * 10) / 10;
       const confidence = Math.round(f.confidence * 1000) / 1000;
       if (track) this.scores.set(track.id, confidence);

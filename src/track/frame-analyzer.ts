@@ -71,9 +71,22 @@ export class FrameAnalyzer {
     this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
   }
 
-  /** The faces of one frame; `model` is the model that named them (null without a model). */
-  async analyze(image: RgbImage, options: { tiles?: boolean } = {}): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
-    const { faces, model } = await this.recognizer.nameFaces(image, { fallback: 'none', video: true, ...options });
+  /**
+   * The faces of one frame; `model` is the model that named them (null without a model). `follow`:
+   * the tracks followed from the last detection ({@link Tracker.followed}); a face found in one's box
+   * without a detection carries its id in `follows`.
+   */
+  async analyze(
+    image: RgbImage,
+    options: { tiles?: boolean; follow?: readonly { id: number; box: Box }[] } = {},
+  ): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
+    const follow = options.follow ?? [];
+    const { faces, model } = await this.recognizer.nameFaces(image, {
+      fallback: 'none',
+      video: true,
+      ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
+      follow: follow.map((f) => f.box),
+    });
     return {
       faces: faces.map((f) => ({
         box: f.box,
@@ -84,6 +97,7 @@ export class FrameAnalyzer {
         quality: f.quality.score,
         margin: f.quality.margin,
         ...(f.scores ? { scores: f.scores } : {}),
+        ...(f.follows === undefined ? {} : { follows: follow[f.follows]!.id }),
       })),
       model,
     };

@@ -21,6 +21,11 @@ export interface TrackInput {
   quality: number;
   /** How far over the threshold a face this blurred must be (cosine; see vision/quality.ts). */
   margin?: number;
+  /**
+   * Not detected: found in the box of track `follows` ({@link Tracker.followed}) by its landmarks.
+   * It joins that track only if its embedding is that track's face (link.near), and never starts one.
+   */
+  follows?: number;
 }
 
 /** What happened to a track (CONTRACTS.md: P/<camera>/events, plus the left event's extras). */
@@ -89,7 +94,11 @@ export interface TrackView {
 }
 
 interface Track extends TrackView {
-  /** The embedding of its latest face: what the next face is compared with. */
+  /**
+   * The embedding of its latest detected face: what the next face is compared with. A followed face
+   * does not replace it, so that a face followed while it slowly leaves its box cannot drag the
+   * comparison along with it.
+   */
   last: Float32Array;
   bestConfidence: number;
   evidence: Evidence;
@@ -151,17 +160,18 @@ export class Tracker {
     this.shotFrames = options.cut ? 1 : this.shotFrames + 1;
     if (this.resumable && time > this.resumable.until) this.resumable = undefined;
     const pairs: { score: number; t: number; f: number }[] = [];
+    const usedTracks = new Set<number>();
+    const usedFaces = new Set<number>();
+    const touched: Track[] = [];
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
+        if (face.follows !== undefined) return;
         const overlap = iou(track.box, face.box);
         const cos = dot(track.last, face.embedding);
         if (this.links(track, face, overlap, cos)) pairs.push({ score: overlap + cos, t, f });
       }),
     );
     pairs.sort((a, b) => b.score - a.score);
-    const usedTracks = new Set<number>();
-    const usedFaces = new Set<number>();
-    const touched: Track[] = [];
     const take = ({ t, f }: { t: number; f: number }) => {
       if (usedTracks.has(t) || usedFaces.has(f)) return;
       usedTracks.add(t);
@@ -171,10 +181,12 @@ export class Tracker {
     };
     pairs.forEach(take);
     this.turnedAway(faces, usedTracks, usedFaces).forEach(take);
+    // A detected face goes first: a followed face joins its track only where no detection did.
+    touched.push(...this.takeFollowed(faces, time, options.model ?? null, usedTracks, usedFaces));
     this.previousUpdate = time;
     const resumed = this.resume(faces, usedFaces);
     faces.forEach((face, f) => {
-      if (usedFaces.has(f)) return;
+      if (usedFaces.has(f) || face.follows !== undefined) return;
       const track: Track = {
         id: this.nextId++,
         actor: null,
@@ -198,6 +210,35 @@ export class Tracker {
   }
 
   /**
+   * Followed faces (TrackInput.follows) that are still their track's face: the embedding as close
+   * to the track's last detected face as a face nearby must be (link.near). They add evidence and keep
+   * the track on screen, but are not hits (a track is announced on detections) and do not move it.
+   * The others are dropped: the face turned or left its box, and the next detection says where it is.
+   */
+  private takeFollowed(faces: TrackInput[], time: number, model: TrackModel | null, usedTracks: Set<number>, usedFaces: Set<number>): Track[] {
+    const out: Track[] = [];
+    faces.forEach((face, f) => {
+      if (face.follows === undefined) return;
+      usedFaces.add(f);
+      const t = this.tracks.findIndex((track) => track.id === face.follows);
+      const track = this.tracks[t];
+      if (!track || usedTracks.has(t) || dot(track.last, face.embedding) < this.link.near) return;
+      usedTracks.add(t);
+      this.observe(track, { ...face, box: track.box }, time, model, false);
+      out.push(track);
+    });
+    return out;
+  }
+
+  /**
+   * The faces to follow into the next analysed frame: announced tracks seen at the last detection,
+   * with their boxes (see AnalyzeOptions.follow). Empty after a cut.
+   */
+  followed(): { id: number; box: Box }[] {
+    return this.tracks.filter((t) => t.announced && t.lastSeen === this.previousUpdate).map((t) => ({ id: t.id, box: t.box }));
+  }
+
+  /**
    * Pairs of a track and a face the embeddings did not link, where the face is in the track's place:
    * a face turning to profile or closing its eyes can change its embedding past any link (measured:
    * Akshay Kumar turning away in the Hera Pheri scene, cosine -0.03 to his face 0.4 s before, 33 px,
@@ -212,7 +253,7 @@ export class Tracker {
     this.tracks.forEach((track, t) => {
       if (usedTracks.has(t) || track.lastSeen !== this.previousUpdate) return;
       faces.forEach((face, f) => {
-        if (usedFaces.has(f) || !similarSize(track.box, face.box)) return;
+        if (usedFaces.has(f) || face.follows !== undefined || !similarSize(track.box, face.box)) return;
         if (centreDistance(track.box, face.box) <= Math.max(track.box.height, face.box.height)) near.push({ t, f });
       });
     });
@@ -339,11 +380,14 @@ export class Tracker {
     return cos >= this.link.anywhere;
   }
 
-  private observe(track: Track, face: TrackInput, time: number, model: TrackModel | null): void {
+  /** Adds a face to a track's evidence; `detected` false: a followed face (TrackInput.follows). */
+  private observe(track: Track, face: TrackInput, time: number, model: TrackModel | null, detected = true): void {
     track.box = face.box;
     track.lastSeen = time;
-    track.hits++;
-    track.last = face.embedding;
+    if (detected) {
+      track.hits++;
+      track.last = face.embedding;
+    }
     const e = track.evidence;
     // Scores of another model version cannot be summed with these: start the name's evidence again.
     if (model && e.version !== model.version) {

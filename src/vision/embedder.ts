@@ -157,7 +157,7 @@ export function bundleEmbedderId(input: { extractor: string; embedder?: { id: st
 /** A face as the embedder needs it: its landmarks, and whether it is an aligned crop (no landmarks needed). */
 export interface FaceToEmbed {
   landmarks: readonly Point[];
-  via: 'detector' | 'border' | 'aligned-crop';
+  via: 'detector' | 'border' | 'aligned-crop' | 'followed';
 }
 
 /** Runs one {@link EmbedderSpec} on a backend's network. */

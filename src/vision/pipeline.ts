@@ -3,7 +3,8 @@ import { addBorder, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
 import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
 import { faceQuality, type FaceQuality } from './quality.js';
 import { detectFrame, detectWithTiles } from './tiles.js';
-import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
+import { iou } from './boxes.js';
+import type { Box, Detection, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
 
 /** One face found in an image, with its descriptor. Coordinates are the image's pixels. */
 export interface FaceObservation {
@@ -12,8 +13,14 @@ export interface FaceObservation {
   score: number;
   landmarks: Point[];
   embedding: Float32Array;
-  /** How the face was found: by the detector, by the detector after adding a border, or assumed. */
-  via: 'detector' | 'border' | 'aligned-crop';
+  /**
+   * How the face was found: by the detector, by the detector after adding a border, assumed (an
+   * aligned crop), or `followed`: no detection, landmarks found in a box the caller gave
+   * (AnalyzeOptions.follow).
+   */
+  via: 'detector' | 'border' | 'aligned-crop' | 'followed';
+  /** For a `followed` face: its index in AnalyzeOptions.follow. */
+  follows?: number;
   /** The dlib-chip-150 an image classifier takes (see Embedder.classifierChip); kept only when asked (`AnalyzeOptions.chips`). */
   chip?: RgbImage;
   /** How much the face is worth as evidence (size, sharpness, pose, detector score): see quality.ts. */
@@ -37,7 +44,18 @@ export interface AnalyzeOptions {
   tiles?: boolean;
   /** A video frame: seen at its own aspect where the backend can (tiles.ts detectFrame), not in face-api's square. */
   video?: boolean;
+  /**
+   * Boxes of faces the caller follows (a tracker's faces of the last detection). Each that no
+   * detected face overlaps gets landmarks and an embedding in that box, without a detection: a
+   * small face only the second look finds is followed between its looks, and a face the detector
+   * misses for a frame is still seen. The caller decides whether the face is still the one it
+   * followed (the embedding); nothing here says a face is there.
+   */
+  follow?: readonly Box[];
 }
+
+/** A followed box that overlaps a detected face this much is that face (the detector found it again). */
+const FOUND_AGAIN_IOU = 0.3;
 
 /**
  * The retry adds half the image's side on every side and accepts less sure detections: measured on
@@ -86,7 +104,7 @@ export class FacePipeline {
     const fallback = options.fallback ?? 'none';
     // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
     const detect = fallback === 'face-crop' || options.tiles === false ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
-    let found = await this.detectAndLocate(image, 0, image, detect, options.video === true);
+    let found = await this.detectAndLocate(image, 0, image, detect, options.video === true, options.follow);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {
       const bordered = addBorder(image, BORDER_FRACTION);
@@ -128,25 +146,31 @@ export class FacePipeline {
     return found.map((f, i) => ({
       ...f,
       embedding: embeddings[i]!,
-      via,
+      via: f.follows === undefined ? via : 'followed',
       quality: faceQuality(f.box, f.landmarks, f.score, chips[i]!, this.embedder.tuning.blurMargin),
       ...(options.chips ? { chip: this.embedder.classifierChip(image, { landmarks: f.landmarks, via }, chips[i]!) } : {}),
     }));
   }
 
-  /** Detects on `searched` and maps boxes and landmarks back to `original` by `offset`. */
-  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, video = false) {
-    const detections = video
+  /**
+   * Detects on `searched` and maps boxes and landmarks back to `original` by `offset`; the `follow`
+   * boxes no detection overlaps get landmarks in the same call (score 0, `follows` their index).
+   */
+  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, video = false, follow: readonly Box[] = []) {
+    const detections: (Detection & { follows?: number })[] = video
       ? await detectFrame(this.backend, searched, options)
       : options.tileZoom && options.tileZoom > 1
         ? await detectWithTiles(this.backend, searched, options, options.tileZoom)
         : await this.backend.detect(searched, options);
+    follow.forEach((box, follows) => {
+      if (box.width >= 1 && box.height >= 1 && detections.every((d) => iou(d.box, box) < FOUND_AGAIN_IOU)) detections.push({ box, score: 0, follows });
+    });
     if (detections.length === 0) return [];
     const marks = await this.backend.landmarks(
       searched,
       detections.map((d) => d.box),
     );
-    const out: { box: Box; score: number; landmarks: Point[] }[] = [];
+    const out: { box: Box; score: number; landmarks: Point[]; follows?: number }[] = [];
     detections.forEach((d, i) => {
       const landmarks = marks[i];
       if (!landmarks || landmarks.length !== 68) return;
@@ -154,6 +178,7 @@ export class FacePipeline {
         box: clipBox({ x: d.box.x - offset, y: d.box.y - offset, width: d.box.width, height: d.box.height }, original),
         score: d.score,
         landmarks: landmarks.map((p) => ({ x: p.x - offset, y: p.y - offset })),
+        ...(d.follows === undefined ? {} : { follows: d.follows }),
       });
     });
     return out;
