@@ -19,10 +19,14 @@ t.test('the ffmpeg command line and its output size line', async (t) => {
   t.equal(parseOutputSize(stderr.split('Output')[0]!), undefined);
 });
 
-t.test("scan's ffmpeg decodes in the gaps: one thread, nice 10; a camera's keeps the defaults", async (t) => {
+t.test("scan's ffmpeg decodes in the gaps: one thread, nice 10, reference frames only; a camera's keeps the defaults", async (t) => {
   const file = await syntheticVideo(320, 240, 2);
   const args = ffmpegArgs({ url: file, fps: 5, maxWidth: 320, background: true });
-  t.same(args.slice(args.indexOf('-i') - 4, args.indexOf('-i')), ['-threads', '1', '-filter_threads', '1'], 'one decoding thread');
+  t.same(
+    args.slice(args.indexOf('-i') - 6, args.indexOf('-i')),
+    ['-threads', '1', '-filter_threads', '1', '-skip_frame', 'noref'],
+    'one decoding thread, no frame decoded that no other frame needs',
+  );
   t.notOk(ffmpegArgs({ url: file, fps: 5, maxWidth: 320 }).includes('-threads'), 'a camera: ffmpeg chooses');
   const priorities: number[] = [];
   for (const background of [true, false]) {
