@@ -9,12 +9,9 @@ import { liveRoutes } from '../src/api/live-routes.js';
 import { CameraSource } from '../src/ingest/camera-source.js';
 import { ffmpegReason } from '../src/ingest/ffmpeg-args.js';
 import { EventBus } from '../src/events/event-bus.js';
-import { CameraWorker } from '../src/track/camera-worker.js';
 import type { FrameAnalyzer } from '../src/track/frame-analyzer.js';
+import { startWorker } from './helpers/camera-worker.js';
 import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
-
-/** Detection on every frame, tiles on every frame the worker keeps up with: the schedule does not thin these tests' frames. */
-const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 };
 
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
@@ -84,16 +81,7 @@ if (ffmpegMissing) {
     const { log } = capturingLogger();
     const bus = new EventBus(log);
     const analyzer = { analyze: async () => (await new Promise((r) => setTimeout(r, 1000)), { faces: [] }) } as unknown as FrameAnalyzer;
-    const worker = new CameraWorker(
-      { id: 'busy', url: video, fps: 10, maxWidth: 320, loop: true },
-      { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0, ...EVERY_FRAME } },
-      analyzer,
-      bus,
-      { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-      log,
-    );
-    worker.start();
-    t.teardown(() => worker.stop());
+    const worker = startWorker(t, { id: 'busy', url: video, fps: 10, maxWidth: 320, absentSeconds: 2 }, analyzer, bus, log);
     await new Promise((r) => setTimeout(r, 5500));
     const s = worker.status();
     t.ok(s.fpsIn >= 6, `fpsIn ${s.fpsIn} near the 10 read`);

@@ -4,14 +4,11 @@ import { copyFile, mkdtemp, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { EventBus, type ActorsOnScreen, type AppearanceEvent } from '../src/events/event-bus.js';
-import { CameraWorker } from '../src/track/camera-worker.js';
 import type { AnalyzedFace, FrameAnalyzer } from '../src/track/frame-analyzer.js';
-import { capturingLogger, fastSupervision, syntheticVideo, until } from './helpers/ingest.js';
-
-/** Detection on every frame, tiles on every frame the worker keeps up with: the schedule does not thin these tests' frames. */
-const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 };
+import { startWorker } from './helpers/camera-worker.js';
+import { capturingLogger, syntheticVideo, until } from './helpers/ingest.js';
 
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).error ? 'ffmpeg is not on the PATH: skipped' : undefined;
 
@@ -44,27 +41,6 @@ function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => numb
     },
   } as unknown as FrameAnalyzer;
   return { analyzer, frames: () => frames };
-}
-
-/** A camera worker on `url` at 5 fps, looping, detecting on every frame, stopped at the test's end. */
-function startWorker(
-  t: Test,
-  camera: { id: string; url: string; absentSeconds: number },
-  analyzer: FrameAnalyzer,
-  bus: EventBus,
-  log: ReturnType<typeof capturingLogger>['log'],
-): CameraWorker {
-  const worker = new CameraWorker(
-    { id: camera.id, url: camera.url, fps: 5, maxWidth: 1280, loop: true },
-    { ingest: fastSupervision(), track: { minHits: 2, minConfidence: 0, absentSeconds: camera.absentSeconds, reidSeconds: 0, ...EVERY_FRAME } },
-    analyzer,
-    bus,
-    { frameProcessed: () => undefined, ffmpegRestart: () => undefined },
-    log,
-  );
-  worker.start();
-  t.teardown(() => worker.stop());
-  return worker;
 }
 
 if (ffmpegMissing) {
