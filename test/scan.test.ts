@@ -5,11 +5,6 @@ import { AOC, aocModel, video, videosMissing } from './helpers/videos.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { MAIN } from './helpers/cli.js';
-import { syntheticVideo } from './helpers/ingest.js';
-import { scanVideo } from '../src/cli/scan.js';
-import type { FrameAnalyzer } from '../src/track/frame-analyzer.js';
-import { Tracker } from '../src/track/tracker.js';
-import type { Box, RgbImage } from '../src/vision/types.js';
 
 const missing = videosMissing();
 // The default settings: tracks named from their faces' aggregate against thresholds calibrated with
@@ -42,41 +37,4 @@ t.test('scan refuses a missing video with a usage error', async (t) => {
   );
   t.equal((err as { code: number }).code, 2);
   t.match((err as { stderr: string }).stderr, /no such video/);
-});
-
-t.test("scan detects a frame while the one before is tracked, and follows that frame's faces once the tracker has them", async (t) => {
-  const file = await syntheticVideo(320, 240, 2);
-  const tracker = new Tracker({ minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 0 });
-  const box = { x: 100, y: 80, width: 60, height: 70 };
-  let inFlight = 0;
-  let mostInFlight = 0;
-  const followed: number[][] = [];
-  const analyzer = {
-    async analyze(_image: RgbImage, options: { follow?: readonly { id: number; box: Box }[] | Promise<readonly { id: number; box: Box }[]> }) {
-      inFlight++;
-      mostInFlight = Math.max(mostInFlight, inFlight);
-      // The detector's time: long enough for the next frame to arrive and start.
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const follow = await options.follow;
-      followed.push((follow ?? []).map((f) => f.id));
-      inFlight--;
-      const embedding = new Float32Array(4).fill(0.5);
-      return { faces: [{ box, embedding, actor: null, confidence: 0, candidates: [], quality: 1 }], model: null };
-    },
-  } as unknown as FrameAnalyzer;
-  const scanned = await scanVideo(analyzer, {
-    video: file,
-    fps: 5,
-    ffmpegPath: 'ffmpeg',
-    tracker,
-    schedule: { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 },
-  });
-  t.equal(mostInFlight, 2, 'two frames in flight: the next detected while the last is tracked');
-  t.same(followed.slice(0, 2), [[], []], 'nothing to follow before the track is announced (two detections)');
-  t.ok(
-    followed.length === 10 && followed.slice(2).every((ids) => ids.length === 1 && ids[0] === 1),
-    `every later frame follows the track as the frame before left it (${JSON.stringify(followed)})`,
-  );
-  t.equal(scanned.appearances.length, 1, 'one face, one appearance');
-  t.equal(scanned.appearances[0]!.samples.length, 10, 'a sample in each of the 10 frames');
 });

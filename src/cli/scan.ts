@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { RecognizerError } from '../errors.js';
 import { FfmpegProcess, type Frame } from '../ingest/ffmpeg-process.js';
-import { DetectSchedule, type DetectScheduleOptions, type FramePlan } from '../track/detect-schedule.js';
+import { DetectSchedule, type DetectScheduleOptions } from '../track/detect-schedule.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { ShotDetector } from '../track/shot-detector.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
@@ -54,18 +54,6 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
     await models.stop();
     await pipeline.backend.stop();
   }
-}
-
-/** A frame of `scan` on its way through: its shot, its plan, and its analysis while it runs. */
-interface Pending {
-  frame: Frame;
-  plan: FramePlan;
-  cut: boolean;
-  shot: number;
-  resumes?: number;
-  analysis?: ReturnType<FrameAnalyzer['analyze']>;
-  /** Called once the tracker has this frame's faces. */
-  done?: () => void;
 }
 
 /** An appearance with the frames it was seen in (for the footage evaluation; not printed). */
@@ -126,30 +114,6 @@ export async function scanVideo(
   };
   let progress: Progress | undefined;
   let last = 0;
-  // Frames whose shot and plan are known, in order; an analysed one's faces may still be coming.
-  const pending: Pending[] = [];
-  // Settles when every frame before the newest one has been given to the tracker.
-  let tracked: Promise<void> = Promise.resolve();
-  const finish = async () => {
-    const { frame, plan, cut, shot, resumes, analysis, done } = pending.shift()!;
-    let events: TrackEvent[] = [];
-    if (analysis) {
-      const { faces, model } = await analysis;
-      events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
-      if (plan === 'full') lastFull = frame.time;
-    }
-    done?.();
-    for (const track of options.tracker.seenSince(lastFull)) {
-      const list = samples.get(track.id) ?? [];
-      list.push({ t: frame.time, box: track.box });
-      samples.set(track.id, list);
-    }
-    apply(events);
-    // A track that ended before it was announced (a false detection) will never need its samples.
-    for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
-    last = frame.time;
-    progress?.tick();
-  };
   for (;;) {
     const frame = queue.shift();
     if (!frame) {
@@ -162,23 +126,25 @@ export async function scanVideo(
     progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
     const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
     const plan = schedule.next({ time: frame.time, cut, change });
-    const entry: Pending = { frame, plan, cut, shot, ...(resumes === undefined ? {} : { resumes }) };
+    let events: TrackEvent[] = [];
     if (plan !== 'carry') {
-      // The faces of the last detected frame are followed into this one, once the tracker has them;
-      // a cut ends them all. The detector starts at once: one frame is detected while the one before
-      // is aligned, embedded and tracked (on two cores, the worker's inference and this thread's work
-      // overlap instead of taking turns).
-      const before = tracked;
-      const follow = cut ? [] : before.then(() => options.tracker.followed());
-      entry.analysis = analyzer.analyze(frame.image, { tiles: plan === 'full', follow });
-      // Awaited in order by finish(); a failure surfaces there, not as an unhandled rejection.
-      entry.analysis.catch(() => undefined);
-      tracked = new Promise<void>((resolve) => (entry.done = resolve));
+      // The faces of the last detection are followed into this frame; a cut ends them all.
+      const follow = cut ? [] : options.tracker.followed();
+      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full', follow });
+      events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
+      if (plan === 'full') lastFull = frame.time;
     }
-    pending.push(entry);
-    while (pending.length > 0 && (pending[0]!.analysis === undefined || pending.filter((p) => p.analysis !== undefined).length > 1)) await finish();
+    for (const track of options.tracker.seenSince(lastFull)) {
+      const list = samples.get(track.id) ?? [];
+      list.push({ t: frame.time, box: track.box });
+      samples.set(track.id, list);
+    }
+    apply(events);
+    // A track that ended before it was announced (a false detection) will never need its samples.
+    for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
+    last = frame.time;
+    progress.tick();
   }
-  while (pending.length > 0) await finish();
   progress?.finish();
   const exit = await ffmpeg.exited;
   if (exit.code !== 0) throw new RecognizerError('VISION_FAILED', `ffmpeg could not read the video: ${exit.stderr.split('\n').pop() ?? ''}`);

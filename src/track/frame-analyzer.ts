@@ -6,9 +6,6 @@ import { FacePipeline } from '../vision/pipeline.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from '../vision/types.js';
 import type { TrackInput } from './tracker.js';
 
-/** Tracks whose faces are followed into a frame (Tracker.followed). */
-type Followed = readonly { id: number; box: Box }[];
-
 /** The pipeline's stages, as metrics name them. */
 export type Stage = 'detect' | 'landmarks' | 'embed' | 'classify';
 
@@ -76,21 +73,20 @@ export class FrameAnalyzer {
 
   /**
    * The faces of one frame; `model` is the model that named them (null without a model). `follow`:
-   * the tracks followed from the last detection ({@link Tracker.followed}), or a promise of them
-   * (awaited after detection); a face found in one's box without a detection carries its id in `follows`.
+   * the tracks followed from the last detection ({@link Tracker.followed}); a face found in one's box
+   * without a detection carries its id in `follows`.
    */
   async analyze(
     image: RgbImage,
-    options: { tiles?: boolean; follow?: Followed | Promise<Followed> } = {},
+    options: { tiles?: boolean; follow?: readonly { id: number; box: Box }[] } = {},
   ): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
-    const following = Promise.resolve(options.follow ?? []);
+    const follow = options.follow ?? [];
     const { faces, model } = await this.recognizer.nameFaces(image, {
       fallback: 'none',
       video: true,
       ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
-      follow: following.then((list) => list.map((f) => f.box)),
+      follow: follow.map((f) => f.box),
     });
-    const follow = await following;
     return {
       faces: faces.map((f) => ({
         box: f.box,

@@ -49,10 +49,9 @@ export interface AnalyzeOptions {
    * detected face overlaps gets landmarks and an embedding in that box, without a detection: a
    * small face only the second look finds is followed between its looks, and a face the detector
    * misses for a frame is still seen. The caller decides whether the face is still the one it
-   * followed (the embedding); nothing here says a face is there. A promise is awaited only after
-   * detection, so that a caller may start detecting a frame before it knows what it follows.
+   * followed (the embedding); nothing here says a face is there.
    */
-  follow?: readonly Box[] | Promise<readonly Box[]>;
+  follow?: readonly Box[];
 }
 
 /** A followed box that overlaps a detected face this much is that face (the detector found it again). */
@@ -157,20 +156,13 @@ export class FacePipeline {
    * Detects on `searched` and maps boxes and landmarks back to `original` by `offset`; the `follow`
    * boxes no detection overlaps get landmarks in the same call (score 0, `follows` their index).
    */
-  private async detectAndLocate(
-    searched: RgbImage,
-    offset: number,
-    original: RgbImage,
-    options: DetectOptions,
-    video = false,
-    follow: AnalyzeOptions['follow'] = [],
-  ) {
+  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, video = false, follow: readonly Box[] = []) {
     const detections: (Detection & { follows?: number })[] = video
       ? await detectFrame(this.backend, searched, options)
       : options.tileZoom && options.tileZoom > 1
         ? await detectWithTiles(this.backend, searched, options, options.tileZoom)
         : await this.backend.detect(searched, options);
-    (await follow).forEach((box, follows) => {
+    follow.forEach((box, follows) => {
       if (box.width >= 1 && box.height >= 1 && detections.every((d) => iou(d.box, box) < FOUND_AGAIN_IOU)) detections.push({ box, score: 0, follows });
     });
     if (detections.length === 0) return [];
