@@ -221,7 +221,10 @@ export class ModelStore extends EventEmitter implements ModelSource {
       return this.serial(() => this.verifyAndSwap(this.options.dir, this.options.dir));
     }
     const now = Date.now();
-    const fresh = (await listHeld(this.options.dir)).filter((b) => !this.seen.has(b.version) && now - b.installedAt >= settleMs);
+    // settleMs 0 takes everything there: Date.now() counts whole milliseconds and a manifest's mtime
+    // their fractions, so a bundle written within the same millisecond looked younger than now and was
+    // skipped, to be installed later beside a newer one that it then never ran before (and pruned).
+    const fresh = (await listHeld(this.options.dir)).filter((b) => !this.seen.has(b.version) && (settleMs <= 0 || now - b.installedAt >= settleMs));
     fresh.forEach((b) => this.seen.add(b.version));
     // Newest first; an older one is only tried when the newer is refused.
     for (const bundle of fresh) {
