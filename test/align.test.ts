@@ -104,3 +104,29 @@ t.test('a chip is cut the same through its geometry or the equivalent transform,
   t.same(Array.from(flipped.data.subarray(0, 3)), Array.from(chip.data.subarray(15 * 3, 16 * 3)), 'the first pixel of the mirror is the last of the row');
   t.same(mirror(flipped), chip);
 });
+
+t.test('a chip that shrinks the face averages what each of its pixels covers, not one sample of it', async (t) => {
+  // One-pixel stripes, black and white: a single bilinear sample per chip pixel at twice the
+  // spacing would land on one colour; the average of the block it covers is grey (blocks of
+  // floor(scale) pixels: within a sixth of the range for odd blocks).
+  const side = 64;
+  const data = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++) for (let x = 0; x < side; x += 2) data.fill(255, (y * side + x) * 3, (y * side + x) * 3 + 3);
+  const image: RgbImage = { data, width: side, height: side };
+  for (const scale of [2, 3.5]) {
+    const chip = warpChip(image, { a: scale, b: 0, tx: 4, ty: 4 }, 12);
+    const inside = [];
+    for (let v = 0; v < 12; v++)
+      for (let u = 0; u < 12; u++) if (4 + scale * (u + 1) < side - 1 && 4 + scale * (v + 1) < side - 1) inside.push(chip.data[(v * 12 + u) * 3]!);
+    t.ok(
+      inside.every((p) => p > 80 && p < 175),
+      `shrunk ${scale}×: every pixel grey (${Math.min(...inside)}–${Math.max(...inside)})`,
+    );
+  }
+  // Beyond the image's edge the chip is black, as dlib leaves it.
+  const off = warpChip(image, { a: 2, b: 0, tx: 200, ty: 200 }, 8);
+  t.ok(
+    off.data.every((p) => p === 0),
+    'outside the image: black',
+  );
+});

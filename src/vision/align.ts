@@ -197,53 +197,111 @@ export function cutChip(image: RgbImage, geometry: ChipGeometry, size = CHIP_SIZ
 }
 
 /**
- * A size×size RGB chip sampled through `transform`. Bilinear sampling, averaged over a grid of
- * sub-samples when the chip shrinks the face (so a large face is not aliased); pixels outside the
- * image are black, as dlib leaves them.
+ * A size×size RGB chip sampled through `transform`; pixels outside the image are black, as dlib
+ * leaves them. A chip that shrinks the face by `s` (the transform's scale) over 1 is cut from the
+ * face's region first averaged over f×f blocks, f = ceil(s) (so a large face is not aliased), then
+ * sampled once per chip pixel, bilinearly; a chip that enlarges or keeps the face is sampled
+ * bilinearly from the image itself. Measured against averaging f×f bilinear samples per chip pixel
+ * (PIPELINE_REVISION 9): 0.2–0.3 of the time for a face shrunk 2–4×, embeddings at cosine ≥ 0.997.
  */
 export function warpChip(image: RgbImage, transform: ChipTransform, size: number): RgbImage {
+  const f = Math.max(1, Math.min(8, Math.floor(Math.hypot(transform.a, transform.b))));
+  return sampleChip(transform, size, reduceRegion(image, transform, size, f));
+}
+
+/** A block-averaged region of an image: pixel (i, j) is the mean of the f×f source pixels from (x0 + i·f, y0 + j·f). */
+interface Reduced {
+  data: Float32Array;
+  width: number;
+  height: number;
+  x0: number;
+  y0: number;
+  f: number;
+}
+
+/** The chip's footprint in `image` (its bounding box, one block beyond), averaged over f×f blocks; black outside the image. */
+function reduceRegion(image: RgbImage, t: ChipTransform, size: number, f: number): Reduced {
+  const corners = [
+    [-0.5, -0.5],
+    [size - 0.5, -0.5],
+    [-0.5, size - 0.5],
+    [size - 0.5, size - 0.5],
+  ].map(([u, v]) => [t.a * u! - t.b * v! + t.tx, t.b * u! + t.a * v! + t.ty] as const);
+  const x0 = Math.floor(Math.min(...corners.map((c) => c[0])) - f);
+  const y0 = Math.floor(Math.min(...corners.map((c) => c[1])) - f);
+  const width = Math.ceil((Math.max(...corners.map((c) => c[0])) + f - x0) / f) + 1;
+  const height = Math.ceil((Math.max(...corners.map((c) => c[1])) + f - y0) / f) + 1;
+  // Integer sums of at most 64 bytes: exact in float32.
+  const sums = new Float32Array(width * height * 3);
+  const { data } = image;
+  const stride = image.width * 3;
+  // Each block's columns inside the image (the rest of the region is black and adds nothing).
+  const from = new Int32Array(width);
+  const to = new Int32Array(width);
+  for (let i = 0; i < width; i++) {
+    from[i] = Math.max(0, x0 + i * f);
+    to[i] = Math.min(image.width, x0 + (i + 1) * f);
+  }
+  for (let j = 0; j < height; j++) {
+    const rowEnd = Math.min(image.height, y0 + (j + 1) * f);
+    for (let y = Math.max(0, y0 + j * f); y < rowEnd; y++) {
+      const line = y * stride;
+      for (let i = 0, cell = j * width * 3; i < width; i++, cell += 3) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let o = line + from[i]! * 3, end = line + to[i]! * 3; o < end; o += 3) {
+          r += data[o]!;
+          g += data[o + 1]!;
+          b += data[o + 2]!;
+        }
+        sums[cell]! += r;
+        sums[cell + 1]! += g;
+        sums[cell + 2]! += b;
+      }
+    }
+  }
+  return { data: sums, width, height, x0, y0, f };
+}
+
+/**
+ * One bilinear sample per chip pixel from `from`, whose pixel (i, j) is centred on image position
+ * (x0 + i·f + (f − 1)/2, …) and holds the sum of its f×f block (the image itself when f is 1).
+ */
+function sampleChip(t: ChipTransform, size: number, from: Reduced): RgbImage {
   const out = new Uint8Array(size * size * 3);
-  const { a, b, tx, ty } = transform;
-  const sub = Math.max(1, Math.min(4, Math.ceil(Math.hypot(a, b))));
-  const { data, width, height } = image;
-  const n = sub * sub;
-  const steps = Float64Array.from({ length: sub }, (_, s) => (s + 0.5) / sub);
+  const { data, width, height, x0, y0, f } = from;
   const stride = width * 3;
-  // One pass, no calls or allocations per sample: 1.4–1.7 times faster than a sampler function, and the
-  // same arithmetic in the same order, so the same chips to the bit.
+  // Chip pixel (u, v) samples the image at (a·u − b·v + tx, b·u + a·v + ty); in `from`'s pixels:
+  const a = t.a / f;
+  const b = t.b / f;
+  const tx = (t.tx - x0 - (f - 1) / 2) / f;
+  const ty = (t.ty - y0 - (f - 1) / 2) / f;
+  const scale = 1 / (f * f);
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
-      let r = 0;
-      let g = 0;
-      let bl = 0;
-      for (let sv = 0; sv < sub; sv++) {
-        const cv = v + steps[sv]! - 0.5;
-        for (let su = 0; su < sub; su++) {
-          const cu = u + steps[su]! - 0.5;
-          const x = a * cu - b * cv + tx;
-          const y = b * cu + a * cv + ty;
-          const x0 = Math.floor(x);
-          const y0 = Math.floor(y);
-          const fx = x - x0;
-          const fy = y - y0;
-          if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-            const i00 = y0 * stride + x0 * 3;
-            const i01 = i00 + stride;
-            r += (data[i00]! * (1 - fx) + data[i00 + 3]! * fx) * (1 - fy) + (data[i01]! * (1 - fx) + data[i01 + 3]! * fx) * fy;
-            g += (data[i00 + 1]! * (1 - fx) + data[i00 + 4]! * fx) * (1 - fy) + (data[i01 + 1]! * (1 - fx) + data[i01 + 4]! * fx) * fy;
-            bl += (data[i00 + 2]! * (1 - fx) + data[i00 + 5]! * fx) * (1 - fy) + (data[i01 + 2]! * (1 - fx) + data[i01 + 5]! * fx) * fy;
-          } else {
-            // At the image's edge: pixels outside it are black.
-            r += edgeBilinear(data, width, height, x0, y0, fx, fy, 0);
-            g += edgeBilinear(data, width, height, x0, y0, fx, fy, 1);
-            bl += edgeBilinear(data, width, height, x0, y0, fx, fy, 2);
-          }
-        }
-      }
+      const x = a * u - b * v + tx;
+      const y = b * u + a * v + ty;
+      const xf = Math.floor(x);
+      const yf = Math.floor(y);
+      const fx = x - xf;
+      const fy = y - yf;
       const o = (v * size + u) * 3;
-      out[o] = Math.round(r / n);
-      out[o + 1] = Math.round(g / n);
-      out[o + 2] = Math.round(bl / n);
+      if (xf >= 0 && yf >= 0 && xf + 1 < width && yf + 1 < height) {
+        const w00 = (1 - fx) * (1 - fy) * scale;
+        const w10 = fx * (1 - fy) * scale;
+        const w01 = (1 - fx) * fy * scale;
+        const w11 = fx * fy * scale;
+        const i00 = yf * stride + xf * 3;
+        const i01 = i00 + stride;
+        // Non-negative: adding a half and truncating rounds as Math.round does.
+        out[o] = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11 + 0.5;
+        out[o + 1] = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11 + 0.5;
+        out[o + 2] = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11 + 0.5;
+      } else {
+        // At the edge: pixels outside are black.
+        for (let c = 0; c < 3; c++) out[o + c] = edgeBilinear(data, width, height, xf, yf, fx, fy, c) * scale + 0.5;
+      }
     }
   }
   return { data: out, width: size, height: size };
@@ -266,7 +324,7 @@ export function mirror(image: RgbImage): RgbImage {
   return { data: out, width, height };
 }
 
-function edgeBilinear(data: Uint8Array, width: number, height: number, x0: number, y0: number, fx: number, fy: number, c: number): number {
+function edgeBilinear(data: Uint8Array | Float32Array, width: number, height: number, x0: number, y0: number, fx: number, fy: number, c: number): number {
   const p00 = pixel(data, width, height, x0, y0, c);
   const p10 = pixel(data, width, height, x0 + 1, y0, c);
   const p01 = pixel(data, width, height, x0, y0 + 1, c);
@@ -274,7 +332,7 @@ function edgeBilinear(data: Uint8Array, width: number, height: number, x0: numbe
   return (p00 * (1 - fx) + p10 * fx) * (1 - fy) + (p01 * (1 - fx) + p11 * fx) * fy;
 }
 
-function pixel(data: Uint8Array, width: number, height: number, x: number, y: number, c: number): number {
+function pixel(data: Uint8Array | Float32Array, width: number, height: number, x: number, y: number, c: number): number {
   if (x < 0 || y < 0 || x >= width || y >= height) return 0;
   return data[(y * width + x) * 3 + c]!;
 }

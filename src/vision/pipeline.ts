@@ -65,7 +65,7 @@ const FOUND_AGAIN_IOU = 0.3;
 const BORDER_FRACTION = 0.5;
 
 /** Changes whenever the faces found for an image may change: caches of faces are keyed by it. */
-export const PIPELINE_REVISION = 9;
+export const PIPELINE_REVISION = 10;
 const RETRY_MIN_SCORE = 0.3;
 
 /** How far (in fractions of the image's width) detected eyes may lie from the ArcFace template's. */
