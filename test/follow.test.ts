@@ -24,15 +24,15 @@ t.test('a small face only the second look finds is followed into a frame detecte
   const pipeline = await testPipeline();
   // Hera Pheri at 9.2 s: a face 24 px wide at the back that the whole-frame pass misses.
   const first = await frameAt('hera-pheri-scene.mp4', 9.2);
-  const full = await pipeline.analyze(first, { video: true });
-  const whole = await pipeline.analyze(first, { video: true, tiles: false });
+  const full = await pipeline.analyze(first, {});
+  const whole = await pipeline.analyze(first, { tiles: false });
   const small = full.filter((f) => whole.every((w) => iou(w.box, f.box) < 0.3) && f.box.width < 40);
   t.ok(small.length >= 1, 'the second look finds a small face the whole frame does not');
   // 0.4 s later, the next detected frame of the schedule, without the second look, following every face of the first.
   const next = await frameAt('hera-pheri-scene.mp4', 9.6);
   const follow = [...whole.map((f) => f.box), ...small.map((f) => f.box)];
-  const detected = await pipeline.analyze(next, { video: true, tiles: false });
-  const faces = await pipeline.analyze(next, { video: true, tiles: false, follow });
+  const detected = await pipeline.analyze(next, { tiles: false });
+  const faces = await pipeline.analyze(next, { tiles: false, follow });
   const unmatched = follow.flatMap((box, i) => (detected.every((d) => iou(d.box, box) < 0.3) ? [i] : []));
   t.same(
     faces.filter((f) => f.via === 'followed').map((f) => f.follows),
@@ -62,8 +62,8 @@ t.test('a small face only the second look finds is followed into a frame detecte
 t.test('without boxes to follow, analysis is what it was', { skip: missing }, async (t) => {
   const pipeline = await testPipeline();
   const image = await frameAt('hera-pheri-scene.mp4', 9.2);
-  const plain = await pipeline.analyze(image, { video: true, tiles: false });
-  const none = await pipeline.analyze(image, { video: true, tiles: false, follow: [] });
+  const plain = await pipeline.analyze(image, { tiles: false });
+  const none = await pipeline.analyze(image, { tiles: false, follow: [] });
   t.same(
     none.map((f) => [f.box, f.via]),
     plain.map((f) => [f.box, f.via]),

@@ -83,7 +83,6 @@ export class FrameAnalyzer {
     const follow = options.follow ?? [];
     const { faces, model } = await this.recognizer.nameFaces(image, {
       fallback: 'none',
-      video: true,
       ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
       follow: follow.map((f) => f.box),
     });
