@@ -9,7 +9,7 @@ import { iou } from '../src/vision/boxes.js';
 import { decodeImage } from '../src/vision/decode.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 import { selectSsd } from '../src/vision/onnx/detections.js';
-import { OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
+import { MAX_BATCH, OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
 import { clipRegion, placeSquare, writeSquare } from '../src/vision/onnx/preprocess.js';
 import type { RgbImage } from '../src/vision/types.js';
 
@@ -76,6 +76,15 @@ t.test('compiles into the cache once, infers, and stops cleanly', async (t) => {
   t.equal(a!.length, 128);
   t.same(Array.from(a!), Array.from(b!), 'deterministic within a batch');
   t.equal(c!.length, 128, 'chips of another size are padded and resized');
+  // More faces than MAX_BATCH go in several calls: each face keeps its place and its embedding.
+  const six = Array.from({ length: MAX_BATCH + 2 }, (_, k) => solid(150, 150, (i) => (i * (k + 3)) % 251));
+  const batched = await backend.embed(six);
+  const alone = await Promise.all(six.map(async (chip) => (await backend.embed([chip]))[0]!));
+  t.equal(batched.length, six.length);
+  t.ok(
+    batched.every((e, k) => e.every((v, j) => Math.abs(v - alone[k]![j]!) < 1e-4)),
+    'faces batched across calls embed as they do alone, in order',
+  );
 
   await backend.stop();
   await backend.stop();

@@ -1,5 +1,5 @@
-// The onnxruntime worker hands back each output with its own element type, and refuses one it cannot carry.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The onnxruntime worker hands back each output with its own element type, refuses one it cannot carry, and opens sessions with the options given.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -29,4 +29,19 @@ t.test('a uint8 output crosses as uint8, an int64 one is refused with its name',
   t.ok(y?.data instanceof Uint8Array, 'as bytes');
   t.same([...(y?.data ?? [])], [3, 7]);
   await t.rejects(sessions.run('longs', feeds()), /output y is int64: only float32 and uint8/);
+});
+
+t.test("the sessions' options reach onnxruntime", async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ar-worker-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sessions = new WorkerSessions();
+  // Profiling writes a file per session: proof that onnxruntime itself saw the options.
+  await sessions.open(
+    { a: castGraph(dir, 'a', 2, 'uint8'), b: castGraph(dir, 'b', 2, 'uint8') },
+    { intraOpNumThreads: 1, enableCpuMemArena: true, enableMemPattern: false, enableProfiling: true, profileFilePrefix: path.join(dir, 'profile') },
+  );
+  const feeds = () => ({ x: { type: 'float32' as const, data: Float32Array.of(3, 7), dims: [2] } });
+  t.same([...((await sessions.run('a', feeds())).y?.data ?? [])], [3, 7]);
+  await sessions.close();
+  t.equal(readdirSync(dir).filter((f) => f.startsWith('profile')).length, 2, 'one profile per session once closed');
 });

@@ -21,10 +21,17 @@ export interface MemoryRun {
   trend: 'flat' | 'growing' | 'falling';
   /** Frames the cameras analysed in the window (from GET /v1/cameras): the load was real. */
   framesProcessed: number;
+  /**
+   * Mean time per call of each pipeline stage in the window (the daemon's own stage histogram), so
+   * that a memory setting is judged by what it costs in speed in the same run.
+   */
+  stageMs: Partial<Record<'detect' | 'landmarks' | 'embed', number>>;
+  /** Mean from a frame leaving ffmpeg to its faces tracked, over the window. */
+  frameToResultMs: number | null;
   warmupSeconds: number;
   windowSeconds: number;
   samples: number;
-  /** The malloc settings of the build's systemd unit, which the daemon ran with (as deployed). */
+  /** The malloc and V8 settings of the build's systemd unit, which the daemon ran with (as deployed). */
   env: Record<string, string>;
 }
 
@@ -52,7 +59,9 @@ export async function benchMemory(options: MemoryOptions, say: (line: string) =>
   for (const cameras of options.cameraCounts) {
     for (const main of builds) {
       const run = await measureDaemon(main, cameras, options);
-      say(`  memory, ${cameras} camera(s), ${main === THIS_MAIN ? 'this build' : main}: peak ${run.peakMb} MB, mean ${run.meanMb} MB, ${run.trend}`);
+      say(
+        `  memory, ${cameras} camera(s), ${main === THIS_MAIN ? 'this build' : main}: peak ${run.peakMb} MB, mean ${run.meanMb} MB, ${run.trend}; detect ${run.stageMs.detect ?? '-'} ms, frame to result ${run.frameToResultMs ?? '-'} ms`,
+      );
       runs.push(run);
     }
   }
@@ -96,6 +105,7 @@ async function measureDaemon(main: string, cameras: number, o: MemoryOptions): P
     const url = await listening(child.stdout, exited, stderr);
     await sleep(o.warmupSeconds * 1000);
     const before = await framesProcessed(url);
+    const metricsBefore = await histogramSums(url);
     const samples: [number, number][] = [];
     const t0 = performance.now();
     while (performance.now() - t0 < o.windowSeconds * 1000) {
@@ -105,6 +115,7 @@ async function measureDaemon(main: string, cameras: number, o: MemoryOptions): P
       await sleep(SAMPLE_MS);
     }
     const frames = (await framesProcessed(url)) - before;
+    const { stageMs, frameToResultMs } = meansBetween(metricsBefore, await histogramSums(url));
     const mbs = samples.map((s) => s[1]);
     const slope = slopeOf(samples);
     return {
@@ -115,6 +126,8 @@ async function measureDaemon(main: string, cameras: number, o: MemoryOptions): P
       slopeMbPerMin: round(slope, 1),
       trend: Math.abs(slope) < FLAT_MB_PER_MIN ? 'flat' : slope > 0 ? 'growing' : 'falling',
       framesProcessed: frames,
+      stageMs,
+      frameToResultMs,
       warmupSeconds: o.warmupSeconds,
       windowSeconds: o.windowSeconds,
       samples: samples.length,
@@ -128,7 +141,7 @@ async function measureDaemon(main: string, cameras: number, o: MemoryOptions): P
 }
 
 /**
- * The MALLOC_* variables the build's systemd unit sets (the recipe sets the same): RSS depends on
+ * The MALLOC_* variables and NODE_OPTIONS the build's systemd unit sets (the recipe sets the same): RSS depends on
  * them, so each build is measured as it is deployed, and a before/after includes a change of them.
  */
 export function unitEnvironment(main: string): Record<string, string> {
@@ -139,7 +152,7 @@ export function unitEnvironment(main: string): Record<string, string> {
   } catch {
     return {};
   }
-  return Object.fromEntries([...text.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...text.matchAll(/^Environment=(MALLOC_[A-Z_]+|NODE_OPTIONS)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
 /** The API's URL, from the daemon's `REST API listening` log line. */
@@ -174,6 +187,44 @@ async function framesProcessed(url: string): Promise<number> {
   return body.cameras.reduce((a, c) => a + c.framesProcessed, 0);
 }
 
+/** `_sum` and `_count` of the stage and frame-to-result histograms, keyed `stage:detect`, `frame`. */
+async function histogramSums(url: string): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return parseHistogramSums(text);
+}
+
+/** The sums and counts of the Prometheus text that the bench needs (cameras' frame-to-result added up). */
+export function parseHistogramSums(text: string): Map<string, { sum: number; count: number }> {
+  const out = new Map<string, { sum: number; count: number }>();
+  const re = /^actor_recognizer_(stage|frame_to_result)_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const key = m[1] === 'stage' ? `stage:${/stage="([^"]+)"/.exec(m[3]!)?.[1] ?? ''}` : 'frame';
+    const entry = out.get(key) ?? { sum: 0, count: 0 };
+    entry[m[2] as 'sum' | 'count'] += Number(m[4]);
+    out.set(key, entry);
+  }
+  return out;
+}
+
+/** Mean milliseconds per call of each histogram between two readings. */
+export function meansBetween(
+  before: Map<string, { sum: number; count: number }>,
+  after: Map<string, { sum: number; count: number }>,
+): { stageMs: MemoryRun['stageMs']; frameToResultMs: number | null } {
+  const mean = (key: string): number | null => {
+    const a = after.get(key);
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    if (!a || a.count <= b.count) return null;
+    return round(((a.sum - b.sum) / (a.count - b.count)) * 1000, 1);
+  };
+  const stageMs: MemoryRun['stageMs'] = {};
+  for (const stage of ['detect', 'landmarks', 'embed'] as const) {
+    const ms = mean(`stage:${stage}`);
+    if (ms !== null) stageMs[stage] = ms;
+  }
+  return { stageMs, frameToResultMs: mean('frame') };
+}
+
 /** Least-squares slope of y over x. */
 export function slopeOf(points: readonly [number, number][]): number {
   const n = points.length;
@@ -189,15 +240,20 @@ export function slopeOf(points: readonly [number, number][]): number {
   return den > 0 ? num / den : 0;
 }
 
+function stageColumn(r: MemoryRun): string {
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
+  return [r.stageMs.detect, r.stageMs.landmarks, r.stageMs.embed, r.frameToResultMs].map(ms).join(' / ');
+}
+
 export function formatMemory(runs: readonly MemoryRun[]): string {
   const rows = runs.map(
     (r) =>
-      `  ${String(r.cameras).padStart(7)}  ${String(r.peakMb).padStart(7)}  ${String(r.meanMb).padStart(7)}  ${String(r.slopeMbPerMin).padStart(8)}  ${r.trend.padEnd(7)}  ${String(r.framesProcessed).padStart(6)}  ${r.build}`,
+      `  ${String(r.cameras).padStart(7)}  ${String(r.peakMb).padStart(7)}  ${String(r.meanMb).padStart(7)}  ${String(r.slopeMbPerMin).padStart(8)}  ${r.trend.padEnd(7)}  ${String(r.framesProcessed).padStart(6)}  ${stageColumn(r).padEnd(31)}  ${r.build}`,
   );
   const w = runs[0];
   return [
     `daemon RSS (VmRSS, MiB), ${w?.warmupSeconds ?? 0} s warm-up then ${w?.windowSeconds ?? 0} s sampled every ${SAMPLE_MS} ms:`,
-    '  cameras     peak     mean  MiB/min  trend    frames  build',
+    '  cameras     peak     mean  MiB/min  trend    frames  detect/landmarks/embed/frame ms  build',
     ...rows,
     ...[
       ...new Set(
@@ -206,7 +262,7 @@ export function formatMemory(runs: readonly MemoryRun[]): string {
             `  ${r.build}: ${
               Object.entries(r.env)
                 .map(([k, v]) => `${k}=${v}`)
-                .join(' ') || 'no MALLOC_* in its systemd unit'
+                .join(' ') || 'no MALLOC_* or NODE_OPTIONS in its systemd unit'
             }`,
         ),
       ),

@@ -24,7 +24,7 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   tinyLandmarks?: boolean;
   /** onnxruntime threads inside one operator. Default 0: {@link resolveThreads} picks. */
   intraOpNumThreads?: number;
-  /** Faces per landmark or descriptor inference; larger batches trade memory for throughput. Default 16. */
+  /** Faces per landmark or descriptor inference. Default {@link MAX_BATCH}. */
   maxBatch?: number;
   /** The embedding network `embed` runs: face-api's descriptor (default) or MobileFaceNet. */
   embedNetwork?: EmbeddingNetwork;
@@ -34,7 +34,7 @@ export interface OnnxBackendOptions extends FaceModelOptions {
 
 /**
  * Thread settings for a 4-core Pi (and any small box): one frame in flight, its faces batched into
- * one landmark and one descriptor call (maxBatch), sequential execution (these graphs are chains, so
+ * landmark and descriptor calls of a few faces (maxBatch), sequential execution (these graphs are chains, so
  * inter-op parallelism has nothing to overlap), intra-op threads from {@link resolveThreads}.
  * Pool threads spin between operators (SSD alone on an idle 2-core machine: 57 ms spinning, 81 ms
  * without) but stop when a run ends (session.force_spinning_stop): each of the three sessions has
@@ -54,6 +54,15 @@ const SESSION_DEFAULTS = {
   enableMemPattern: false,
   extra: { session: { force_spinning_stop: '1' } },
 } as const;
+
+/**
+ * Faces per landmark and embedding call. onnxruntime's arena keeps a session's largest activations
+ * for good, and larger batches bought no speed: 16 faces of one frame (MobileFaceNet, two threads,
+ * alternated in one run) took landmarks 11.2 / 10.9 / 11.2 ms and embeddings 27.9 / 26.3 / 30.8 ms
+ * in batches of 4 / 8 / 16, while the batches added 9+13 / 13+35 / 26+74 MiB of RSS. A crowded
+ * frame now costs about 22 MiB rather than 100.
+ */
+export const MAX_BATCH = 4;
 
 /**
  * Intra-op threads for `configured` (0 or absent: choose): every core up to two, then one core
@@ -214,7 +223,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const regions = boxes.map((b) => clipRegion(b, image.width, image.height));
     const valid = regions.map((r, i) => ({ r, i })).filter(({ r }) => r.width > 0 && r.height > 0);
     const result: Point[][] = boxes.map(() => []);
-    for (const chunk of chunks(valid, this.options.maxBatch ?? 16)) {
+    for (const chunk of chunks(valid, this.options.maxBatch ?? MAX_BATCH)) {
       const input = new Float32Array(chunk.length * size * size * 3);
       chunk.forEach(({ r }, k) => writeSquare(image, r, size, true, input, k * size * size * 3));
       const out = await this.run('landmarks', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
@@ -232,7 +241,7 @@ export class OnnxFaceBackend implements FaceBackend {
     // face-api answers an empty chip with a zero descriptor instead of failing; so do we.
     const result = chips.map(() => new Float32Array(EMBEDDING_SIZE));
     const usable = chips.map((chip, i) => ({ chip, i })).filter(({ chip }) => chip.width > 0 && chip.height > 0);
-    for (const chunk of chunks(usable, this.options.maxBatch ?? 16)) {
+    for (const chunk of chunks(usable, this.options.maxBatch ?? MAX_BATCH)) {
       const input = new Float32Array(chunk.length * size * size * 3);
       // Chips of another size than CHIP_SIZE are padded and resized, as face-api does.
       chunk.forEach(({ chip }, k) => writeSquare(chip, { x: 0, y: 0, width: chip.width, height: chip.height }, size, true, input, k * size * size * 3));
@@ -249,7 +258,7 @@ export class OnnxFaceBackend implements FaceBackend {
   private async embedMobileFaceNet(chips: RgbImage[]): Promise<Float32Array[]> {
     const { inputSize: size, embeddingSize } = MOBILEFACENET;
     const result: Float32Array[] = [];
-    for (const chunk of chunks(chips, this.options.maxBatch ?? 16)) {
+    for (const chunk of chunks(chips, this.options.maxBatch ?? MAX_BATCH)) {
       const input = new Uint8Array(chunk.length * size * size * 3);
       chunk.forEach((chip, k) => input.set(exactChip(chip, size), k * size * size * 3));
       const out = await this.run('embed', { type: 'uint8', data: input, dims: [chunk.length, size, size, 3] });
