@@ -133,8 +133,8 @@ export class FacePipeline {
       ];
     }
     if (found.length === 0) return [];
-    // Cutting a chip takes about 13 ms of JavaScript; yield between faces so that a crowded frame
-    // does not hold the event loop (and the API) for the whole crowd.
+    // Cutting a chip is JavaScript on this thread (under 1 ms since revision 10, 13 ms before); yield
+    // between faces so that a crowded frame does not hold the event loop (and the API) for the crowd.
     const chips: RgbImage[] = [];
     for (const f of found) {
       chips.push(this.embedder.chip(image, { landmarks: f.landmarks, via }));
