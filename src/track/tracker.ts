@@ -232,7 +232,8 @@ export class Tracker {
 
   /**
    * The faces to follow into the next analysed frame: announced tracks seen at the last detection,
-   * with their boxes (see AnalyzeOptions.follow). Empty after a cut.
+   * with their boxes (see AnalyzeOptions.follow). A frame that starts a new shot follows none: its
+   * update ends these tracks.
    */
   followed(): { id: number; box: Box }[] {
     return this.tracks.filter((t) => t.announced && t.lastSeen === this.previousUpdate).map((t) => ({ id: t.id, box: t.box }));

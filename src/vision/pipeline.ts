@@ -156,8 +156,8 @@ export class FacePipeline {
    */
   private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, follow: readonly Box[] = []) {
     // Photos and video frames alike at their own aspect where the backend can (SSD on onnxruntime):
-    // a landscape photo is not padded to face-api's square (measured on the photos of bench: the
-    // same faces, SSD in 0.6 of the time); the others see the square, with tiles for the second look.
+    // a landscape image is not padded to face-api's square (a 640×360 frame: SSD 1.58–1.82× faster,
+    // IoU 0.999 to the square's boxes); other backends see the square, with tiles for the second look.
     const detections: (Detection & { follows?: number })[] = await detectFrame(this.backend, searched, options);
     follow.forEach((box, follows) => {
       if (box.width >= 1 && box.height >= 1 && detections.every((d) => iou(d.box, box) < FOUND_AGAIN_IOU)) detections.push({ box, score: 0, follows });
