@@ -78,6 +78,8 @@ t.test(
     await page.fill('#key-input', KEY);
     await page.keyboard.press('Enter');
     await page.locator('#key-dialog').waitFor({ state: 'hidden' });
+    // The dialog hides at once, but its close event (which stores the key) comes in a task after: wait for it, then look.
+    await page.waitForFunction((key) => localStorage.getItem('actor-recognizer.apiKey') === key, KEY).catch(() => undefined);
     t.equal(await page.evaluate(() => localStorage.getItem('actor-recognizer.apiKey')), KEY, 'the key is kept in localStorage');
 
     // Live: the camera, its latest frame (fetched with the key as a blob), and her name.

@@ -43,5 +43,7 @@ t.test("the sessions' options reach onnxruntime", async (t) => {
   const feeds = () => ({ x: { type: 'float32' as const, data: Float32Array.of(3, 7), dims: [2] } });
   t.same([...((await sessions.run('a', feeds())).y?.data ?? [])], [3, 7]);
   await sessions.close();
-  t.equal(readdirSync(dir).filter((f) => f.startsWith('profile')).length, 2, 'one profile per session once closed');
+  const profiles = readdirSync(dir).filter((f) => f.startsWith('profile'));
+  t.equal(profiles.length, 2, 'one profile per session once closed, even when both open within one second');
+  t.ok(profiles.some((f) => f.startsWith('profile-a_')) && profiles.some((f) => f.startsWith('profile-b_')), `named by session: ${profiles.join(', ')}`);
 });

@@ -7,12 +7,21 @@ const sessions = new Map<string, ort.InferenceSession>();
 const port = parentPort;
 if (!port) throw new Error('session-worker.js runs only as a worker thread');
 
+/**
+ * The options for one session. onnxruntime names a profile by its prefix and the time to the second, so sessions opened in
+ * the same second with one prefix would write one file over another: each session's prefix ends in its name.
+ */
+function sessionOptions(options: ort.InferenceSession.SessionOptions, name: string): ort.InferenceSession.SessionOptions {
+  if (!options.enableProfiling || !options.profileFilePrefix) return options;
+  return { ...options, profileFilePrefix: `${options.profileFilePrefix}-${name}` };
+}
+
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'open': {
       // One at a time: creating sessions is CPU-bound, and parallel creation only contends.
       for (const [name, file] of Object.entries(request.models)) {
-        sessions.set(name, await ort.InferenceSession.create(file, request.options));
+        sessions.set(name, await ort.InferenceSession.create(file, sessionOptions(request.options, name)));
       }
       return { reply: { id: request.id, ok: true }, transfer: [] };
     }
