@@ -295,8 +295,9 @@ t.test('a followed face adds evidence to its own track and keeps it on screen, b
     appeared.map((e) => [e.type, e.actor]),
     [['appeared', null]],
   );
-  const [followed] = tracker.followed();
+  const [followed] = tracker.followed(false);
   t.ok(followed, 'the track seen at the last detection is followed');
+  t.same(tracker.followed(true), [], 'but not into a frame that starts a new shot');
   // Between detections its face is found only in its box: as weak, but the evidence adds up to a name.
   const events = [];
   for (let i = 0; i < 8; i++) events.push(...tracker.update([{ ...face(100, 1, 3 + i, 0.89), follows: followed!.id }], 0.4 + i * 0.4, { model }));
@@ -313,7 +314,7 @@ t.test('a followed face adds evidence to its own track and keeps it on screen, b
   // A followed face that is someone else (the face left its box) is dropped: no new track, and the
   // track, no longer seen, ends after absentSeconds.
   tracker.update([{ ...face(100, 2, 20), follows: followed!.id }], 3.6, { model });
-  t.same(tracker.followed(), [], 'not seen at the last frame: no longer followed');
+  t.same(tracker.followed(false), [], 'not seen at the last frame: no longer followed');
   t.equal(tracker.active().length, 1, 'no track started from a followed face');
   t.same(
     tracker.update([], 4.4, { model }).map((e) => [e.type, e.actor]),
@@ -325,7 +326,7 @@ t.test('a detected face goes before a followed one: the track takes the detectio
   const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
   tracker.update([face(100, 0, 1)], 0, { model });
   tracker.update([face(100, 0, 2)], 0.2, { model });
-  const [followed] = tracker.followed();
+  const [followed] = tracker.followed(false);
   // The face moved by more than its width (no overlap with its box); the followed look at the old
   // box still resembles it (a part of the face). The detection joins the track; the followed face is dropped.
   const moved = face(230, 0, 3);

@@ -128,9 +128,8 @@ export async function scanVideo(
     const plan = schedule.next({ time: frame.time, cut, change });
     let events: TrackEvent[] = [];
     if (plan !== 'carry') {
-      // The faces of the last detection are followed into this frame; a cut ends them all.
-      const follow = cut ? [] : options.tracker.followed();
-      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full', follow });
+      // The faces of the last detection are followed into this frame.
+      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full', follow: options.tracker.followed(cut) });
       events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
       if (plan === 'full') lastFull = frame.time;
     }

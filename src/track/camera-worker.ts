@@ -218,8 +218,8 @@ export class CameraWorker {
     let faces: AnalyzedFace[];
     let model: TrackModel | null;
     try {
-      // The faces of the last detection are followed into this frame; a cut ends them all.
-      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full', follow: cut ? [] : this.tracker.followed() }));
+      // The faces of the last detection are followed into this frame.
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full', follow: this.tracker.followed(cut) }));
     } finally {
       this.analysing = false;
     }

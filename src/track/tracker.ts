@@ -232,10 +232,11 @@ export class Tracker {
 
   /**
    * The faces to follow into the next analysed frame: announced tracks seen at the last detection,
-   * with their boxes (see AnalyzeOptions.follow). A frame that starts a new shot follows none: its
-   * update ends these tracks.
+   * with their boxes (see AnalyzeOptions.follow). `cut`: the next frame starts a new shot, which
+   * follows none (its update ends these tracks).
    */
-  followed(): { id: number; box: Box }[] {
+  followed(cut: boolean): { id: number; box: Box }[] {
+    if (cut) return [];
     return this.tracks.filter((t) => t.announced && t.lastSeen === this.previousUpdate).map((t) => ({ id: t.id, box: t.box }));
   }
 
