@@ -60,7 +60,7 @@ export async function benchMemory(options: MemoryOptions, say: (line: string) =>
     for (const main of builds) {
       const run = await measureDaemon(main, cameras, options);
       say(
-        `  memory, ${cameras} camera(s), ${main === THIS_MAIN ? 'this build' : main}: peak ${run.peakMb} MB, mean ${run.meanMb} MB, ${run.trend}; detect ${run.stageMs.detect ?? '-'} ms, frame to result ${run.frameToResultMs ?? '-'} ms`,
+        `  memory, ${cameras} camera(s), ${main === THIS_MAIN ? 'this build' : main}: peak ${run.peakMb} MiB, mean ${run.meanMb} MiB, ${run.trend}; detect ${run.stageMs.detect ?? '-'} ms, frame to result ${run.frameToResultMs ?? '-'} ms`,
       );
       runs.push(run);
     }

@@ -134,7 +134,7 @@ const VisionSchema = Type.Object(
     quantize: oneOf(['none', 'int8'], {
       default: 'none',
       description:
-        'int8: the SSD detector runs quantised (int8 weights, uint8 activations calibrated on photos, onnxruntime QLinearConv; vision.backend onnx only; the tiny detector stays float), about twice as fast, with boxes a few pixels off the float ones (docs/models.md). The embedder always stays float: int8 MobileFaceNet moved embeddings too far (cosine 0.96-0.99 with float) for too little speed. none: float everywhere.',
+        'int8: the SSD detector runs quantised (int8 weights, uint8 activations calibrated on photos, onnxruntime QLinearConv; vision.backend onnx only; the tiny detector stays float), 1.7-2.7 times as fast (by CPU), with boxes a few pixels off the float ones, which name some faces less often (one appearance fewer in each labelled film scene; docs/benchmarks.md). The embedder always stays float: int8 MobileFaceNet moved embeddings too far (cosine 0.96-0.99 with float) for too little speed. none: float everywhere.',
     }),
     tileZoom: Type.Number({
       default: 2,
