@@ -169,6 +169,11 @@ export function formatReport(report: BenchReport): string {
     lines.push(markdownRow([`${net} GFLOP/s (${fmt(report.gflop[net])} GFLOP)`, ...names.map(cell)]));
   }
   lines.push('', `measured peak ${fmt(report.peakGflops)} GFLOP/s (onnxruntime, matmul and conv probes, same threads, same run)`);
+  if ((report['onnx'] as { quantize?: string } | undefined)?.quantize === 'detector') {
+    lines.push(
+      "onnx's ssd runs int8 (vision.quantize): its GFLOP/s are the float network's operations over its time, against the float peak, and the Pi estimate assumes the Pi's int8 kernels gain as much as this CPU's",
+    );
+  }
   const pi = report['piEstimate'] as PiLines | undefined;
   if (pi) {
     lines.push(`Raspberry Pi ESTIMATE (${pi.basis}), ms per inference, Pi 4 / Pi 5:`);

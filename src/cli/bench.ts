@@ -9,6 +9,7 @@ import { RecognizerError } from '../errors.js';
 import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
 import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
 import { decodeImage } from '../vision/decode.js';
+import { onnxQuantize } from '../vision/create-backend.js';
 import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
@@ -123,13 +124,17 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     `bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`,
   );
   const threads = resolveThreads(vision.threads);
+  // The onnx side as the daemon runs it: its SSD int8 unless vision.quantize is none (the tiny detector has no int8 form).
+  const quantize = onnxQuantize(vision);
   const options: DetectOptions = { minScore: vision.minScore, maxFaces: vision.maxFaces };
   const contenders: Contender[] = [];
   const head = await ort.InferenceSession.create(ncmHeadGraph(randomMeans(HEAD_CLASSES), EMBEDDING_SIZE), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
     for (const name of ['tfjs', 'onnx'] as const) {
       const make = (detector: 'ssd' | 'tiny') =>
-        name === 'tfjs' ? new TfjsFaceBackend({ detector }) : new OnnxFaceBackend({ detector, intraOpNumThreads: threads });
+        name === 'tfjs'
+          ? new TfjsFaceBackend({ detector })
+          : new OnnxFaceBackend({ detector, intraOpNumThreads: threads, quantize: detector === 'ssd' ? quantize : 'none' });
       const backend = make('ssd');
       const c: Contender = { name, backend, tiny: make('tiny'), pipeline: new FacePipeline(backend, options), samples: {}, faces: new Map() };
       contenders.push(c);
@@ -185,7 +190,7 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
       inputs: inputs.map((i) => i.name),
       faces: Object.fromEntries(contenders[1]!.faces),
       videoSkipped: videoSkipped ?? null,
-      onnx: { intraOpNumThreads: threads, cores: os.availableParallelism(), ortVersion: ort.env.versions.common },
+      onnx: { intraOpNumThreads: threads, cores: os.availableParallelism(), ortVersion: ort.env.versions.common, quantize },
       detector: 'ssd (detectTiny: the Tiny Face Detector at 416)',
       peak,
     });
@@ -200,7 +205,7 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     return {
       report,
       text: `${table}
-speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores
+speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${quantize === 'detector' ? 'int8 (vision.quantize)' : 'float'}
 embedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):
 ${embedderTable}
 ${formatInt8(int8)}`,

@@ -7,6 +7,12 @@ import { OnnxFaceBackend } from './onnx/onnx-backend.js';
 import { TfjsFaceBackend } from './tfjs-backend.js';
 import type { FaceBackend } from './types.js';
 
+/** What vision.quantize makes of the onnx backend's networks: int8 is the detector's alone (the embedder stays float). */
+export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'none' {
+  return vision.quantize === 'int8' ? 'detector' : 'none';
+}
+
+/** The configured backend, started, and the pipeline around it. */
 export async function createFacePipeline(vision: Config['vision']): Promise<FacePipeline> {
   const spec = embedderSpec(vision.embedder);
   // face-api on TensorFlow.js is the reference for face-api's networks only.
@@ -25,8 +31,7 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
           detector: vision.detector,
           intraOpNumThreads: vision.threads,
           embedNetwork: spec.network.id as EmbeddingNetwork,
-          // The embedder stays float: see vision.quantize.
-          quantize: vision.quantize === 'int8' ? 'detector' : 'none',
+          quantize: onnxQuantize(vision),
         })
       : new TfjsFaceBackend({ detector: vision.detector });
   await backend.start();
