@@ -122,6 +122,8 @@ t.test('eval refuses the options of its other mode; scan takes one video', async
   const eval_ = COMMANDS.find((c) => c.name === 'eval')!;
   await t.rejects(eval_.run(['--footage', 'labels.json', '--dataset', 'photos'], host(t)), /--dataset cannot go with --footage/);
   await t.rejects(eval_.run(['--dataset', 'photos', '--fps', '2'], host(t)), /--fps cannot go with --dataset/);
+  await t.rejects(eval_.run(['--dataset', 'photos', '--sides', '512'], host(t)), /--sides cannot go with --dataset/);
+  await t.rejects(eval_.run(['--footage', 'labels.json', '--sides', '512,2000'], host(t)), /--sides takes detector sides in pixels, 256 to 1024/);
   const scan = COMMANDS.find((c) => c.name === 'scan')!;
   await t.rejects(scan.run([], host(t)), /scan needs VIDEO/);
   await t.rejects(scan.run(['a.mp4', 'b.mp4'], host(t)), /scan takes one VIDEO, got also b.mp4/);

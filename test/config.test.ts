@@ -61,6 +61,7 @@ t.test('defaults load with no file and an empty environment', async (t) => {
     maxPixels: 40_000_000,
     threads: 0,
     quantize: 'none',
+    detectorSide: 512,
     tileZoom: 2,
     embedder: 'mobilefacenet',
     decodeMaxSide: 2048,

@@ -161,10 +161,10 @@ t.test('configuration updates: live keys applied, restart-only keys reported, a 
   t.equal(component.config.vision.minScore, 0.5, 'the running configuration stays');
 
   report = once(component, 'report') as Promise<[ConfigReport]>;
-  nucleus.updateConfiguration({ api: { port: 8080 }, vision: { minScore: 0.6 } });
+  nucleus.updateConfiguration({ api: { port: 8080 }, vision: { minScore: 0.6, detectorSide: 384 } });
   [r] = await report;
   t.same(r.restartRequired, [], 'api.port back to its start value: no restart needed any more');
-  t.same(r.applied, ['vision.minScore']);
+  t.same(r.applied.sort(), ['vision.detectorSide', 'vision.minScore'], "the detector's side applies while running, as its score does");
 });
 
 t.test('events reach IoT Core and local pub/sub on their topics, as JSON with numeric scores', async (t) => {

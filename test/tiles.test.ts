@@ -149,4 +149,12 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   backend.scales.length = 0;
   await detectFrame(backend, coordinateImage(480, 270), { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
   t.equal(backend.scales.length, 1, 'no second look where the detector already sees the frame at full size');
+  backend.scales.length = 0;
+  const smaller = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2, side: 384 });
+  t.same(backend.scales, [0.6, 1.2], 'vision.detectorSide 384: the whole frame at 384×216 and the strips at 1.2, one pass of 768×432');
+  t.same(
+    smaller.map((d) => d.box).sort((a, b) => a.x - b.x),
+    [huge, large],
+    'and the 32 px face, seen 38 px high even in the strips, is lost: the price of the smaller side',
+  );
 });

@@ -28,6 +28,14 @@ export function faceSizes(value: string | undefined): number[] | undefined {
   return sizes;
 }
 
+/** `--sides`: detector sides (vision.detectorSide) in pixels, 256 to 1024, separated by commas. */
+export function detectorSides(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const sides = value.split(',').map(Number);
+  if (sides.some((s) => !Number.isInteger(s) || s < 256 || s > 1024)) throw usage('--sides takes detector sides in pixels, 256 to 1024, separated by commas');
+  return sides;
+}
+
 export function positiveNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

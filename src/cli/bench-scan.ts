@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { Tracker } from '../track/tracker.js';
-import { createFacePipeline } from '../vision/create-backend.js';
+import { createFacePipeline, detectOptions } from '../vision/create-backend.js';
 import { round } from './bench-report.js';
 import { commandModel } from './common.js';
 import { scanVideo } from './scan.js';
@@ -42,7 +42,7 @@ export async function benchScan(config: Config, videosDir: string, o: { fps: num
   const pipeline = await createFacePipeline(config.vision);
   const videos: ScanRun[] = [];
   try {
-    const detect = { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom };
+    const detect = detectOptions(config.vision);
     for (const video of files) {
       const t0 = performance.now();
       const scanned = await scanVideo(new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec), {

@@ -7,7 +7,7 @@ import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { readFootageLabels } from '../track/footage-labels.js';
 import { scoreFaces, scoreShots, type FaceBandScore, type FrameAnswer, type ShotScore } from '../track/footage-score.js';
 import { Tracker } from '../track/tracker.js';
-import { createFacePipeline } from '../vision/create-backend.js';
+import { createFacePipeline, detectOptions } from '../vision/create-backend.js';
 import type { RgbImage } from '../vision/types.js';
 import { commandModel, percent, print, type CommandContext } from './common.js';
 import { scanVideo } from './scan.js';
@@ -19,6 +19,16 @@ export interface FootageOptions {
   /** The video, when it is not where the labels say. */
   video?: string;
   fps?: number;
+  /** Score once per detector side (vision.detectorSide) and give the mean: see `eval --help`. */
+  sides?: number[];
+}
+
+/** `eval --footage --sides`: the report at each detector side, and the means of its scores. */
+export interface FootageSidesReport {
+  video: string;
+  sides: (Pick<FootageReport, 'precision' | 'recall' | 'present' | 'answered' | 'right'> & { side: number })[];
+  mean: { precision: number; recall: number };
+  min: { precision: number; recall: number };
 }
 
 export interface FootageReport extends Omit<ShotScore, 'detail'> {
@@ -32,6 +42,7 @@ export interface FootageReport extends Omit<ShotScore, 'detail'> {
 }
 
 export async function footageCommand(context: CommandContext, options: FootageOptions): Promise<void> {
+  if (options.sides) return sidesCommand(context, options, options.sides);
   const report = await evaluateFootage(context, options);
   const bands = Object.entries(report.faces)
     .map(
@@ -53,6 +64,34 @@ export async function footageCommand(context: CommandContext, options: FootageOp
   );
 }
 
+async function sidesCommand(context: CommandContext, options: FootageOptions, sides: number[]): Promise<void> {
+  const runs: FootageSidesReport['sides'] = [];
+  let video = '';
+  for (const side of sides) {
+    const config = { ...context.config, vision: { ...context.config.vision, detectorSide: side } };
+    const r = await evaluateFootage({ ...context, config }, options);
+    video = r.video;
+    runs.push({ side, precision: r.precision, recall: r.recall, present: r.present, answered: r.answered, right: r.right });
+  }
+  const mean = (k: 'precision' | 'recall') => runs.reduce((a, r) => a + r[k], 0) / runs.length;
+  const min = (k: 'precision' | 'recall') => Math.min(...runs.map((r) => r[k]));
+  const report: FootageSidesReport = {
+    video,
+    sides: runs,
+    mean: { precision: mean('precision'), recall: mean('recall') },
+    min: { precision: min('precision'), recall: min('recall') },
+  };
+  const lines = runs.map(
+    (r) =>
+      `  side ${r.side}: precision ${percent(r.precision)}, recall ${percent(r.recall)} (${r.right} right of ${r.answered} answered, ${r.present} present)`,
+  );
+  print(
+    context.json,
+    report,
+    `${video}, ${runs.length} detector sides:\n${lines.join('\n')}\n  mean: precision ${percent(report.mean.precision)}, recall ${percent(report.mean.recall)}; lowest ${percent(report.min.precision)}, ${percent(report.min.recall)}`,
+  );
+}
+
 /** Runs the video through `scan`'s path (analyzer, shot detector, tracker) and scores it. */
 export async function evaluateFootage(context: CommandContext, options: FootageOptions): Promise<FootageReport> {
   const { config } = context;
@@ -63,7 +102,7 @@ export async function evaluateFootage(context: CommandContext, options: FootageO
   const pipeline = await createFacePipeline(config.vision);
   try {
     const fps = options.fps ?? 5;
-    const detect = { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom };
+    const detect = detectOptions(config.vision);
     const analyzer = new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec);
     // Labels are in the video's own pixels: scan it unscaled.
     const size = await videoSize(config.ingest.ffmpegPath, labels.video);

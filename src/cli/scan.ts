@@ -8,7 +8,7 @@ import { ShotDetector } from '../track/shot-detector.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
 import type { Box } from '../vision/types.js';
 import { Progress } from '../util/progress.js';
-import { createFacePipeline } from '../vision/create-backend.js';
+import { createFacePipeline, detectOptions } from '../vision/create-backend.js';
 import { commandModel, print, type CommandContext } from './common.js';
 
 export interface ScanOptions {
@@ -36,7 +36,7 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
   const pipeline = await createFacePipeline(config.vision);
   try {
     const fps = options.fps ?? 5;
-    const detect = { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom };
+    const detect = detectOptions(config.vision);
     const scanned = await scanVideo(new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec), {
       video: options.video,
       fps,

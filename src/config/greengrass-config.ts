@@ -17,7 +17,7 @@ export const GREENGRASS_ONLY_KEYS: ReadonlySet<string> = new Set(['accessControl
  */
 const LIVE_KEYS = [
   /^track\./,
-  /^vision\.(minScore|maxFaces|tileZoom)$/,
+  /^vision\.(minScore|maxFaces|tileZoom|detectorSide)$/,
   /^mqtt\.(?!host$|port$)/,
   /^cameras$/,
   /^ingest\./,

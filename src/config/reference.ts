@@ -37,7 +37,7 @@ effective one with secrets redacted, or exits 1 naming the failing path; \`actor
 \`\`\`yaml
 api:    { host: 127.0.0.1, port: 8080, apiKey: change-me-please, bodyLimitBytes: 20971520 }
 log:    { level: info }
-vision: { backend: onnx, detector: ssd, minScore: 0.5, maxFaces: 20, maxPixels: 40000000, threads: 0, tileZoom: 2, embedder: mobilefacenet }
+vision: { backend: onnx, detector: ssd, minScore: 0.5, maxFaces: 20, maxPixels: 40000000, threads: 0, detectorSide: 512, tileZoom: 2, embedder: mobilefacenet }
 model:  { dir: ./models/actors }
 mqtt:   { url: mqtt://127.0.0.1:1883, topicPrefix: actor-recognizer }
 cameras:

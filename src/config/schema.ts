@@ -136,6 +136,13 @@ const VisionSchema = Type.Object(
       description:
         'int8: the SSD detector runs quantised (int8 weights, uint8 activations calibrated on photos, onnxruntime QLinearConv; vision.backend onnx only; the tiny detector stays float), 1.7-2.7 times as fast (by CPU), with boxes a few pixels off the float ones, which name some faces less often (one appearance fewer in each labelled film scene; docs/benchmarks.md). The embedder always stays float: int8 MobileFaceNet moved embeddings too far (cosine 0.96-0.99 with float) for too little speed. none: float everywhere.',
     }),
+    detectorSide: Type.Integer({
+      default: 512,
+      minimum: 256,
+      maximum: 1024,
+      description:
+        "The long side, in pixels, at which the SSD detector (vision.backend onnx) sees a photo or a video frame in its whole-frame pass; the second look's strips (vision.tileZoom) scale with it. A pass costs about its pixels: 384 takes 0.58 of 512's time and finds fewer faces under about 48 px; larger finds smaller faces, slower. 512 is face-api's own size and what the models and figures of the docs were measured at. The tfjs backend and the Tiny detector keep their networks' fixed sizes.",
+    }),
     tileZoom: Type.Number({
       default: 2,
       minimum: 0,

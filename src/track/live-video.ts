@@ -4,7 +4,8 @@ import type { CameraConfig, Config } from '../config/schema.js';
 import type { ActorsOnScreen, EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ModelSource } from '../recognize/recognizer.js';
-import type { FaceBackend } from '../vision/types.js';
+import { detectOptions } from '../vision/create-backend.js';
+import type { DetectOptions, FaceBackend } from '../vision/types.js';
 import { CameraWorker, type FrameObserver, type WorkerMetrics } from './camera-worker.js';
 import { FrameFeed } from './frame-feed.js';
 import { UnknownFaces, unknownSettings } from './unknown-faces.js';
@@ -21,7 +22,7 @@ export class LiveVideo {
   /** Live copies of what a configuration update may change while running (see reconfigure). */
   private live: {
     track: Config['track'];
-    detect: { minScore: number; maxFaces: number; tileZoom: number };
+    detect: Required<DetectOptions>;
     ingest: Config['ingest'];
     cameras: readonly CameraConfig[];
   };
@@ -48,7 +49,7 @@ export class LiveVideo {
     });
     this.live = {
       track: { ...config.track },
-      detect: { minScore: config.vision.minScore, maxFaces: config.vision.maxFaces, tileZoom: config.vision.tileZoom },
+      detect: detectOptions(config.vision),
       ingest: config.ingest,
       cameras: config.cameras,
     };
@@ -70,7 +71,7 @@ export class LiveVideo {
   async reconfigure(next: Config, keys: readonly string[]): Promise<void> {
     const { live } = this;
     Object.assign(live.track, next.track);
-    Object.assign(live.detect, { minScore: next.vision.minScore, maxFaces: next.vision.maxFaces, tileZoom: next.vision.tileZoom });
+    Object.assign(live.detect, detectOptions(next.vision));
     const ingestChanged = keys.some((k) => k.startsWith('ingest.'));
     live.ingest = next.ingest;
     const unchanged = (w: CameraWorker) =>

@@ -5,11 +5,16 @@ import { Embedder, embedderSpec, type EmbeddingNetwork } from './embedder.js';
 import { FacePipeline } from './pipeline.js';
 import { OnnxFaceBackend } from './onnx/onnx-backend.js';
 import { TfjsFaceBackend } from './tfjs-backend.js';
-import type { FaceBackend } from './types.js';
+import type { DetectOptions, FaceBackend } from './types.js';
 
 /** What vision.quantize makes of the onnx backend's networks: int8 is the detector's alone (the embedder stays float). */
 export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'none' {
   return vision.quantize === 'int8' ? 'detector' : 'none';
+}
+
+/** The detector's options of the configuration, as every pipeline of the daemon and the commands takes them. */
+export function detectOptions(vision: Pick<Config['vision'], 'minScore' | 'maxFaces' | 'tileZoom' | 'detectorSide'>): Required<DetectOptions> {
+  return { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom, side: vision.detectorSide };
 }
 
 /** The configured backend, started, and the pipeline around it. */
@@ -35,5 +40,5 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
         })
       : new TfjsFaceBackend({ detector: vision.detector });
   await backend.start();
-  return new FacePipeline(backend, { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom }, new Embedder(spec, backend));
+  return new FacePipeline(backend, detectOptions(vision), new Embedder(spec, backend));
 }

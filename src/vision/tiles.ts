@@ -9,8 +9,8 @@ const OVERLAP = 0.25;
 /** A face this large (fraction of the tile's side) is the whole frame's pass's to find. */
 const MAX_FACE_IN_TILE = 0.45;
 const NMS_IOU = 0.4;
-/** The side the detector scales its input to (SSD MobileNet's 512). */
-const DETECTOR_SIDE = 512;
+/** The side the detector scales its input to unless DetectOptions.side says otherwise (SSD MobileNet's 512). */
+export const DETECTOR_SIDE = 512;
 
 export interface Tile {
   x: number;
@@ -71,10 +71,11 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   const second = tileGrid(image.width, image.height, zoom).length > 0;
   if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
   const long = Math.max(image.width, image.height);
-  const whole = await backend.detectScaled(image, DETECTOR_SIDE / long, options);
+  const detectorSide = options.side ?? DETECTOR_SIDE;
+  const whole = await backend.detectScaled(image, detectorSide / long, options);
   if (!second) return whole;
   const side = Math.max(MIN_TILE, Math.round(long / zoom));
-  const scale = DETECTOR_SIDE / side;
+  const scale = detectorSide / side;
   const found = [...whole];
   for (const strip of stripGrid(image.width, image.height, scale, side * OVERLAP)) {
     const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);

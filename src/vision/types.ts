@@ -39,6 +39,12 @@ export interface DetectOptions {
    * than the whole image (see tiles.ts); 0 or 1: the whole image only.
    */
   tileZoom?: number;
+  /**
+   * The long side, in pixels, at which the detector sees an image in its whole-image pass
+   * (vision.detectorSide; 512 unless given); the second look's strips scale with it. Backends that
+   * detect only at their network's fixed size (face-api's square on tfjs, the Tiny detector) ignore it.
+   */
+  side?: number;
 }
 
 /** Side of the square aligned face chip the descriptor network takes. */

@@ -1,18 +1,20 @@
 // `eval`: scores a model on photos of actors and strangers, or on a labelled video (--footage).
-import { faceSizes, positiveNumber, refuseWith, requiredList } from '../args.js';
+import { detectorSides, faceSizes, positiveNumber, refuseWith, requiredList } from '../args.js';
 import { commandConfig, COMMON, defineCommand } from '../command.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'score a model on photos (--dataset) or on a labelled video (--footage)',
   usage:
-    'eval [--model DIR] --dataset DIR [--unknown DIR] [--face-sizes 24,32,48,64]\n   or: actor-recognizer eval [--model DIR] --footage LABELS.json [--video FILE] [--fps N]',
+    'eval [--model DIR] --dataset DIR [--unknown DIR] [--face-sizes 24,32,48,64]\n   or: actor-recognizer eval [--model DIR] --footage LABELS.json [--video FILE] [--fps N] [--sides 502,512,522]',
   description: [
     "With --dataset: top-1 over the enrolled actors' photos, per actor, and with --unknown the",
     "fraction of unknown people's faces rejected; with --face-sizes, again with each face shrunk to",
     'those heights in a 640×360 frame.',
     "With --footage: who is on screen in a labelled video, through scan's path: precision and recall",
-    'per shot and actor, faces by size.',
+    'per shot and actor, faces by size; with --sides, once per detector side and the mean. One',
+    'appearance of a short scene can turn on a 1% change of scale, so compare detectors or settings',
+    'over a few sides around the one you run, not on one.',
   ].join('\n'),
   options: {
     model: { type: 'string' },
@@ -23,6 +25,7 @@ export const evalCommand = defineCommand({
     footage: { type: 'string' },
     video: { type: 'string' },
     fps: { type: 'string' },
+    sides: { type: 'string' },
     ...COMMON,
   },
   optionLines: [
@@ -34,6 +37,7 @@ export const evalCommand = defineCommand({
     '--footage FILE       the labels of a video (JSON): score it instead of photos',
     '--video FILE         the video, when it is not where the labels say (with --footage)',
     '--fps N              frames analysed per second of video (with --footage, default 5)',
+    '--sides LIST         with --footage: score at each of these vision.detectorSide values, and the mean',
   ],
   positionals: { min: 0, max: 0 },
   async run(values) {
@@ -45,9 +49,10 @@ export const evalCommand = defineCommand({
         labels: values.footage,
         video: values.video,
         fps: positiveNumber('fps', values.fps),
+        sides: detectorSides(values.sides),
       });
     }
-    refuseWith('--dataset (without --footage)', values, ['video', 'fps']);
+    refuseWith('--dataset (without --footage)', values, ['video', 'fps', 'sides']);
     return (await import('../model-commands.js')).evalCommand(ctx, {
       model: values.model,
       datasets: requiredList('dataset', values.dataset),
