@@ -16,7 +16,8 @@ import { PendingFaces } from './recognize/pending-faces.js';
 import { Recognizer } from './recognize/recognizer.js';
 import { AppearanceLog } from './track/appearance-log.js';
 import { LiveVideo } from './track/live-video.js';
-import { createFacePipeline } from './vision/create-backend.js';
+import { createFacePipeline, detectOptions } from './vision/create-backend.js';
+import type { FacePipeline } from './vision/pipeline.js';
 import { embedderSpec } from './vision/embedder.js';
 import { packageVersion } from './version.js';
 
@@ -28,6 +29,8 @@ export class Daemon {
   private readonly log: Logger;
   private app: FastifyInstance | undefined;
   private live: LiveVideo | undefined;
+  /** The photos' pipeline (/v1/recognize, enrolment); its detection settings follow live updates. */
+  private pipeline: FacePipeline | undefined;
   private bus: EventBus | undefined;
   private metrics: Metrics | undefined;
   private publisher: MqttPublisher | undefined;
@@ -65,7 +68,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config, log, undo } = this;
-    const pipeline = await createFacePipeline(config.vision);
+    const pipeline = (this.pipeline = await createFacePipeline(config.vision));
     undo.push(() => pipeline.backend.stop());
     log.info({ backend: pipeline.backend.name, detector: config.vision.detector }, 'face pipeline ready');
     const bus = (this.bus = new EventBus(log.child({ component: 'bus' })));
@@ -182,6 +185,7 @@ export class Daemon {
       } else notApplied.push('mqtt.url');
     }
     await this.live?.reconfigure(next, keys);
+    if (keys.some((k) => k.startsWith('vision.'))) this.pipeline?.setDetectOptions(detectOptions(next.vision));
     if (keys.some((k) => k.startsWith('model.s3'))) await models.setS3(next.model.s3);
     // The new folder's bundle is verified and swapped in through the running store, like a deployment's artifact.
     if (keys.includes('model.dir') && !(await models.reload(next.model.dir)).ok) notApplied.push('model.dir');

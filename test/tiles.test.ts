@@ -1,5 +1,6 @@
 // The second look for small faces: tiles that cover the frame, and detections merged back into it.
 import t from 'tap';
+import { FacePipeline } from '../src/vision/pipeline.js';
 import { cropImage, detectFrame, detectWithTiles, stripGrid, tileGrid } from '../src/vision/tiles.js';
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
 
@@ -157,4 +158,13 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
     [huge, large],
     'and the 32 px face, seen 38 px high even in the strips, is lost: the price of the smaller side',
   );
+});
+
+t.test('a pipeline takes new detection settings while running (a live update of vision.*): the next image uses them', async (t) => {
+  const backend = scaledBackend([]);
+  const pipeline = new FacePipeline(backend, { minScore: 0.5, maxFaces: 20, tileZoom: 0 });
+  await pipeline.analyze(coordinateImage(640, 360));
+  pipeline.setDetectOptions({ minScore: 0.5, maxFaces: 20, tileZoom: 0, side: 384 });
+  await pipeline.analyze(coordinateImage(640, 360));
+  t.same(backend.scales, [0.8, 0.6], 'the first at 512×288, the next at 384×216');
 });

@@ -81,7 +81,7 @@ export class FacePipeline {
   readonly backend: FaceBackend;
   /** Cuts each face's chip and embeds it (`vision.embedder`). */
   readonly embedder: Embedder;
-  private readonly detectOptions: DetectOptions;
+  private detectOptions: DetectOptions;
 
   constructor(
     backend: FaceBackend,
@@ -91,6 +91,11 @@ export class FacePipeline {
     this.backend = backend;
     this.detectOptions = detectOptions;
     this.embedder = embedder;
+  }
+
+  /** New detection settings (a live configuration update): the next image is analysed with them. */
+  setDetectOptions(options: DetectOptions): void {
+    this.detectOptions = options;
   }
 
   /** Names what changes the faces and embeddings this pipeline finds, for caches keyed by it. */
