@@ -9,7 +9,7 @@ import { RecognizerError } from '../errors.js';
 import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js';
 import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
 import { decodeImage } from '../vision/decode.js';
-import { onnxQuantize } from '../vision/create-backend.js';
+import { detectOptions, onnxQuantize } from '../vision/create-backend.js';
 import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
@@ -126,7 +126,8 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
   const threads = resolveThreads(vision.threads);
   // The onnx side as the daemon runs it: its SSD int8 unless vision.quantize is none (the tiny detector has no int8 form).
   const quantize = onnxQuantize(vision);
-  const options: DetectOptions = { minScore: vision.minScore, maxFaces: vision.maxFaces };
+  // The whole image only: the stages compare the backends on the same passes (tiles are the daemon's second look for video).
+  const options: DetectOptions = { ...detectOptions(vision), tileZoom: 0 };
   const contenders: Contender[] = [];
   const head = await ort.InferenceSession.create(ncmHeadGraph(randomMeans(HEAD_CLASSES), EMBEDDING_SIZE), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {

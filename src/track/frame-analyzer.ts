@@ -60,15 +60,21 @@ class TimedBackend implements FaceBackend {
 
 export class FrameAnalyzer {
   private readonly recognizer: Recognizer;
+  private readonly pipeline: FacePipeline;
   /** The embedder's cosine bars (track linking, grouping strangers). */
   readonly tuning: EmbedderTuning;
 
   constructor(backend: FaceBackend, detectOptions: DetectOptions, models: ModelSource, embedder: EmbedderSpec, timer: StageTimer = () => undefined) {
     const timed = new TimedBackend(backend, timer);
-    const pipeline = new FacePipeline(timed, detectOptions, new Embedder(embedder, timed));
+    const pipeline = (this.pipeline = new FacePipeline(timed, detectOptions, new Embedder(embedder, timed)));
     this.tuning = pipeline.embedder.tuning;
     // Frames are never decoded from bytes here, so the pixel limit does not apply.
     this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
+  }
+
+  /** New detection settings (a live configuration update): the next frame is analysed with them. */
+  setDetectOptions(options: DetectOptions): void {
+    this.pipeline.setDetectOptions(options);
   }
 
   /**

@@ -22,11 +22,12 @@ export class LiveVideo {
   /** Live copies of what a configuration update may change while running (see reconfigure). */
   private live: {
     track: Config['track'];
-    detect: Required<DetectOptions>;
     ingest: Config['ingest'];
     cameras: readonly CameraConfig[];
   };
   private analyzer: FrameAnalyzer | undefined;
+  /** The detection settings, as a configuration update last set them. */
+  private detect: DetectOptions;
   /** Strangers seen recently, grouped (GET /v1/unknowns). */
   readonly unknowns: UnknownFaces;
   /** Each camera's analysed frames, for a client waiting on the next one (the web page's snapshots). */
@@ -47,9 +48,9 @@ export class LiveVideo {
       joinCosine: groups.join,
       mergeCosine: groups.merge,
     });
+    this.detect = detectOptions(config.vision);
     this.live = {
       track: { ...config.track },
-      detect: detectOptions(config.vision),
       ingest: config.ingest,
       cameras: config.cameras,
     };
@@ -57,8 +58,8 @@ export class LiveVideo {
 
   /** Every camera; the MQTT output starts before, so that the first events are not lost. */
   start(): void {
-    // The detect options and track thresholds are the live copies, read on every frame: updates apply at once.
-    this.analyzer = new FrameAnalyzer(this.backend, this.live.detect, this.models, embedderSpec(this.config.vision.embedder), this.metrics.observeStage);
+    // The track thresholds are a live copy read on every frame, and reconfigure hands the analyzer new detect options: updates apply at once.
+    this.analyzer = new FrameAnalyzer(this.backend, this.detect, this.models, embedderSpec(this.config.vision.embedder), this.metrics.observeStage);
     for (const camera of this.config.cameras) this.startCamera(camera);
     this.started = true;
   }
@@ -71,7 +72,8 @@ export class LiveVideo {
   async reconfigure(next: Config, keys: readonly string[]): Promise<void> {
     const { live } = this;
     Object.assign(live.track, next.track);
-    Object.assign(live.detect, detectOptions(next.vision));
+    this.detect = detectOptions(next.vision);
+    this.analyzer?.setDetectOptions(this.detect);
     const ingestChanged = keys.some((k) => k.startsWith('ingest.'));
     live.ingest = next.ingest;
     const unchanged = (w: CameraWorker) =>
