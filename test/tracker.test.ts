@@ -284,6 +284,22 @@ t.test('a shot that takes an earlier one up again names a face where that shot l
   t.same(run(1, 400), [['appeared', null]], 'far from where she was');
 });
 
+t.test('a face too small to embed cleanly takes its earlier shot up again by the mean of its faces there', async (t) => {
+  // Shot 1: six faces of Madonna, each 0.9 to her mean and so 0.81 to one another; after the
+  // cutaway, one face of her at 0.85, whose cosine to her last face (0.77) misses link.near (0.8)
+  // while its cosine to the mean of her faces (0.83) reaches it. Ben Affleck in her place links to neither.
+  const link = { overlapping: 0.7, near: 0.8, anywhere: 0.95, reid: 0.95 };
+  const run = (back: TrackInput) => {
+    const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 2, link });
+    [0, 0.2, 0.4, 0.6, 0.8, 1.0].forEach((time, i) => tracker.update([face(100, 1, i + 1, 0.9)], time, { model, shot: 1 }));
+    [1.2, 1.4].forEach((time, i) => tracker.update([face(300, 2, 3)], time, { model, cut: i === 0, shot: 2 }));
+    const events = [...tracker.update([back], 1.6, { model, cut: true, shot: 3, resumes: 1 }), ...tracker.expire(1.8, true)];
+    return events.filter((e) => e.type !== 'left').map((e) => [e.type, e.actor]);
+  };
+  t.same(run(face(110, 1, 9, 0.85)), [['appeared', 'Madonna']], 'named from shot 1 in a one-frame shot');
+  t.same(run(face(110, 0, 9, 0.85)), [['appeared', null]], 'someone else in her place is not');
+});
+
 t.test('a followed face adds evidence to its own track and keeps it on screen, but is not a hit and never starts a track', async (t) => {
   // Faces of one person at 0.89 to their mean are 0.79 to each other: link.near under that, as the
   // embedders' own bars sit under their same-person cosines.
