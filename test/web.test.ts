@@ -304,8 +304,10 @@ t.test(
     });
     t.pass('Live says the names come from the starter model');
 
-    // The failed camera says why, on its card.
+    // The failed camera says why, on its card. It shows its reason while it restarts too, so wait
+    // for it to give up (after its one restart) before reading it.
     const garage = page.locator('article.camera[data-camera="garage"]');
+    await page.waitForFunction(() => document.querySelector('article.camera[data-camera="garage"] .badge')?.textContent === 'failed', null, { timeout: LONG });
     await garage.locator('.camera-reason').waitFor({ state: 'visible', timeout: LONG });
     t.match(await garage.locator('.camera-reason').textContent(), /^Failed: .+/, 'a failed camera shows its reason');
     t.equal(await garage.locator('.badge').textContent(), 'failed');
