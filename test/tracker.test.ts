@@ -300,6 +300,30 @@ t.test('a face too small to embed cleanly takes its earlier shot up again by the
   t.same(run(face(110, 0, 9, 0.85)), [['appeared', null]], 'someone else in her place is not');
 });
 
+t.test('after a cutaway, a face too small to embed surely is taken up in its place when nothing else could be', async (t) => {
+  const small = (f: TrackInput): TrackInput => ({ ...f, box: { ...f.box, width: 30, height: 40 } });
+  // A small chip of Madonna that lands far from her faces (cosine 0.6, under link.near's 0.85), as
+  // small chips do, and weighs little as evidence (quality 0.3).
+  const junk = (x: number, seed: number): TrackInput => small(face(x, 1, seed, 0.6, 0.3));
+  const run = (back: TrackInput[]) => {
+    const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 2 });
+    [0, 0.2, 0.4].forEach((time, i) => tracker.update([small(face(100, 1, i + 1))], time, { model, shot: 1 }));
+    [0.6, 0.8].forEach((time, i) => tracker.update([face(300, 2, 3)], time, { model, cut: i === 0, shot: 2 }));
+    const events = [...tracker.update(back, 1.0, { model, cut: true, shot: 3, resumes: 1 }), ...tracker.expire(1.2, true)];
+    return events.filter((e) => e.type !== 'left').map((e) => [e.type, e.actor]);
+  };
+  t.same(run([junk(105, 9)]), [['appeared', 'Madonna']], 'in her place, alone: hers');
+  t.same(
+    run([junk(95, 9), junk(112, 10)]),
+    [
+      ['appeared', null],
+      ['appeared', null],
+    ],
+    'two faces in her place: neither',
+  );
+  t.same(run([small(face(105, 0, 9))]), [['appeared', 'Ben Affleck']], 'a face named Ben Affleck on its own stays his');
+});
+
 t.test('a followed face adds evidence to its own track and keeps it on screen, but is not a hit and never starts a track', async (t) => {
   // Faces of one person at 0.89 to their mean are 0.79 to each other: link.near under that, as the
   // embedders' own bars sit under their same-person cosines.

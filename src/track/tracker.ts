@@ -125,6 +125,13 @@ const EVIDENCE_HALF_LIFE_SECONDS = 5;
 /** A name must lead the track's current one by this much (aggregate score) to replace it: hysteresis. */
 const SWITCH_MARGIN = 0.01;
 
+/**
+ * Faces under this height (px) embed too noisily to veto a link by themselves: size alone costs them
+ * accuracy below it (vision/quality.ts: FULL_SIZE), and a 37 px face's cosine to its own track moved
+ * from 0.53 to 0.18 with its box 0.1 px away (the Hera Pheri scene's one-frame last shot).
+ */
+const SMALL_FACE = 64;
+
 /** How many of the latest shots' last tracks are kept for a shot that takes one up again. */
 const RESUME_SHOTS = 8;
 
@@ -295,22 +302,32 @@ export class Tracker {
     const from = this.resumable;
     if (!from) return out;
     const pairs: { score: number; t: number; f: number }[] = [];
+    const placed: { t: number; f: number }[] = [];
     const means = from.tracks.map((track) => unit(track.evidence.embedding));
     from.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
         if (usedFaces.has(f)) return;
         const overlap = iou(track.box, face.box);
+        if (!similarSize(track.box, face.box) || (overlap < 0.3 && centreDistance(track.box, face.box) > track.box.height)) return;
+        placed.push({ t, f });
         const cos = Math.max(dot(track.last, face.embedding), dot(means[t]!, face.embedding));
-        if (similarSize(track.box, face.box) && (overlap >= 0.3 || centreDistance(track.box, face.box) <= track.box.height) && cos >= this.link.near)
-          pairs.push({ score: overlap + cos, t, f });
+        if (cos >= this.link.near) pairs.push({ score: overlap + cos, t, f });
       }),
     );
     pairs.sort((a, b) => b.score - a.score);
     const taken = new Set<number>();
-    for (const { t, f } of pairs) {
-      if (taken.has(t) || out.has(f)) continue;
+    const take = (t: number, f: number) => {
       taken.add(t);
       out.set(f, copyEvidence(from.tracks[t]!.evidence));
+    };
+    for (const { t, f } of pairs) if (!taken.has(t) && !out.has(f)) take(t, f);
+    // A face too small for its embedding to say who it is (under SMALL_FACE px, where one chip can
+    // land near nobody) is still taken where it is the only face in the place of the only such track,
+    // unless it is named as someone else on its own: the rule turnedAway applies within a shot.
+    const open = placed.filter(({ t, f }) => !taken.has(t) && !out.has(f) && faces[f]!.box.height < SMALL_FACE);
+    for (const { t, f } of open) {
+      const actor = faces[f]!.actor;
+      if (open.filter((p) => p.t === t || p.f === f).length === 1 && (actor === null || actor === from.tracks[t]!.actor)) take(t, f);
     }
     from.tracks = from.tracks.filter((_, t) => !taken.has(t));
     return out;
