@@ -136,11 +136,16 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   );
   backend.scales.length = 0;
   const found = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
-  t.same(backend.scales, [0.8, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in two strips of 576×576');
+  t.same(backend.scales, [0.8, 1.6, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in three strips of 427×576');
   t.same(stripGrid(640, 360, 1.6, 80), [
-    { x: 0, y: 0, width: 360, height: 360 },
-    { x: 280, y: 0, width: 360, height: 360 },
+    { x: 0, y: 0, width: 267, height: 360 },
+    { x: 187, y: 0, width: 267, height: 360 },
+    { x: 373, y: 0, width: 267, height: 360 },
   ]);
+  t.ok(
+    stripGrid(854, 480, 1.2, 107).every((s) => Math.round(s.width * 1.2) * Math.round(s.height * 1.2) <= 512 * 512),
+    'no pass shows the detector more pixels than its 512×512 square',
+  );
   t.same(stripGrid(640, 360, 0.8, 80), [{ x: 0, y: 0, width: 640, height: 360 }], 'one pass where it fits');
   t.same(
     found.map((d) => d.box).sort((a, b) => a.x - b.x),
@@ -152,7 +157,7 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   t.equal(backend.scales.length, 1, 'no second look where the detector already sees the frame at full size');
   backend.scales.length = 0;
   const smaller = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2, side: 384 });
-  t.same(backend.scales, [0.6, 1.2], 'vision.detectorSide 384: the whole frame at 384×216 and the strips at 1.2, one pass of 768×432');
+  t.same(backend.scales, [0.6, 1.2, 1.2], 'vision.detectorSide 384: the whole frame at 384×216 and the strips at 1.2, two of 432×432');
   t.same(
     smaller.map((d) => d.box).sort((a, b) => a.x - b.x),
     [huge, large],

@@ -49,19 +49,21 @@ export function cropImage(image: RgbImage, tile: Tile): RgbImage {
 }
 
 /**
- * The most pixels one pass of the second look shows the detector: 576×576, 1.27 times a 512 tile.
- * onnxruntime's arena keeps the largest pass's activations. Measured on 640×360 (one backend, RSS
- * after three frames; time of the second look against the 6 tiles, interleaved, one run): one pass
- * at 1024×576 +63–72 MiB over the tiles, 2.6× faster; two strips at 576×576 +29 MiB, 2.4× faster;
- * three at 427×576 +12 MiB, only 1.4× faster.
+ * The most pixels one pass of the second look shows the detector: 512×512, the square a photo is
+ * seen at. onnxruntime's arena grows in powers of two to the largest pass's activations and keeps
+ * them, so a pass larger than a photo's sets the daemon's memory. Two cameras at 854×480 (looping
+ * the Avengers scene, 5 fps, RSS every 5 s for a minute): 317–324 MiB with two strips of 577×576 per
+ * second look, 286–298 with three of 427×576, and `bench --scan` no slower (3.83 and 4.24× real time
+ * against 3.82 and 3.81×, alternated). Earlier, on 640×360 against the 6 tiles: one pass at
+ * 1024×576 +63–72 MiB over the tiles; two strips at 576×576 +29 MiB.
  */
-const MAX_PASS_PIXELS = 576 * 576;
+const MAX_PASS_PIXELS = 512 * 512;
 
 /**
  * Faces of a video frame. A backend that detects at any size (SSD on onnxruntime) sees the frame at
  * its own aspect, long side 512 (what face-api's square shows of it, without the padding), and for
  * the second look the frame `zoom` times larger, in as few strips across its long side as keep each
- * pass under MAX_PASS_PIXELS (640×360: two strips of 360×360 seen at 576×576, against 6 tiles of
+ * pass under MAX_PASS_PIXELS (640×360: three strips of 267×360 seen at 427×576, against 6 tiles of
  * 512×512; see docs/pipeline.md). From the second look it keeps the faces the tiles would have kept
  * (no larger than MAX_FACE_IN_TILE of a tile's side, not cut by a strip's inner edge), since the
  * whole pass finds the large ones. Other backends: {@link detectWithTiles}.
