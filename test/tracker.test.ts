@@ -301,7 +301,7 @@ t.test('a face too small to embed cleanly takes its earlier shot up again by the
 });
 
 t.test('after a cutaway, a face too small to embed surely is taken up in its place when nothing else could be', async (t) => {
-  const small = (f: TrackInput): TrackInput => ({ ...f, box: { ...f.box, width: 30, height: 40 } });
+  const small = (f: TrackInput): TrackInput => ({ ...f, box: { ...f.box, width: 36, height: 48 } });
   // A small chip of Madonna that lands far from her faces (cosine 0.6, under link.near's 0.85), as
   // small chips do, and weighs little as evidence (quality 0.3).
   const junk = (x: number, seed: number): TrackInput => small(face(x, 1, seed, 0.6, 0.3));
@@ -322,6 +322,15 @@ t.test('after a cutaway, a face too small to embed surely is taken up in its pla
     'two faces in her place: neither',
   );
   t.same(run([small(face(105, 0, 9))]), [['appeared', 'Ben Affleck']], 'a face named Ben Affleck on its own stays his');
+  const larger = (f: TrackInput): TrackInput => ({ ...f, box: { ...f.box, width: 50, height: 66 } });
+  t.same(
+    run([junk(95, 9), larger(face(112, 1, 10, 0.6, 0.3))]),
+    [
+      ['appeared', null],
+      ['appeared', null],
+    ],
+    'nor beside a 66 px face in the same place, large enough for its embedding to be believed',
+  );
 });
 
 t.test('a followed face adds evidence to its own track and keeps it on screen, but is not a hit and never starts a track', async (t) => {

@@ -292,7 +292,7 @@ export class Tracker {
    * and alike enough to link within a shot: each new track starts from that face's evidence (faded
    * over the time between), so a face too small to name on its own is named as it was before the
    * cutaway, and a different face in the same place is not linked. "Alike" is the closer of the
-   * track's last face and its faces' weighted mean: a face under 36 px embeds noisily, and two noisy
+   * track's last face and its faces' weighted mean: a small face embeds noisily, and two noisy
    * faces agree less than one does with the mean of many (Akshay Kumar, 24 px, after the Hera Pheri
    * scene's cutaway: cosine 0.31 to his last face with the int8 detector's box, 0.49 with the float
    * one's, 0.50 to his track's mean with either; link.near is 0.42). Returns the evidence by face index.
@@ -324,10 +324,11 @@ export class Tracker {
     // A face too small for its embedding to say who it is (under SMALL_FACE px, where one chip can
     // land near nobody) is still taken where it is the only face in the place of the only such track,
     // unless it is named as someone else on its own: the rule turnedAway applies within a shot.
-    const open = placed.filter(({ t, f }) => !taken.has(t) && !out.has(f) && faces[f]!.box.height < SMALL_FACE);
+    const open = placed.filter(({ t, f }) => !taken.has(t) && !out.has(f));
     for (const { t, f } of open) {
-      const actor = faces[f]!.actor;
-      if (open.filter((p) => p.t === t || p.f === f).length === 1 && (actor === null || actor === from.tracks[t]!.actor)) take(t, f);
+      const { actor, box } = faces[f]!;
+      const alone = open.filter((p) => p.t === t || p.f === f).length === 1;
+      if (box.height < SMALL_FACE && alone && (actor === null || actor === from.tracks[t]!.actor)) take(t, f);
     }
     from.tracks = from.tracks.filter((_, t) => !taken.has(t));
     return out;
