@@ -266,9 +266,7 @@ export class Tracker {
         if (centreDistance(track.box, face.box) <= Math.max(track.box.height, face.box.height)) near.push({ t, f });
       });
     });
-    return near.filter(
-      ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === this.tracks[t]!.actor),
-    );
+    return inTheirPlace(near, faces, this.tracks);
   }
 
   /**
@@ -325,11 +323,7 @@ export class Tracker {
     // land near nobody) is still taken where it is the only face in the place of the only such track,
     // unless it is named as someone else on its own: the rule turnedAway applies within a shot.
     const open = placed.filter(({ t, f }) => !taken.has(t) && !out.has(f));
-    for (const { t, f } of open) {
-      const { actor, box } = faces[f]!;
-      const alone = open.filter((p) => p.t === t || p.f === f).length === 1;
-      if (box.height < SMALL_FACE && alone && (actor === null || actor === from.tracks[t]!.actor)) take(t, f);
-    }
+    for (const { t, f } of inTheirPlace(open, faces, from.tracks)) if (faces[f]!.box.height < SMALL_FACE) take(t, f);
     from.tracks = from.tracks.filter((_, t) => !taken.has(t));
     return out;
   }
@@ -511,6 +505,16 @@ function emptyEvidence(size: number): Evidence {
 
 function copyEvidence(e: Evidence): Evidence {
   return { ...e, embedding: Float64Array.from(e.embedding), scores: Float64Array.from(e.scores) };
+}
+
+/**
+ * The pairs of a track and a face in its place that nothing else competes for: the track has no other
+ * face there, the face no other track, and the face is not named as someone else on its own.
+ */
+function inTheirPlace(near: { t: number; f: number }[], faces: TrackInput[], tracks: readonly TrackView[]): { t: number; f: number }[] {
+  return near.filter(
+    ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === tracks[t]!.actor),
+  );
 }
 
 /** Heights within a factor 1.5 of each other. */
