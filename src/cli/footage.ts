@@ -8,6 +8,7 @@ import { readFootageLabels } from '../track/footage-labels.js';
 import { scoreFaces, scoreShots, type FaceBandScore, type FrameAnswer, type ShotScore } from '../track/footage-score.js';
 import { Tracker } from '../track/tracker.js';
 import { createFacePipeline, detectOptions } from '../vision/create-backend.js';
+import type { FacePipeline } from '../vision/pipeline.js';
 import type { RgbImage } from '../vision/types.js';
 import { commandModel, percent, print, type CommandContext } from './common.js';
 import { scanVideo } from './scan.js';
@@ -67,11 +68,17 @@ export async function footageCommand(context: CommandContext, options: FootageOp
 async function sidesCommand(context: CommandContext, options: FootageOptions, sides: number[]): Promise<void> {
   const runs: FootageSidesReport['sides'] = [];
   let video = '';
-  for (const side of sides) {
-    const config = { ...context.config, vision: { ...context.config.vision, detectorSide: side } };
-    const r = await evaluateFootage({ ...context, config }, options);
-    video = r.video;
-    runs.push({ side, precision: r.precision, recall: r.recall, present: r.present, answered: r.answered, right: r.right });
+  // One pipeline for every side: the side is a detection option, not part of the networks.
+  const pipeline = await createFacePipeline(context.config.vision);
+  try {
+    for (const side of sides) {
+      const config = { ...context.config, vision: { ...context.config.vision, detectorSide: side } };
+      const r = await evaluateFootage({ ...context, config }, options, pipeline);
+      video = r.video;
+      runs.push({ side, precision: r.precision, recall: r.recall, present: r.present, answered: r.answered, right: r.right });
+    }
+  } finally {
+    await pipeline.backend.stop();
   }
   const mean = (k: 'precision' | 'recall') => runs.reduce((a, r) => a + r[k], 0) / runs.length;
   const min = (k: 'precision' | 'recall') => Math.min(...runs.map((r) => r[k]));
@@ -92,14 +99,17 @@ async function sidesCommand(context: CommandContext, options: FootageOptions, si
   );
 }
 
-/** Runs the video through `scan`'s path (analyzer, shot detector, tracker) and scores it. */
-export async function evaluateFootage(context: CommandContext, options: FootageOptions): Promise<FootageReport> {
+/**
+ * Runs the video through `scan`'s path (analyzer, shot detector, tracker) and scores it; on `shared`, a
+ * pipeline the caller started and stops (its detection options are taken from the configuration here).
+ */
+export async function evaluateFootage(context: CommandContext, options: FootageOptions, shared?: FacePipeline): Promise<FootageReport> {
   const { config } = context;
   const labels = await readFootageLabels(options.labels, options.video);
   if (!existsSync(labels.video)) throw new RecognizerError('USAGE', `no such video: ${labels.video} (from ${options.labels}; --video to give another)`);
   const models = await commandModel(config, options.model);
   const model = models.current()!;
-  const pipeline = await createFacePipeline(config.vision);
+  const pipeline = shared ?? (await createFacePipeline(config.vision));
   try {
     const fps = options.fps ?? 5;
     const detect = detectOptions(config.vision);
@@ -131,7 +141,7 @@ export async function evaluateFootage(context: CommandContext, options: FootageO
     };
   } finally {
     await models.stop();
-    await pipeline.backend.stop();
+    if (!shared) await pipeline.backend.stop();
   }
 }
 
