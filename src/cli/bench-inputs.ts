@@ -21,6 +21,12 @@ export interface BenchInputs {
 export const VIDEO = 'talking-head-aoc-a.mp4';
 /** The other clip of her, joined after VIDEO for `bench --live`. */
 export const VIDEO_B = 'talking-head-aoc-b.mp4';
+/**
+ * What `bench --memory`'s cameras loop: a 16:9 film scene with cuts and faces of every size, as a capture
+ * box shows. Its small faces take the second look (strips), which a square talking head never does: on
+ * that clip the bench read about 30 MiB below what a 16:9 camera holds.
+ */
+export const MEMORY_VIDEO = 'avengers-corridor.mp4';
 
 /** ACTOR_RECOGNIZER_DATASETS, else `../shared/datasets` from the project root (as the tests do). */
 export function datasetsDir(): string {

@@ -32,7 +32,8 @@ export const benchCommand = defineCommand({
   optionLines: [
     '--iterations N       timed iterations after a warm-up (default 8)',
     '--photos N           photos to time (default 4; 1 also leaves out the video frames)',
-    '--live               frame-to-MQTT latency, one file camera at 5 fps through the embedded broker',
+    '--live               frame-to-MQTT latency, one file camera at 5 fps through the embedded broker:',
+    '                     talking heads, then a 16:9 film scene with cuts (--quick: one clip)',
     '--mqtt-url URL       --live through this broker instead (e.g. mqtt://127.0.0.1:1883)',
     '--scan               scan speed on every video of the datasets at 5 samples/s',
     '--memory             daemon RSS with 0, 1, 2 cameras at 5 fps after warm-up (peak, mean, trend)',
