@@ -131,6 +131,33 @@ if (ffmpegMissing) {
     );
   });
 
+  t.test('a frame of three strips takes them on three consecutive frames, one each, not all on one frame', async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const looks: (number | undefined)[] = [];
+    const face: AnalyzedFace = {
+      box: { x: 40, y: 30, width: 80, height: 90 },
+      embedding: unitVector(128, () => 1),
+      actor: 'Someone',
+      confidence: 0.99,
+      candidates: [{ actor: 'Someone', score: 0.99 }],
+      scores: Float32Array.of(0.99),
+      quality: 1,
+    };
+    const analyzer = {
+      secondLookPasses: (width: number, height: number) => (width === 320 && height === 240 ? 3 : 0),
+      async analyze(_image: unknown, options: { tiles?: boolean; tilePart?: number } = {}) {
+        looks.push(options.tiles === false ? undefined : options.tilePart);
+        return { faces: [face], model: SOMEONE };
+      },
+    } as unknown as FrameAnalyzer;
+    // Detection every second and the look every ten: without the sweep, frames 2 and 3 would be carried.
+    startWorker(t, { id: 'sweep', url: video, absentSeconds: 5 }, analyzer, new EventBus(log), log, { detectSeconds: 1, tileSeconds: 10, detectOnChange: 0 });
+    t.ok(await until(() => looks.length >= 5, 30_000), `${looks.length} frames analysed`);
+    t.same(looks.slice(0, 3), [0, 1, 2], 'the first frame takes the first strip, the next two frames the others');
+    t.same(looks.slice(3, 5), [undefined, undefined], 'then detection alone, on the schedule`s frames');
+  });
+
   t.test('a track named late says so: identified carries the name it had before', async (t) => {
     const video = await syntheticVideo(320, 240, 4);
     const { log } = capturingLogger();

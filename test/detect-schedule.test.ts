@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { FfmpegProcess } from '../src/ingest/ffmpeg-process.js';
-import { DetectSchedule, type FramePlan } from '../src/track/detect-schedule.js';
+import { DetectSchedule, SecondLookSweep, type FramePlan } from '../src/track/detect-schedule.js';
 import { ShotDetector } from '../src/track/shot-detector.js';
 import { ROOT } from './helpers/datasets.js';
 import { video, videosMissing } from './helpers/videos.js';
@@ -111,3 +111,16 @@ for (const scene of ['avengers-corridor', 'hera-pheri-scene']) {
     );
   });
 }
+
+t.test('a live camera`s second look, one pass a frame: started by the schedule`s full frames, finished on the next ones whatever their plan', async (t) => {
+  const sweep = new SecondLookSweep();
+  const plans: FramePlan[] = ['full', 'carry', 'whole', 'carry', 'whole', 'full', 'carry', 'full', 'whole'];
+  t.same(
+    plans.map((plan) => sweep.step(plan, 3)),
+    [0, 1, 2, undefined, undefined, 0, 1, 0, 1],
+    'three passes on three frames; a full frame in the middle (a cut) starts again',
+  );
+  t.equal(new SecondLookSweep().step('full', 0), undefined, 'a frame the detector sees whole takes no second look');
+  const resized = new SecondLookSweep();
+  t.same([resized.step('full', 3), resized.step('carry', 0), resized.step('whole', 0)], [0, undefined, undefined], 'a frame of another size ends the look');
+});

@@ -1,7 +1,7 @@
 // The second look for small faces: tiles that cover the frame, and detections merged back into it.
 import t from 'tap';
 import { FacePipeline } from '../src/vision/pipeline.js';
-import { cropImage, detectFrame, detectWithTiles, stripGrid, tileGrid } from '../src/vision/tiles.js';
+import { cropImage, detectFrame, detectWithTiles, secondLookPasses, stripGrid, tileGrid } from '../src/vision/tiles.js';
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
 
 t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger; none where nothing is small', async (t) => {
@@ -163,6 +163,29 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
     [huge, large],
     'and the 32 px face, seen 38 px high even in the strips, is lost: the price of the smaller side',
   );
+});
+
+t.test('one pass of the second look at a time (a live camera`s frames): the whole frame and that strip, and together all the faces', async (t) => {
+  const image = coordinateImage(640, 360);
+  // One small face in the first strip, one in the last; the strips of 640×360 are x 0–267, 187–454, 373–640.
+  const left = { x: 40, y: 100, width: 30, height: 32 };
+  const right = { x: 560, y: 200, width: 30, height: 32 };
+  const large = { x: 300, y: 100, width: 90, height: 100 };
+  const backend = scaledBackend([left, right, large]);
+  const options = { minScore: 0.5, maxFaces: 20, tileZoom: 2 };
+  t.equal(secondLookPasses(640, 360, options, true), 3, 'three strips');
+  t.equal(secondLookPasses(640, 360, options, false), tileGrid(640, 360, 2).length, 'or the tiles, on a backend of one input size');
+  t.equal(secondLookPasses(480, 270, options, true), 0, 'none where the detector sees the frame at full size');
+  const seen: Box[][] = [];
+  for (const part of [0, 1, 2]) {
+    backend.scales.length = 0;
+    seen.push((await detectFrame(backend, image, { ...options, part })).map((d) => d.box).sort((a, b) => a.x - b.x));
+    t.same(backend.scales, [0.8, 1.6], `part ${part}: the whole frame and one strip`);
+  }
+  t.same(seen, [[left, large], [large], [large, right]], 'each small face from its own strip, the large one from every whole pass');
+  backend.scales.length = 0;
+  await detectFrame(backend, image, { ...options, part: 4 });
+  t.same(backend.scales, [0.8, 1.6], 'a part past the last wraps round');
 });
 
 t.test('a pipeline takes new detection settings while running (a live update of vision.*): the next image uses them', async (t) => {

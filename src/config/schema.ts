@@ -328,7 +328,7 @@ const TrackSchema = Type.Object(
       minimum: 0,
       maximum: 10,
       description:
-        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; between looks, a face only the second look finds is followed in its box on every detected frame (its landmarks and embedding, no detection), so its track goes on and gathers evidence. 0: every frame. A camera that falls behind its stream takes them only on a shot's first frame.",
+        "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; between looks, a face only the second look finds is followed in its box on every detected frame (its landmarks and embedding, no detection), so its track goes on and gathers evidence. 0: every frame. A camera takes the look one strip a frame on consecutive frames, so that no frame waits for all of it, and one that falls behind its stream takes it only on a shot's first frame.",
     }),
     detectOnChange: Type.Number({
       default: 0,

@@ -5,7 +5,7 @@ import type { Frame } from '../ingest/ffmpeg-process.js';
 import type { Logger } from '../logger.js';
 import type { ActorsOnScreen, EventBus } from '../events/event-bus.js';
 import type { Box, RgbImage } from '../vision/types.js';
-import { DetectSchedule } from './detect-schedule.js';
+import { DetectSchedule, SecondLookSweep } from './detect-schedule.js';
 import type { AnalyzedFace, FrameAnalyzer } from './frame-analyzer.js';
 import { ShotDetector } from './shot-detector.js';
 import { Tracker, type TrackEvent, type TrackModel } from './tracker.js';
@@ -66,6 +66,8 @@ export class CameraWorker {
   private readonly shots = new ShotDetector();
   /** Which frames get the detector, with or without tiles (track.detectSeconds, tileSeconds, detectOnChange). */
   private readonly schedule: DetectSchedule;
+  /** Which pass of the second look the next frames take. */
+  private readonly sweep = new SecondLookSweep();
   /** How long the last frame's analysis took: whether the camera keeps up with its tiles. */
   private lastAnalysisMs = 0;
   private readonly rateIn = new Rate();
@@ -212,14 +214,17 @@ export class CameraWorker {
     // keeps up (the last frame was analysed within the frame interval). A machine too slow for tiles
     // on every frame takes them on every other one, and a Pi on cuts, instead of falling behind.
     const plan = this.schedule.next({ time: frame.receivedAt / 1000, cut, change, tilesAffordable: this.lastAnalysisMs <= 1000 / this.camera.fps });
-    if (plan === 'carry') return this.carry(frame);
+    // One pass of the look a frame, on consecutive frames: no frame's events wait for all of it.
+    const part = this.sweep.step(plan, this.analyzer.secondLookPasses(frame.image.width, frame.image.height));
+    if (plan === 'carry' && part === undefined) return this.carry(frame);
     this.analysing = true;
     const started = Date.now();
     let faces: AnalyzedFace[];
     let model: TrackModel | null;
     try {
       // The faces of the last detection are followed into this frame.
-      ({ faces, model } = await this.analyzer.analyze(frame.image, { tiles: plan === 'full', follow: this.tracker.followed(cut) }));
+      const look = part === undefined ? { tiles: false } : { tiles: true, tilePart: part };
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { ...look, follow: this.tracker.followed(cut) }));
     } finally {
       this.analysing = false;
     }

@@ -72,6 +72,11 @@ export class FrameAnalyzer {
     this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
   }
 
+  /** Detector passes in the second look of a frame of this size; 0: none. */
+  secondLookPasses(width: number, height: number): number {
+    return this.pipeline.secondLookPasses(width, height);
+  }
+
   /** New detection settings (a live configuration update): the next frame is analysed with them. */
   setDetectOptions(options: DetectOptions): void {
     this.pipeline.setDetectOptions(options);
@@ -84,12 +89,13 @@ export class FrameAnalyzer {
    */
   async analyze(
     image: RgbImage,
-    options: { tiles?: boolean; follow?: readonly { id: number; box: Box }[] } = {},
+    options: { tiles?: boolean; tilePart?: number; follow?: readonly { id: number; box: Box }[] } = {},
   ): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
     const follow = options.follow ?? [];
     const { faces, model } = await this.recognizer.nameFaces(image, {
       fallback: 'none',
       ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
+      ...(options.tilePart === undefined ? {} : { tilePart: options.tilePart }),
       follow: follow.map((f) => f.box),
     });
     return {

@@ -13,7 +13,7 @@ export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detec
 }
 
 /** The detector's options of the configuration, as every pipeline of the daemon and the commands takes them. */
-export function detectOptions(vision: Pick<Config['vision'], 'minScore' | 'maxFaces' | 'tileZoom' | 'detectorSide'>): Required<DetectOptions> {
+export function detectOptions(vision: Pick<Config['vision'], 'minScore' | 'maxFaces' | 'tileZoom' | 'detectorSide'>): Required<Omit<DetectOptions, 'part'>> {
   return { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom, side: vision.detectorSide };
 }
 

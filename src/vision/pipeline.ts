@@ -2,7 +2,7 @@
 import { addBorder, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
 import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
 import { faceQuality, type FaceQuality } from './quality.js';
-import { detectFrame } from './tiles.js';
+import { detectFrame, secondLookPasses } from './tiles.js';
 import { iou } from './boxes.js';
 import type { Box, Detection, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
 
@@ -42,6 +42,8 @@ export interface AnalyzeOptions {
   chips?: boolean;
   /** false: no second look for small faces (DetectOptions.tileZoom) for this image. */
   tiles?: boolean;
+  /** With the second look, only this pass of it ({@link DetectOptions.part}): a live camera's frames take one each. */
+  tilePart?: number;
   /**
    * Boxes of faces the caller follows (a tracker's faces of the last detection). Each that no
    * detected face overlaps gets landmarks and an embedding in that box, without a detection: a
@@ -98,6 +100,11 @@ export class FacePipeline {
     this.detectOptions = options;
   }
 
+  /** Detector passes in the second look of a frame of this size ({@link secondLookPasses}); 0: none. */
+  secondLookPasses(width: number, height: number): number {
+    return secondLookPasses(width, height, this.detectOptions, this.backend.detectScaled !== undefined);
+  }
+
   /** Names what changes the faces and embeddings this pipeline finds, for caches keyed by it. */
   get revision(): string {
     return `${this.backend.name}-${this.embedder.spec.id}-r${PIPELINE_REVISION}`;
@@ -106,7 +113,12 @@ export class FacePipeline {
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {
     const fallback = options.fallback ?? 'none';
     // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
-    const detect = fallback === 'face-crop' || options.tiles === false ? { ...this.detectOptions, tileZoom: 0 } : this.detectOptions;
+    const detect =
+      fallback === 'face-crop' || options.tiles === false
+        ? { ...this.detectOptions, tileZoom: 0 }
+        : options.tilePart === undefined
+          ? this.detectOptions
+          : { ...this.detectOptions, part: options.tilePart };
     let found = await this.detectAndLocate(image, 0, image, detect, options.follow);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {

@@ -72,14 +72,11 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   const zoom = options.tileZoom ?? 0;
   const second = tileGrid(image.width, image.height, zoom).length > 0;
   if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
-  const long = Math.max(image.width, image.height);
-  const detectorSide = options.side ?? DETECTOR_SIDE;
-  const whole = await backend.detectScaled(image, detectorSide / long, options);
+  const whole = await backend.detectScaled(image, (options.side ?? DETECTOR_SIDE) / Math.max(image.width, image.height), options);
   if (!second) return whole;
-  const side = Math.max(MIN_TILE, Math.round(long / zoom));
-  const scale = detectorSide / side;
+  const { strips, side, scale } = secondLookStrips(image.width, image.height, options);
   const found = [...whole];
-  for (const strip of stripGrid(image.width, image.height, scale, side * OVERLAP)) {
+  for (const strip of onlyPart(strips, options.part)) {
     const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
     for (const d of await backend.detectScaled(input, scale, options)) {
       const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
@@ -88,6 +85,28 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
     }
   }
   return suppress(found).slice(0, options.maxFaces);
+}
+
+/** The second look's strips of a `width`×`height` frame (SSD at any size), their side in the frame's pixels, and their scale. */
+function secondLookStrips(width: number, height: number, options: DetectOptions): { strips: Tile[]; side: number; scale: number } {
+  const side = Math.max(MIN_TILE, Math.round(Math.max(width, height) / (options.tileZoom ?? 0)));
+  const scale = (options.side ?? DETECTOR_SIDE) / side;
+  return { strips: stripGrid(width, height, scale, side * OVERLAP), side, scale };
+}
+
+/**
+ * Detector passes in the second look of a `width`×`height` frame (strips on a backend that detects
+ * at any size, else tiles); 0 when it takes none. A live camera takes them one per frame ({@link DetectOptions.part}).
+ */
+export function secondLookPasses(width: number, height: number, options: DetectOptions, scaled: boolean): number {
+  const tiles = tileGrid(width, height, options.tileZoom ?? 0);
+  if (tiles.length === 0) return 0;
+  return scaled ? secondLookStrips(width, height, options).strips.length : tiles.length;
+}
+
+/** The one pass `part` asks for (modulo their number), or all of them. */
+function onlyPart<T>(passes: T[], part: number | undefined): T[] {
+  return part === undefined ? passes : [passes[part % passes.length]!];
 }
 
 /** Strips across the long side of the image, overlapping by `overlap` px, each at most MAX_PASS_PIXELS once scaled. */
@@ -111,7 +130,7 @@ export function stripGrid(width: number, height: number, scale: number, overlap:
 export async function detectWithTiles(backend: FaceBackend, image: RgbImage, options: DetectOptions, zoom: number): Promise<Detection[]> {
   const whole = await backend.detect(image, options);
   const found = [...whole];
-  for (const tile of tileGrid(image.width, image.height, zoom)) {
+  for (const tile of onlyPart(tileGrid(image.width, image.height, zoom), options.part)) {
     for (const d of await backend.detect(cropImage(image, tile), options)) {
       const box = { x: d.box.x + tile.x, y: d.box.y + tile.y, width: d.box.width, height: d.box.height };
       if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * tile.width || cutByTile(box, tile, image)) continue;

@@ -45,6 +45,12 @@ export interface DetectOptions {
    * detect only at their network's fixed size (face-api's square on tfjs, the Tiny detector) ignore it.
    */
   side?: number;
+  /**
+   * Only this pass of the second look (0-based, modulo {@link secondLookPasses}), with the whole
+   * image's: a live camera spreads the look over consecutive frames, so that no frame waits for all
+   * of it. Absent: every pass.
+   */
+  part?: number;
 }
 
 /** Side of the square aligned face chip the descriptor network takes. */
