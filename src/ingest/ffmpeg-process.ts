@@ -48,8 +48,11 @@ export class FfmpegProcess {
   private readonly child: ChildProcessByStdio<null, Readable, Readable>;
   private readonly ring = new LineRing(40);
   private header = '';
+  /** Output before ffmpeg has said the frame size. */
   private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The frame being filled from the pipe, and how many of its bytes have come. */
+  private frame: Uint8Array | undefined;
+  private filled = 0;
   private index = 0;
 
   /** A private folder holding the input list of a URL with credentials, until ffmpeg has opened it. */
@@ -138,21 +141,35 @@ export class FfmpegProcess {
   }
 
   private onStdout(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.size) this.drain();
+    if (this.size) this.take(chunk);
+    else this.pending.push(chunk);
   }
 
+  /** The frame size is known: the bytes that came before it go into frames. */
   private drain(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const chunk of pending) this.take(chunk);
+  }
+
+  /**
+   * Copies a chunk of the pipe (64 KiB) into the frame being filled at once: one copy of each byte,
+   * where joining a frame's chunks (19 for 854×480) and copying the frame out of the join made two, and
+   * no chunk is kept until its frame is complete.
+   */
+  private take(chunk: Uint8Array): void {
     const { width, height } = this.size!;
     const frameBytes = width * height * 3;
-    while (this.pendingBytes >= frameBytes) {
-      const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-      const data = new Uint8Array(frameBytes);
-      data.set(all.subarray(0, frameBytes));
-      const rest = all.subarray(frameBytes);
-      this.pending = rest.length ? [rest] : [];
-      this.pendingBytes = rest.length;
+    for (let offset = 0; offset < chunk.length;) {
+      this.frame ??= new Uint8Array(frameBytes);
+      const n = Math.min(frameBytes - this.filled, chunk.length - offset);
+      this.frame.set(chunk.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled < frameBytes) continue;
+      const data = this.frame;
+      this.frame = undefined;
+      this.filled = 0;
       const index = this.index++;
       this.onFrame({ image: { data, width, height }, index, time: index / this.spec.fps, receivedAt: Date.now() });
     }
