@@ -21,10 +21,9 @@ function unitVector(size: number, value: (i: number) => number): Float32Array {
   return v.map((x) => x / n);
 }
 
-/** Sees the same face in every frame, taking `ms` per frame, as a loaded Pi does. */
-function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => number } {
-  let frames = 0;
-  const face: AnalyzedFace = {
+/** Someone's face, named surely, in the same place. */
+function someone(): AnalyzedFace {
+  return {
     box: { x: 40, y: 30, width: 80, height: 90 },
     embedding: unitVector(128, () => 1),
     actor: 'Someone',
@@ -33,6 +32,12 @@ function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => numb
     scores: Float32Array.of(0.99),
     quality: 1,
   };
+}
+
+/** Sees the same face in every frame, taking `ms` per frame, as a loaded Pi does. */
+function slowAnalyzer(ms: number): { analyzer: FrameAnalyzer; frames: () => number } {
+  let frames = 0;
+  const face = someone();
   const analyzer = {
     async analyze() {
       await new Promise((r) => setTimeout(r, ms));
@@ -104,15 +109,7 @@ if (ffmpegMissing) {
     const video = await syntheticVideo(320, 240, 4);
     const { log } = capturingLogger();
     const looks: boolean[] = [];
-    const face: AnalyzedFace = {
-      box: { x: 40, y: 30, width: 80, height: 90 },
-      embedding: unitVector(128, () => 1),
-      actor: 'Someone',
-      confidence: 0.99,
-      candidates: [{ actor: 'Someone', score: 0.99 }],
-      scores: Float32Array.of(0.99),
-      quality: 1,
-    };
+    const face = someone();
     // With tiles a frame takes twice the frame interval (5 fps: 200 ms); without, a quarter of it.
     const analyzer = {
       async analyze(_image: unknown, options: { tiles?: boolean } = {}) {
@@ -135,15 +132,7 @@ if (ffmpegMissing) {
     const video = await syntheticVideo(320, 240, 4);
     const { log } = capturingLogger();
     const looks: (number | undefined)[] = [];
-    const face: AnalyzedFace = {
-      box: { x: 40, y: 30, width: 80, height: 90 },
-      embedding: unitVector(128, () => 1),
-      actor: 'Someone',
-      confidence: 0.99,
-      candidates: [{ actor: 'Someone', score: 0.99 }],
-      scores: Float32Array.of(0.99),
-      quality: 1,
-    };
+    const face = someone();
     const analyzer = {
       secondLookPasses: (width: number, height: number) => (width === 320 && height === 240 ? 3 : 0),
       async analyze(_image: unknown, options: { tiles?: boolean; tilePart?: number } = {}) {
