@@ -140,11 +140,17 @@ export class OnnxFaceBackend implements FaceBackend {
   }
 
   /** Runs one network on `input` as its `image`, with `extra` feeds (copied, never transferred: the detector's anchors are kept). */
-  private async run(kind: 'detect' | 'landmarks' | 'embed', input: WireTensor, extra: Record<string, WireTensor> = {}): Promise<Record<string, WireTensor>> {
+  private async run(
+    kind: 'detect' | 'landmarks' | 'embed',
+    input: WireTensor,
+    extra: Record<string, WireTensor> = {},
+    builtHere = input.type === 'float32',
+  ): Promise<Record<string, WireTensor>> {
     if (!this.sessions.running) throw new RecognizerError('VISION_FAILED', 'OnnxFaceBackend used before start()');
-    // Float inputs are built per call and handed over; image bytes are the caller's, so copied, and
-    // first cut out of a larger buffer (a frame cut from a stream), since a view clones all of it.
-    const transfer = input.type === 'float32' ? [input.data.buffer as ArrayBuffer] : [];
+    // Inputs built per call (float tensors, MobileFaceNet's batch of chips) are handed over; image bytes
+    // are the caller's, so copied, and first cut out of a larger buffer (a frame cut from a stream),
+    // since a view clones all of it.
+    const transfer = builtHere ? [input.data.buffer as ArrayBuffer] : [];
     const data = input.type === 'uint8' && input.data.byteLength !== input.data.buffer.byteLength ? input.data.slice() : input.data;
     try {
       return await this.sessions.run(kind, { image: { ...input, data }, ...extra }, transfer);
@@ -261,7 +267,7 @@ export class OnnxFaceBackend implements FaceBackend {
     for (const chunk of chunks(chips, this.options.maxBatch ?? MAX_BATCH)) {
       const input = new Uint8Array(chunk.length * size * size * 3);
       chunk.forEach((chip, k) => input.set(exactChip(chip, size), k * size * size * 3));
-      const out = await this.run('embed', { type: 'uint8', data: input, dims: [chunk.length, size, size, 3] });
+      const out = await this.run('embed', { type: 'uint8', data: input, dims: [chunk.length, size, size, 3] }, {}, true);
       const raw = out[MOBILEFACENET.outputName]!.data as Float32Array;
       chunk.forEach((_, k) => result.push(raw.slice(k * embeddingSize, (k + 1) * embeddingSize)));
     }
