@@ -81,9 +81,10 @@ export class DetectSchedule {
  * A live camera's second look, one pass a frame: the frame the schedule gives the look to takes its
  * first strip (with the whole frame, as always), and the frames right after it the others, whatever
  * the schedule says of them. All at once, a 16:9 frame's look (the whole frame and three strips) held
- * its faces' events back for the lot: frame to MQTT p95 241 ms against 92 for a square talking head
- * (`bench --live`, one camera at 5 fps, the Avengers scene looped). `scan` takes the look all at once:
- * it has no one waiting on a frame, and a shot of one frame keeps its small faces.
+ * its faces' events back for the lot: frame to MQTT p95 210–246 ms, and 115–129 ms one strip a frame
+ * (`bench --live`, one camera at 5 fps, the Avengers scene looped; a square talking head 78–92 ms).
+ * `scan` takes the look all at once: it has no one waiting on a frame, and a shot of one frame keeps
+ * its small faces.
  */
 export class SecondLookSweep {
   private next = 0;
