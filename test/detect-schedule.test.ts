@@ -116,11 +116,19 @@ t.test('a live camera`s second look, one pass a frame: started by the schedule`s
   const sweep = new SecondLookSweep();
   const plans: FramePlan[] = ['full', 'carry', 'whole', 'carry', 'whole', 'full', 'carry', 'full', 'whole'];
   t.same(
-    plans.map((plan) => sweep.step(plan, 3)),
+    plans.map((plan) => {
+      if (plan === 'full') sweep.start(3);
+      return sweep.step();
+    }),
     [0, 1, 2, undefined, undefined, 0, 1, 0, 1],
     'three passes on three frames; a full frame in the middle (a cut) starts again',
   );
-  t.equal(new SecondLookSweep().step('full', 0), undefined, 'a frame the detector sees whole takes no second look');
+  const small = new SecondLookSweep();
+  small.start(0);
+  t.equal(small.step(), undefined, 'a frame the detector sees whole takes no second look');
   const resized = new SecondLookSweep();
-  t.same([resized.step('full', 3), resized.step('carry', 0), resized.step('whole', 0)], [0, undefined, undefined], 'a frame of another size ends the look');
+  resized.start(3);
+  resized.step();
+  resized.start(0);
+  t.same([resized.step(), resized.step()], [undefined, undefined], 'a restarted camera`s first frame, of a size without a look, ends the one begun');
 });

@@ -91,16 +91,16 @@ export class SecondLookSweep {
   private passes = 0;
 
   /**
-   * The pass of the second look this frame takes, or undefined for none. `plan` is the schedule's for
-   * this frame; `passes` the number the look has at this frame's size (0: it takes none).
+   * A look begins (the schedule's `full` frame) with this many passes at the frame's size (0: it takes
+   * none). A camera's frames change size only when ffmpeg restarts, and its first frame then begins one.
    */
-  step(plan: FramePlan, passes: number): number | undefined {
-    if (plan === 'full') {
-      this.next = 0;
-      this.passes = passes;
-    }
-    // A frame of another size (a restarted camera) cannot finish the look begun on the last one.
-    if (this.next >= Math.min(this.passes, passes)) return undefined;
-    return this.next++;
+  start(passes: number): void {
+    this.next = 0;
+    this.passes = passes;
+  }
+
+  /** The pass of the look this frame takes, or undefined once all are taken. */
+  step(): number | undefined {
+    return this.next < this.passes ? this.next++ : undefined;
   }
 }
