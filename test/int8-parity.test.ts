@@ -54,6 +54,33 @@ t.test('the int8 SSD finds the faces the float one finds, in nearly the same box
   t.equal(onlyInt8, 0, 'no face found only by int8');
 });
 
+t.test(
+  "vision.quantize second-look: a frame's whole pass is the float SSD's, its second look's strips the int8 SSD's",
+  { skip: datasetsMissing() },
+  async (t) => {
+    const float = new OnnxFaceBackend({ intraOpNumThreads: 1 });
+    const int8 = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'detector' });
+    const mixed = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'second-look' });
+    t.equal(mixed.name, 'onnx-int8-second-look', 'the pipeline revision tells its detections apart');
+    for (const b of [float, int8, mixed]) await b.start();
+    t.teardown(async () => {
+      for (const b of [float, int8, mixed]) await b.stop();
+    });
+    const options = { minScore: 0.3, maxFaces: 20 };
+    let differ = 0;
+    for (const file of photos().slice(0, 4)) {
+      const image = await decodeImage(await readFile(file), { maxPixels: 40_000_000 });
+      const whole = 512 / Math.max(image.width, image.height);
+      const name = path.basename(file);
+      t.same(await mixed.detectScaled!(image, whole, options), await float.detectScaled!(image, whole, options), `${name}: the whole pass is float's`);
+      const strip = await int8.detectScaled!(image, 2 * whole, options, true);
+      t.same(await mixed.detectScaled!(image, 2 * whole, options, true), strip, `${name}: a second-look pass is int8's`);
+      if (JSON.stringify(strip) !== JSON.stringify(await float.detectScaled!(image, 2 * whole, options, true))) differ++;
+    }
+    t.ok(differ > 0, `int8 and float differ on ${differ} of 4 photos, so the two answers above are told apart`);
+  },
+);
+
 t.test('onnxruntime fuses every convolution of the int8 SSD into QLinearConv', async (t) => {
   const file = await faceModelPath('ssd', { int8: true });
   t.match(path.basename(file), /^ssd-int8-r\d+-[0-9a-f]{8}\.onnx$/, 'cached under the digest of its ranges');

@@ -98,17 +98,20 @@ t.test('small faces come from the tiles, large ones from the whole frame, each o
 });
 
 /** A detector of any input size: it sees the faces whose height at `scale` is at least 40 px. */
-function scaledBackend(faces: Box[]): FaceBackend & { scales: number[] } {
+function scaledBackend(faces: Box[]): FaceBackend & { scales: number[]; looks: boolean[] } {
   const backend = {
     name: 'fake-scaled',
     scales: [] as number[],
+    /** Whether each pass was called as the second look's (vision.quantize second-look runs those int8). */
+    looks: [] as boolean[],
     async start() {},
     async stop() {},
     async detect(): Promise<Detection[]> {
       throw new Error('a video frame is seen at its own aspect');
     },
-    detectScaled: async (input: RgbImage, scale: number): Promise<Detection[]> => {
+    detectScaled: async (input: RgbImage, scale: number, _options: DetectOptions, secondLook?: boolean): Promise<Detection[]> => {
       backend.scales.push(scale);
+      backend.looks.push(secondLook === true);
       return facesIn(faces, input, locate(input, input), scale);
     },
     async landmarks() {
@@ -137,6 +140,7 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   backend.scales.length = 0;
   const found = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
   t.same(backend.scales, [0.8, 1.6, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in three strips of 427×576');
+  t.same(backend.looks, [false, false, true, true, true], 'the strips are passed as the second look, the whole frame (both times) not');
   t.same(stripGrid(640, 360, 1.6, 80), [
     { x: 0, y: 0, width: 267, height: 360 },
     { x: 187, y: 0, width: 267, height: 360 },

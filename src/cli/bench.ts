@@ -144,8 +144,10 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     `bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`,
   );
   const threads = resolveThreads(vision.threads);
-  // The onnx side as the daemon runs it: its SSD int8 unless vision.quantize is none (the tiny detector has no int8 form).
-  const quantize = onnxQuantize(vision);
+  // The onnx side as the daemon runs it on whole images: its SSD int8 with vision.quantize int8 (the tiny detector has no
+  // int8 form); second-look quantises only the strips of a video frame's second look, which these passes do not take.
+  const configured = onnxQuantize(vision);
+  const quantize = configured === 'detector' ? 'detector' : 'none';
   // The whole image only: the stages compare the backends on the same passes (tiles are the daemon's second look for video).
   const options: DetectOptions = { ...detectOptions(vision), tileZoom: 0 };
   const contenders: Contender[] = [];
@@ -226,7 +228,7 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     return {
       report,
       text: `${table}
-speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${quantize === 'detector' ? 'int8 (vision.quantize)' : 'float'}
+speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${quantize === 'detector' ? 'int8 (vision.quantize)' : configured === 'second-look' ? 'float (vision.quantize second-look: the second look of video frames, not timed here, runs int8)' : 'float'}
 embedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):
 ${embedderTable}
 ${formatInt8(int8)}`,

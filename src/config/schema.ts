@@ -131,10 +131,10 @@ const VisionSchema = Type.Object(
       description: 'A decoded image with more pixels than this is refused (guards memory).',
     }),
     threads: Type.Integer({ default: 0, minimum: 0, maximum: 64, description: 'Intra-op threads for inference; 0 lets the backend decide.' }),
-    quantize: oneOf(['none', 'int8'], {
-      default: 'none',
+    quantize: oneOf(['none', 'second-look', 'int8'], {
+      default: 'second-look',
       description:
-        'int8: the SSD detector runs quantised (int8 weights, uint8 activations calibrated on photos, onnxruntime QLinearConv; vision.backend onnx only; the tiny detector stays float), 1.7-2.7 times as fast (by CPU), with boxes a few pixels off the float ones, which name some faces less often (one appearance fewer in each labelled film scene; docs/benchmarks.md). The embedder always stays float: int8 MobileFaceNet moved embeddings too far (cosine 0.96-0.99 with float) for too little speed. none: float everywhere.',
+        "Which detector passes run on the SSD quantised to int8 (int8 weights, uint8 activations calibrated on photos, onnxruntime QLinearConv; vision.backend onnx only; the tiny detector stays float). second-look (default): the strips of a video frame's second look (vision.tileZoom), which see its faces twice as large as the whole-frame pass; the whole frame and photos stay float, and so do the faces and names found in the labelled film scenes (docs/benchmarks.md); `scan` about 1.15 times as fast. int8: every pass, 1.7-2.7 times as fast (by CPU), with boxes a few pixels off the float ones, which name some faces less often (one appearance fewer in each labelled film scene). none: float everywhere (one detector session fewer). The embedder always stays float: int8 MobileFaceNet moved embeddings too far (cosine 0.96-0.99 with float) for too little speed. The tfjs backend has no int8: there second-look changes nothing and int8 is refused.",
     }),
     detectorSide: Type.Integer({
       default: 512,

@@ -25,7 +25,7 @@ class TimedBackend implements FaceBackend {
     private readonly timer: StageTimer,
   ) {
     const scaled = inner.detectScaled;
-    if (scaled) this.detectScaled = (image, scale, options) => this.time('detect', () => scaled(image, scale, options));
+    if (scaled) this.detectScaled = (image, scale, options, secondLook) => this.time('detect', () => scaled(image, scale, options, secondLook));
   }
   get name(): string {
     return this.inner.name;

@@ -7,9 +7,12 @@ import { OnnxFaceBackend } from './onnx/onnx-backend.js';
 import { TfjsFaceBackend } from './tfjs-backend.js';
 import type { DetectOptions, FaceBackend } from './types.js';
 
-/** What vision.quantize makes of the onnx backend's networks: int8 is the detector's alone (the embedder stays float). */
-export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'none' {
-  return vision.quantize === 'int8' ? 'detector' : 'none';
+/**
+ * What vision.quantize makes of the onnx backend's networks: second-look runs the second look's
+ * strips on the int8 SSD, int8 every detector pass (the embedder stays float in both).
+ */
+export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'second-look' | 'none' {
+  return vision.quantize === 'int8' ? 'detector' : vision.quantize;
 }
 
 /** The detector's options of the configuration, as every pipeline of the daemon and the commands takes them. */
@@ -27,7 +30,8 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
       `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`,
     );
   }
-  if (vision.backend === 'tfjs' && vision.quantize !== 'none') {
+  // second-look (the default) has nothing to change on tfjs, which has no int8 detector and no strips.
+  if (vision.backend === 'tfjs' && vision.quantize === 'int8') {
     throw new RecognizerError('CONFIG_INVALID', `vision.quantize ${vision.quantize} runs on vision.backend onnx only; set it to none for tfjs`);
   }
   const backend: FaceBackend =

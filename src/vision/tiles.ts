@@ -78,7 +78,7 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   const found = [...whole];
   for (const strip of onlyPart(strips, options.part)) {
     const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
-    for (const d of await backend.detectScaled(input, scale, options)) {
+    for (const d of await backend.detectScaled(input, scale, options, true)) {
       const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
       if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, image)) continue;
       found.push({ box, score: d.score });

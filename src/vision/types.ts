@@ -75,9 +75,11 @@ export interface FaceBackend {
   /**
    * Faces in an image seen at its own aspect and `scale` times its size, not in face-api's square
    * (video frames: no padding to pay for, and one pass for the second look); absent where the
-   * detector has a fixed input (face-api on TensorFlow.js, the Tiny Face Detector).
+   * detector has a fixed input (face-api on TensorFlow.js, the Tiny Face Detector). `secondLook`:
+   * the pass is a strip of the second look, which a backend may run on another form of the detector
+   * (vision.quantize second-look).
    */
-  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions) => Promise<Detection[]>;
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, secondLook?: boolean) => Promise<Detection[]>;
   /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
   landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
   /** Which embedding network `embed` runs (see embedder.ts); face-api's descriptor when absent. */

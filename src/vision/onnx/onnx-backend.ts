@@ -28,7 +28,7 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   maxBatch?: number;
   /** The embedding network `embed` runs: face-api's descriptor (default) or MobileFaceNet. */
   embedNetwork?: EmbeddingNetwork;
-  /** Which networks run int8 (vision.quantize): none (default), the detector, or the detector and MobileFaceNet. */
+  /** Which networks run int8 (vision.quantize): none (default), the second look's strips, the detector, or the detector and MobileFaceNet. */
   quantize?: Quantize;
 }
 
@@ -54,6 +54,16 @@ const SESSION_DEFAULTS = {
   enableMemPattern: false,
   extra: { session: { force_spinning_stop: '1' } },
 } as const;
+
+/**
+ * The second look's int8 SSD (vision.quantize second-look) without an arena: its activations are
+ * uint8, a quarter of the float bytes, and an arena of its own would keep a second detector's peak
+ * for good beside the float one's. Measured (two cameras on the film scene, alternated): 25–30 MiB
+ * more RSS with an arena, and no faster (Avengers scan's detector 1.54 against 1.57 s); without one
+ * the daemon takes about 10 MiB less than with every pass float, the float arena no longer holding
+ * a strip's activations.
+ */
+const SECOND_LOOK_OPTIONS = { 'second-look': { enableCpuMemArena: false } } as const;
 
 /**
  * Faces per landmark and embedding call. onnxruntime's arena keeps a session's largest activations
@@ -92,13 +102,15 @@ export class OnnxFaceBackend implements FaceBackend {
   /** SSD's anchors per network input size (a camera has one or two sizes; a few are kept). */
   private readonly anchors = new Map<string, { center: WireTensor; size: WireTensor }>();
   /** Faces of a video frame seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
-  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions) => Promise<Detection[]>;
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, secondLook?: boolean) => Promise<Detection[]>;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
     this.embedNetwork = options.embedNetwork ?? 'face-api-resnet34';
-    this.name = { none: 'onnx', detector: 'onnx-int8', all: 'onnx-int8-all' }[options.quantize ?? 'none'];
-    if ((options.detector ?? 'ssd') === 'ssd') this.detectScaled = (image, scale, detectOptions) => this.detectFrame(image, scale, detectOptions);
+    this.name = { none: 'onnx', 'second-look': 'onnx-int8-second-look', detector: 'onnx-int8', all: 'onnx-int8-all' }[options.quantize ?? 'none'];
+    if ((options.detector ?? 'ssd') === 'ssd') {
+      this.detectScaled = (image, scale, detectOptions, secondLook) => this.detectFrame(image, scale, detectOptions, secondLook === true);
+    }
   }
 
   private get detector(): DetectorKind {
@@ -107,6 +119,11 @@ export class OnnxFaceBackend implements FaceBackend {
 
   get quantize(): Quantize {
     return this.options.quantize ?? 'none';
+  }
+
+  /** The second look's strips run on the int8 SSD, in a session of their own (vision.quantize second-look). */
+  private get secondLookInt8(): boolean {
+    return this.quantize === 'second-look' && this.detector === 'ssd';
   }
 
   private get tinySize(): number {
@@ -118,14 +135,18 @@ export class OnnxFaceBackend implements FaceBackend {
       try {
         // One at a time: compiling is CPU-bound, and parallel first runs only contend.
         const models = {
-          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', { ...this.options, int8: this.quantize !== 'none' }),
+          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', {
+            ...this.options,
+            int8: this.quantize === 'detector' || this.quantize === 'all',
+          }),
           landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
           embed:
             this.embedNetwork === 'mobilefacenet'
               ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir, int8: this.quantize === 'all' })
               : await faceModelPath('recognition', this.options),
+          ...(this.secondLookInt8 ? { 'second-look': await faceModelPath('ssd', { ...this.options, int8: true }) } : {}),
         };
-        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) });
+        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, SECOND_LOOK_OPTIONS);
       } catch (err) {
         await this.stop();
         throw new RecognizerError('VISION_MODELS_UNAVAILABLE', 'the ONNX face models could not be compiled or loaded', { cause: err });
@@ -141,7 +162,7 @@ export class OnnxFaceBackend implements FaceBackend {
 
   /** Runs one network on `input` as its `image`, with `extra` feeds (copied, never transferred: the detector's anchors are kept). */
   private async run(
-    kind: 'detect' | 'landmarks' | 'embed',
+    kind: 'detect' | 'second-look' | 'landmarks' | 'embed',
     input: WireTensor,
     extra: Record<string, WireTensor> = {},
     builtHere = input.type === 'float32',
@@ -210,7 +231,7 @@ export class OnnxFaceBackend implements FaceBackend {
    * face-api's square: a 640×360 frame at 0.8 is 512×288, 44% fewer pixels than the letterboxed
    * square, with the faces at the same size in the network's eyes.
    */
-  private async detectFrame(image: RgbImage, scale: number, options: DetectOptions): Promise<Detection[]> {
+  private async detectFrame(image: RgbImage, scale: number, options: DetectOptions, secondLook: boolean): Promise<Detection[]> {
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
     const reduced = reduceForDetector(image);
@@ -219,7 +240,8 @@ export class OnnxFaceBackend implements FaceBackend {
     const netH = Math.max(1, Math.round(input.height * scale * k));
     const netW = Math.max(1, Math.round(input.width * scale * k));
     const pixels: WireTensor = { type: 'uint8', data: input.data, dims: [1, input.height, input.width, 3] };
-    const out = await this.run('detect', pixels, this.ssdFeeds(input.height, input.width, netH, netW));
+    const session = secondLook && this.secondLookInt8 ? 'second-look' : 'detect';
+    const out = await this.run(session, pixels, this.ssdFeeds(input.height, input.width, netH, netW));
     const found = selectSsdFrame(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, input, minScore, maxFaces);
     return k === 1 ? found : found.map((d) => ({ ...d, box: { x: d.box.x * k, y: d.box.y * k, width: d.box.width * k, height: d.box.height * k } }));
   }

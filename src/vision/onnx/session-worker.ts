@@ -21,7 +21,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     case 'open': {
       // One at a time: creating sessions is CPU-bound, and parallel creation only contends.
       for (const [name, file] of Object.entries(request.models)) {
-        sessions.set(name, await ort.InferenceSession.create(file, sessionOptions(request.options, name)));
+        sessions.set(name, await ort.InferenceSession.create(file, sessionOptions({ ...request.options, ...request.overrides[name] }, name)));
       }
       return { reply: { id: request.id, ok: true }, transfer: [] };
     }

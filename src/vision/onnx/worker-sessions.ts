@@ -19,7 +19,14 @@ export interface WireTensor {
 }
 
 export type WorkerRequest =
-  | { id: number; kind: 'open'; models: Record<string, string>; options: InferenceSession.SessionOptions }
+  | {
+      id: number;
+      kind: 'open';
+      models: Record<string, string>;
+      options: InferenceSession.SessionOptions;
+      /** Options of single sessions, over `options`. */
+      overrides: Record<string, InferenceSession.SessionOptions>;
+    }
   | { id: number; kind: 'run'; session: string; feeds: Record<string, WireTensor> }
   | { id: number; kind: 'close' };
 
@@ -35,8 +42,12 @@ export class WorkerSessions {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  /** Starts the worker and opens one session per model file, named as in `models`. */
-  async open(models: Record<string, string>, options: InferenceSession.SessionOptions): Promise<void> {
+  /** Starts the worker and opens one session per model file, named as in `models`; `overrides` changes the options of some. */
+  async open(
+    models: Record<string, string>,
+    options: InferenceSession.SessionOptions,
+    overrides: Record<string, InferenceSession.SessionOptions> = {},
+  ): Promise<void> {
     const worker = new Worker(new URL('./session-worker.js', import.meta.url));
     // The daemon's lifetime is not the worker's business: an idle worker must not hold the process.
     worker.unref();
@@ -55,7 +66,7 @@ export class WorkerSessions {
     worker.on('error', failAll);
     worker.on('exit', (code) => failAll(new Error(`the onnxruntime worker exited with code ${code}`)));
     this.worker = worker;
-    await this.request({ kind: 'open', models, options });
+    await this.request({ kind: 'open', models, options, overrides });
   }
 
   get running(): boolean {
