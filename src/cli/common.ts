@@ -26,10 +26,20 @@ export async function datasetFaces(
   options: { cache: boolean },
 ): Promise<{ pipeline: FacePipeline; source: FaceSource; embedder: EmbedderSpec }> {
   const pipeline = await createFacePipeline(config.vision);
-  const key = `${pipeline.revision}-${config.vision.detector}-${config.vision.minScore}-faceapi${faceApiVersion()}`;
-  const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), key) : undefined;
+  const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), faceCacheKey(pipeline.revision, config.vision)) : undefined;
   const source = new FaceSource(pipeline, { cache, maxPixels: config.vision.maxPixels });
   return { pipeline, source, embedder: pipeline.embedder.spec };
+}
+
+/**
+ * The key of the dataset face cache: everything that changes the faces found in a photo or in
+ * eval --face-sizes' 640×360 frames. The detector's side and face limit move a photo's whole pass,
+ * and the second look's zoom the frames' small faces; without them a changed setting read the faces
+ * found under the old one.
+ */
+export function faceCacheKey(revision: string, vision: Pick<Config['vision'], 'detector' | 'minScore' | 'detectorSide' | 'tileZoom' | 'maxFaces'>): string {
+  const v = vision;
+  return `${revision}-${v.detector}-${v.minScore}-side${v.detectorSide}-zoom${v.tileZoom}-max${v.maxFaces}-faceapi${faceApiVersion()}`;
 }
 
 /**
