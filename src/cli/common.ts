@@ -38,8 +38,8 @@ export async function datasetFaces(
  * found under the old one.
  */
 export function faceCacheKey(revision: string, vision: Pick<Config['vision'], 'detector' | 'minScore' | 'detectorSide' | 'tileZoom' | 'maxFaces'>): string {
-  const v = vision;
-  return `${revision}-${v.detector}-${v.minScore}-side${v.detectorSide}-zoom${v.tileZoom}-max${v.maxFaces}-faceapi${faceApiVersion()}`;
+  const { detector, minScore, detectorSide, tileZoom, maxFaces } = vision;
+  return `${revision}-${detector}-${minScore}-side${detectorSide}-zoom${tileZoom}-max${maxFaces}-faceapi${faceApiVersion()}`;
 }
 
 /**
