@@ -60,7 +60,7 @@ t.test('defaults load with no file and an empty environment', async (t) => {
     maxFaces: 20,
     maxPixels: 40_000_000,
     threads: 0,
-    quantize: 'second-look',
+    quantize: 'photos-and-second-look',
     detectorSide: 512,
     tileZoom: 2,
     embedder: 'mobilefacenet',

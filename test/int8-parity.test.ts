@@ -1,4 +1,4 @@
-// vision.quantize int8: the int8 SSD against the float one on real photos, and onnxruntime running it as QLinearConv.
+// vision.quantize: the int8 SSD against the float one on real photos, the mixed modes' passes, and onnxruntime running it as QLinearConv.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { matchBoxes } from '../src/cli/bench-int8.js';
 import { decodeImage } from '../src/vision/decode.js';
 import { faceModelPath } from '../src/vision/onnx/model-cache.js';
 import { OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
+import type { DetectPass } from '../src/vision/types.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 
 /** Photos the detector's ranges were not measured on: two per person of five-celebrities/val and of five lfw people. */
@@ -55,16 +56,19 @@ t.test('the int8 SSD finds the faces the float one finds, in nearly the same box
 });
 
 t.test(
-  "vision.quantize second-look: a frame's whole pass is the float SSD's, its second look's strips the int8 SSD's",
+  'vision.quantize second-look and photos-and-second-look: each pass on the float or the int8 SSD as its mode says',
   { skip: datasetsMissing() },
   async (t) => {
     const float = new OnnxFaceBackend({ intraOpNumThreads: 1 });
     const int8 = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'detector' });
-    const mixed = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'second-look' });
-    t.equal(mixed.name, 'onnx-int8-second-look', 'the pipeline revision tells its detections apart');
-    for (const b of [float, int8, mixed]) await b.start();
+    const strips = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'second-look' });
+    const photosToo = new OnnxFaceBackend({ intraOpNumThreads: 1, quantize: 'photos-and-second-look' });
+    t.equal(strips.name, 'onnx-int8-second-look', 'the pipeline revision tells their detections apart');
+    t.equal(photosToo.name, 'onnx-int8-photos-second-look');
+    const all = [float, int8, strips, photosToo];
+    for (const b of all) await b.start();
     t.teardown(async () => {
-      for (const b of [float, int8, mixed]) await b.stop();
+      for (const b of all) await b.stop();
     });
     const options = { minScore: 0.3, maxFaces: 20 };
     let differ = 0;
@@ -72,12 +76,25 @@ t.test(
       const image = await decodeImage(await readFile(file), { maxPixels: 40_000_000 });
       const whole = 512 / Math.max(image.width, image.height);
       const name = path.basename(file);
-      t.same(await mixed.detectScaled!(image, whole, options), await float.detectScaled!(image, whole, options), `${name}: the whole pass is float's`);
-      const strip = await int8.detectScaled!(image, 2 * whole, options, true);
-      t.same(await mixed.detectScaled!(image, 2 * whole, options, true), strip, `${name}: a second-look pass is int8's`);
-      if (JSON.stringify(strip) !== JSON.stringify(await float.detectScaled!(image, 2 * whole, options, true))) differ++;
+      const at = (b: OnnxFaceBackend, scale: number, pass: DetectPass) => b.detectScaled!(image, scale, options, pass);
+      const floatWhole = await at(float, whole, 'frame');
+      const int8Whole = await at(int8, whole, 'frame');
+      t.same(await at(strips, whole, 'frame'), floatWhole, `${name}: second-look: a video frame's whole pass is float's`);
+      t.same(await at(strips, whole, 'photo'), floatWhole, `${name}: second-look: a photo's whole pass is float's`);
+      t.same(await at(photosToo, whole, 'frame'), floatWhole, `${name}: photos-and-second-look: a video frame's whole pass is float's`);
+      t.same(await at(photosToo, whole, 'photo'), int8Whole, `${name}: photos-and-second-look: a photo's whole pass is int8's`);
+      t.same(
+        await photosToo.detect(image, options),
+        await int8.detect(image, options),
+        `${name}: photos-and-second-look: face-api's square (a photo) is int8's`,
+      );
+      const strip = await at(int8, 2 * whole, 'second-look');
+      t.same(await at(strips, 2 * whole, 'second-look'), strip, `${name}: second-look: a second-look pass is int8's`);
+      t.same(await at(photosToo, 2 * whole, 'second-look'), strip, `${name}: photos-and-second-look: a second-look pass is int8's`);
+      if (JSON.stringify(int8Whole) !== JSON.stringify(floatWhole) && JSON.stringify(strip) !== JSON.stringify(await at(float, 2 * whole, 'second-look')))
+        differ++;
     }
-    t.ok(differ > 0, `int8 and float differ on ${differ} of 4 photos, so the two answers above are told apart`);
+    t.ok(differ > 0, `int8 and float differ on ${differ} of 4 photos at both scales, so the answers above are told apart`);
   },
 );
 

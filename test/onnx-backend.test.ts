@@ -103,7 +103,8 @@ t.test('SSD runs at any input size', async (t) => {
   t.teardown(() => backend.stop());
   t.ok(backend.detectScaled, 'the SSD backend detects at any size');
   const grey = solid(640, 360, () => 128);
-  for (const scale of [0.8, 1.6, 0.37]) t.same(await backend.detectScaled!(grey, scale, { minScore: 0.5, maxFaces: 10 }), [], `nothing in grey at ${scale}`);
+  for (const scale of [0.8, 1.6, 0.37])
+    t.same(await backend.detectScaled!(grey, scale, { minScore: 0.5, maxFaces: 10 }, 'frame'), [], `nothing in grey at ${scale}`);
   t.notOk(new OnnxFaceBackend({ detector: 'tiny' }).detectScaled, 'the Tiny Face Detector has a fixed input');
 });
 
@@ -116,7 +117,7 @@ t.test('a photo at its own aspect: the faces of the square, at the same places',
     const image = await decodeImage(await readFile(faces('bbt-group-shots', file)), { maxPixels: 40_000_000 });
     const options = { minScore: 0.5, maxFaces: 20 };
     const square = await backend.detect(image, options);
-    const frame = await backend.detectScaled!(image, 512 / Math.max(image.width, image.height), options);
+    const frame = await backend.detectScaled!(image, 512 / Math.max(image.width, image.height), options, 'photo');
     t.ok(square.length >= 3, `${file}: ${square.length} faces in the square`);
     const matched = square.map((a) => Math.max(0, ...frame.map((b) => iou(a.box, b.box))));
     t.equal(frame.length, square.length, `${file}: as many faces at the photo's own aspect`);

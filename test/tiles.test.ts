@@ -1,8 +1,10 @@
 // The second look for small faces: tiles that cover the frame, and detections merged back into it.
 import t from 'tap';
+import { FrameAnalyzer } from '../src/track/frame-analyzer.js';
+import { embedderSpec } from '../src/vision/embedder.js';
 import { FacePipeline } from '../src/vision/pipeline.js';
 import { cropImage, detectFrame, detectWithTiles, secondLookPasses, stripGrid, tileGrid } from '../src/vision/tiles.js';
-import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from '../src/vision/types.js';
+import type { Box, Detection, DetectOptions, DetectPass, FaceBackend, RgbImage } from '../src/vision/types.js';
 
 t.test('tiles cover the whole frame with overlap, each seen `zoom` times larger; none where nothing is small', async (t) => {
   const tiles = tileGrid(640, 360, 2);
@@ -98,20 +100,20 @@ t.test('small faces come from the tiles, large ones from the whole frame, each o
 });
 
 /** A detector of any input size: it sees the faces whose height at `scale` is at least 40 px. */
-function scaledBackend(faces: Box[]): FaceBackend & { scales: number[]; looks: boolean[] } {
+function scaledBackend(faces: Box[]): FaceBackend & { scales: number[]; passes: DetectPass[] } {
   const backend = {
     name: 'fake-scaled',
     scales: [] as number[],
-    /** Whether each pass was called as the second look's (vision.quantize second-look runs those int8). */
-    looks: [] as boolean[],
+    /** What each pass was called as (vision.quantize runs some of them int8). */
+    passes: [] as DetectPass[],
     async start() {},
     async stop() {},
     async detect(): Promise<Detection[]> {
       throw new Error('a video frame is seen at its own aspect');
     },
-    detectScaled: async (input: RgbImage, scale: number, _options: DetectOptions, secondLook?: boolean): Promise<Detection[]> => {
+    detectScaled: async (input: RgbImage, scale: number, _options: DetectOptions, pass: DetectPass): Promise<Detection[]> => {
       backend.scales.push(scale);
-      backend.looks.push(secondLook === true);
+      backend.passes.push(pass);
       return facesIn(faces, input, locate(input, input), scale);
     },
     async landmarks() {
@@ -140,7 +142,14 @@ t.test('a backend of any input size: the whole frame at 512 on its long side, th
   backend.scales.length = 0;
   const found = await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2 });
   t.same(backend.scales, [0.8, 1.6, 1.6, 1.6], 'the second look at 1.6 (as the 320 px tiles at 512 showed), in three strips of 427×576');
-  t.same(backend.looks, [false, false, true, true, true], 'the strips are passed as the second look, the whole frame (both times) not');
+  t.same(
+    backend.passes,
+    ['photo', 'photo', 'second-look', 'second-look', 'second-look'],
+    'the strips are passed as the second look, the whole image (both times) as a photo',
+  );
+  backend.passes.length = 0;
+  await detectFrame(backend, image, { minScore: 0.5, maxFaces: 20, tileZoom: 2, video: true });
+  t.same(backend.passes, ['frame', 'second-look', 'second-look', 'second-look'], "a video frame's whole pass is a frame's, its strips the second look's");
   t.same(stripGrid(640, 360, 1.6, 80), [
     { x: 0, y: 0, width: 267, height: 360 },
     { x: 187, y: 0, width: 267, height: 360 },
@@ -199,4 +208,22 @@ t.test('a pipeline takes new detection settings while running (a live update of 
   pipeline.setDetectOptions({ minScore: 0.5, maxFaces: 20, tileZoom: 0, side: 384 });
   await pipeline.analyze(coordinateImage(640, 360));
   t.same(backend.scales, [0.8, 0.6], 'the first at 512×288, the next at 384×216');
+});
+
+t.test("a video frame's whole pass is a frame's, any other image's a photo's (vision.quantize runs them apart)", async (t) => {
+  const backend = scaledBackend([]);
+  const options = { minScore: 0.5, maxFaces: 20, tileZoom: 0 };
+  const pipeline = new FacePipeline(backend, options);
+  await pipeline.analyze(coordinateImage(640, 360));
+  await pipeline.analyze(coordinateImage(640, 360), { fallback: 'face-crop' });
+  await pipeline.analyze(coordinateImage(640, 360), { video: true });
+  t.same(
+    backend.passes,
+    ['photo', 'photo', 'photo', 'frame'],
+    'photos (a request; a dataset photo and, finding nothing, its retry with a border) and a frame told apart',
+  );
+  backend.passes.length = 0;
+  // A camera's and scan's frames go through the frame analyzer.
+  await new FrameAnalyzer(backend, options, { current: () => null }, embedderSpec('face-api-68')).analyze(coordinateImage(640, 360));
+  t.same(backend.passes, ['frame'], "the frame analyzer's frames are video frames");
 });

@@ -169,9 +169,10 @@ export function formatReport(report: BenchReport): string {
     lines.push(markdownRow([`${net} GFLOP/s (${fmt(report.gflop[net])} GFLOP)`, ...names.map(cell)]));
   }
   lines.push('', `measured peak ${fmt(report.peakGflops)} GFLOP/s (onnxruntime, matmul and conv probes, same threads, same run)`);
-  if ((report['onnx'] as { quantize?: string } | undefined)?.quantize === 'detector') {
+  const quantize = (report['onnx'] as { quantize?: string } | undefined)?.quantize;
+  if (quantize === 'detector' || quantize === 'photos-and-second-look') {
     lines.push(
-      "onnx's ssd runs int8 (vision.quantize): its GFLOP/s are the float network's operations over its time, against the float peak, and the Pi estimate assumes the Pi's int8 kernels gain as much as this CPU's",
+      `onnx's ssd runs int8 (vision.quantize${quantize === 'detector' ? '' : " photos-and-second-look: photos; a video frame's whole pass runs float, as 'int8 against float' below times it"}): its GFLOP/s are the float network's operations over its time, against the float peak, and the Pi estimate assumes the Pi's int8 kernels gain as much as this CPU's`,
     );
   }
   const pi = report['piEstimate'] as PiLines | undefined;

@@ -144,10 +144,11 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     `bench: ${inputs.length} inputs from ${datasets}${videoSkipped ? ` (video frames skipped: ${videoSkipped})` : ''}, ${iterations} iterations after a warm-up`,
   );
   const threads = resolveThreads(vision.threads);
-  // The onnx side as the daemon runs it on whole images: its SSD int8 with vision.quantize int8 (the tiny detector has no
-  // int8 form); second-look quantises only the strips of a video frame's second look, which these passes do not take.
+  // The onnx side as the daemon runs it on whole images (a request to /v1/recognize): its SSD int8 with vision.quantize int8
+  // or photos-and-second-look (the tiny detector has no int8 form); second-look quantises only the strips of a video frame's
+  // second look, which these passes do not take.
   const configured = onnxQuantize(vision);
-  const quantize = configured === 'detector' ? 'detector' : 'none';
+  const quantize = configured === 'second-look' ? 'none' : configured;
   // The whole image only: the stages compare the backends on the same passes (tiles are the daemon's second look for video).
   const options: DetectOptions = { ...detectOptions(vision), tileZoom: 0 };
   const contenders: Contender[] = [];
@@ -228,7 +229,7 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     return {
       report,
       text: `${table}
-speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${quantize === 'detector' ? 'int8 (vision.quantize)' : configured === 'second-look' ? 'float (vision.quantize second-look: the second look of video frames, not timed here, runs int8)' : 'float'}
+speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${ssdPrecision(configured)}
 embedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):
 ${embedderTable}
 ${formatInt8(int8)}`,
@@ -276,6 +277,15 @@ async function timeStages(c: Contender, input: BenchInput, options: DetectOption
   const [embeddings, embedMs] = await timed(() => c.backend.embed(chips));
   record(samples, 'embed', embedMs, chips.length);
   record(samples, 'classify', (await timed(() => classify(head, embeddings)))[1], embeddings.length);
+}
+
+/** What the bench's onnx SSD runs, in the words of its summary line. */
+function ssdPrecision(configured: ReturnType<typeof onnxQuantize>): string {
+  if (configured === 'detector') return 'int8 (vision.quantize int8)';
+  if (configured === 'photos-and-second-look')
+    return "int8 (vision.quantize photos-and-second-look: these images are photos; a video frame's whole pass, not timed here, runs float)";
+  if (configured === 'second-look') return 'float (vision.quantize second-look: the second look of video frames, not timed here, runs int8)';
+  return 'float';
 }
 
 async function classify(head: ort.InferenceSession, embeddings: Float32Array[]): Promise<number[]> {

@@ -25,7 +25,7 @@ class TimedBackend implements FaceBackend {
     private readonly timer: StageTimer,
   ) {
     const scaled = inner.detectScaled;
-    if (scaled) this.detectScaled = (image, scale, options, secondLook) => this.time('detect', () => scaled(image, scale, options, secondLook));
+    if (scaled) this.detectScaled = (image, scale, options, pass) => this.time('detect', () => scaled(image, scale, options, pass));
   }
   get name(): string {
     return this.inner.name;
@@ -96,6 +96,7 @@ export class FrameAnalyzer {
       fallback: 'none',
       ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
       ...(options.tilePart === undefined ? {} : { tilePart: options.tilePart }),
+      video: true,
       follow: follow.map((f) => f.box),
     });
     return {

@@ -30,7 +30,7 @@ export class FaceSource {
 
   /** Every face of a frame (no dataset fallbacks), as a camera's frame is analysed. */
   analyze(image: RgbImage): Promise<FaceObservation[]> {
-    return this.pipeline.analyze(image, { fallback: 'none' });
+    return this.pipeline.analyze(image, { fallback: 'none', video: true });
   }
 
   /** The chip an image classifier takes of a face found in `image` (dlib-chip-150, whatever the embedder). */

@@ -9,14 +9,17 @@ import type { DetectOptions, FaceBackend } from './types.js';
 
 /**
  * What vision.quantize makes of the onnx backend's networks: second-look runs the second look's
- * strips on the int8 SSD, int8 every detector pass (the embedder stays float in both).
+ * strips on the int8 SSD, photos-and-second-look those and every pass over a photo, int8 every
+ * detector pass (the embedder stays float in all).
  */
-export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'second-look' | 'none' {
+export function onnxQuantize(vision: Pick<Config['vision'], 'quantize'>): 'detector' | 'photos-and-second-look' | 'second-look' | 'none' {
   return vision.quantize === 'int8' ? 'detector' : vision.quantize;
 }
 
 /** The detector's options of the configuration, as every pipeline of the daemon and the commands takes them. */
-export function detectOptions(vision: Pick<Config['vision'], 'minScore' | 'maxFaces' | 'tileZoom' | 'detectorSide'>): Required<Omit<DetectOptions, 'part'>> {
+export function detectOptions(
+  vision: Pick<Config['vision'], 'minScore' | 'maxFaces' | 'tileZoom' | 'detectorSide'>,
+): Required<Omit<DetectOptions, 'part' | 'video'>> {
   return { minScore: vision.minScore, maxFaces: vision.maxFaces, tileZoom: vision.tileZoom, side: vision.detectorSide };
 }
 
@@ -30,7 +33,7 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
       `vision.embedder ${spec.id} runs on vision.backend onnx only (the tfjs backend is face-api's reference); choose a face-api embedder for tfjs`,
     );
   }
-  // second-look (the default) has nothing to change on tfjs, which has no int8 detector and no strips.
+  // second-look and photos-and-second-look (the default) have nothing to change on tfjs, which has no int8 detector and no strips.
   if (vision.backend === 'tfjs' && vision.quantize === 'int8') {
     throw new RecognizerError('CONFIG_INVALID', `vision.quantize ${vision.quantize} runs on vision.backend onnx only; set it to none for tfjs`);
   }

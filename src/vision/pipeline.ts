@@ -44,6 +44,8 @@ export interface AnalyzeOptions {
   tiles?: boolean;
   /** With the second look, only this pass of it ({@link DetectOptions.part}): a live camera's frames take one each. */
   tilePart?: number;
+  /** The image is a video frame, whose faces feed tracks ({@link DetectOptions.video}); a photo otherwise. */
+  video?: boolean;
   /**
    * Boxes of faces the caller follows (a tracker's faces of the last detection). Each that no
    * detected face overlaps gets landmarks and an embedding in that box, without a detection: a
@@ -113,12 +115,13 @@ export class FacePipeline {
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {
     const fallback = options.fallback ?? 'none';
     // A dataset photo is taken for its one prominent face: the second look for small faces is for frames.
-    const detect =
+    const look =
       fallback === 'face-crop' || options.tiles === false
         ? { ...this.detectOptions, tileZoom: 0 }
         : options.tilePart === undefined
           ? this.detectOptions
           : { ...this.detectOptions, part: options.tilePart };
+    const detect = options.video ? { ...look, video: true } : look;
     let found = await this.detectAndLocate(image, 0, image, detect, options.follow);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {

@@ -72,13 +72,18 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   const zoom = options.tileZoom ?? 0;
   const second = tileGrid(image.width, image.height, zoom).length > 0;
   if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
-  const whole = await backend.detectScaled(image, (options.side ?? DETECTOR_SIDE) / Math.max(image.width, image.height), options);
+  const whole = await backend.detectScaled(
+    image,
+    (options.side ?? DETECTOR_SIDE) / Math.max(image.width, image.height),
+    options,
+    options.video ? 'frame' : 'photo',
+  );
   if (!second) return whole;
   const { strips, side, scale } = secondLookStrips(image.width, image.height, options);
   const found = [...whole];
   for (const strip of onlyPart(strips, options.part)) {
     const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
-    for (const d of await backend.detectScaled(input, scale, options, true)) {
+    for (const d of await backend.detectScaled(input, scale, options, 'second-look')) {
       const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
       if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, image)) continue;
       found.push({ box, score: d.score });

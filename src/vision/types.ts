@@ -51,7 +51,19 @@ export interface DetectOptions {
    * of it. Absent: every pass.
    */
   part?: number;
+  /**
+   * The image is a video frame (a camera's or `scan`'s): its whole-image pass gives the frame's
+   * tracks their evidence, a `frame` pass rather than a `photo` one (see {@link DetectPass}).
+   */
+  video?: boolean;
 }
+
+/**
+ * What a detector pass is for, which decides whether a backend runs it on the int8 detector
+ * (vision.quantize): the whole of a video frame, the whole of a photo (or of any image that is not a
+ * video frame: REST requests, enrolment, datasets), or a strip of the second look for small faces.
+ */
+export type DetectPass = 'frame' | 'photo' | 'second-look';
 
 /** Side of the square aligned face chip the descriptor network takes. */
 export const CHIP_SIZE = 150;
@@ -75,11 +87,10 @@ export interface FaceBackend {
   /**
    * Faces in an image seen at its own aspect and `scale` times its size, not in face-api's square
    * (video frames: no padding to pay for, and one pass for the second look); absent where the
-   * detector has a fixed input (face-api on TensorFlow.js, the Tiny Face Detector). `secondLook`:
-   * the pass is a strip of the second look, which a backend may run on another form of the detector
-   * (vision.quantize second-look).
+   * detector has a fixed input (face-api on TensorFlow.js, the Tiny Face Detector). `pass`: what
+   * the pass is for, which a backend may run on another form of the detector (vision.quantize).
    */
-  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, secondLook?: boolean) => Promise<Detection[]>;
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass) => Promise<Detection[]>;
   /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
   landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
   /** Which embedding network `embed` runs (see embedder.ts); face-api's descriptor when absent. */

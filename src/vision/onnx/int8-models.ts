@@ -8,10 +8,11 @@ import { projectRoot } from '../../util/project-root.js';
 
 /**
  * Which networks run int8 (vision.quantize): none, the detector's second look only (the strips of a
- * video frame; the whole-frame pass and photos stay float), the detector (SSD), or all (the detector
- * and MobileFaceNet, whose embeddings then differ: see embedder.ts).
+ * video frame; the whole-frame pass and photos stay float), the second look and photos (a video
+ * frame's whole pass stays float), the detector (SSD), or all (the detector and MobileFaceNet, whose
+ * embeddings then differ: see embedder.ts).
  */
-export const QUANTIZE_MODES = ['none', 'second-look', 'detector', 'all'] as const;
+export const QUANTIZE_MODES = ['none', 'second-look', 'photos-and-second-look', 'detector', 'all'] as const;
 export type Quantize = (typeof QUANTIZE_MODES)[number];
 
 /** Networks that have an int8 form. */

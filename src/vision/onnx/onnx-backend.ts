@@ -1,7 +1,7 @@
 // The fast backend: face-api's networks compiled to ONNX and run by onnxruntime-node.
 import os from 'node:os';
 import { RecognizerError } from '../../errors.js';
-import type { Box, Detection, DetectOptions, DetectorKind, FaceBackend, Point, RgbImage } from '../types.js';
+import type { Box, Detection, DetectOptions, DetectorKind, DetectPass, FaceBackend, Point, RgbImage } from '../types.js';
 import { EMBEDDING_SIZE } from '../types.js';
 import { reshapedDims, selectSsd, selectSsdFrame, selectTiny } from './detections.js';
 import { detectReduced, reduceForDetector } from '../detector-input.js';
@@ -28,7 +28,7 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   maxBatch?: number;
   /** The embedding network `embed` runs: face-api's descriptor (default) or MobileFaceNet. */
   embedNetwork?: EmbeddingNetwork;
-  /** Which networks run int8 (vision.quantize): none (default), the second look's strips, the detector, or the detector and MobileFaceNet. */
+  /** Which networks run int8 (vision.quantize): none (default), the second look's strips, those and photos, the detector, or the detector and MobileFaceNet. */
   quantize?: Quantize;
 }
 
@@ -56,14 +56,14 @@ const SESSION_DEFAULTS = {
 } as const;
 
 /**
- * The second look's int8 SSD (vision.quantize second-look) without an arena: its activations are
+ * The int8 SSD of the mixed modes (vision.quantize second-look, photos-and-second-look) without an arena: its activations are
  * uint8, a quarter of the float bytes, and an arena of its own would keep a second detector's peak
  * for good beside the float one's. Measured (two cameras on the film scene, alternated): 25–30 MiB
  * more RSS with an arena, and no faster (Avengers scan's detector 1.54 against 1.57 s); without one
  * the daemon takes about 10 MiB less than with every pass float, the float arena no longer holding
  * a strip's activations.
  */
-const SECOND_LOOK_OPTIONS = { 'second-look': { enableCpuMemArena: false } } as const;
+const INT8_SSD_OPTIONS = { 'ssd-int8': { enableCpuMemArena: false } } as const;
 
 /**
  * Faces per landmark and embedding call. onnxruntime's arena keeps a session's largest activations
@@ -101,15 +101,21 @@ export class OnnxFaceBackend implements FaceBackend {
   private starting: Promise<void> | undefined;
   /** SSD's anchors per network input size (a camera has one or two sizes; a few are kept). */
   private readonly anchors = new Map<string, { center: WireTensor; size: WireTensor }>();
-  /** Faces of a video frame seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
-  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, secondLook?: boolean) => Promise<Detection[]>;
+  /** Faces of a video frame or photo seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
+  readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass) => Promise<Detection[]>;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
     this.embedNetwork = options.embedNetwork ?? 'face-api-resnet34';
-    this.name = { none: 'onnx', 'second-look': 'onnx-int8-second-look', detector: 'onnx-int8', all: 'onnx-int8-all' }[options.quantize ?? 'none'];
+    this.name = {
+      none: 'onnx',
+      'second-look': 'onnx-int8-second-look',
+      'photos-and-second-look': 'onnx-int8-photos-second-look',
+      detector: 'onnx-int8',
+      all: 'onnx-int8-all',
+    }[options.quantize ?? 'none'];
     if ((options.detector ?? 'ssd') === 'ssd') {
-      this.detectScaled = (image, scale, detectOptions, secondLook) => this.detectFrame(image, scale, detectOptions, secondLook === true);
+      this.detectScaled = (image, scale, detectOptions, pass) => this.detectFrame(image, scale, detectOptions, pass);
     }
   }
 
@@ -121,9 +127,16 @@ export class OnnxFaceBackend implements FaceBackend {
     return this.options.quantize ?? 'none';
   }
 
-  /** The second look's strips run on the int8 SSD, in a session of their own (vision.quantize second-look). */
-  private get secondLookInt8(): boolean {
-    return this.quantize === 'second-look' && this.detector === 'ssd';
+  /** Some SSD passes run on the int8 SSD, in a session of their own beside the float one (vision.quantize second-look, photos-and-second-look). */
+  private get mixedInt8(): boolean {
+    return (this.quantize === 'second-look' || this.quantize === 'photos-and-second-look') && this.detector === 'ssd';
+  }
+
+  /** The session of an SSD pass: the int8 one for the passes the mixed modes quantise, the detector's own otherwise. */
+  private ssdSession(pass: DetectPass): 'detect' | 'ssd-int8' {
+    if (!this.mixedInt8 || pass === 'frame') return 'detect';
+    if (pass === 'second-look') return 'ssd-int8';
+    return this.quantize === 'photos-and-second-look' ? 'ssd-int8' : 'detect';
   }
 
   private get tinySize(): number {
@@ -144,9 +157,9 @@ export class OnnxFaceBackend implements FaceBackend {
             this.embedNetwork === 'mobilefacenet'
               ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir, int8: this.quantize === 'all' })
               : await faceModelPath('recognition', this.options),
-          ...(this.secondLookInt8 ? { 'second-look': await faceModelPath('ssd', { ...this.options, int8: true }) } : {}),
+          ...(this.mixedInt8 ? { 'ssd-int8': await faceModelPath('ssd', { ...this.options, int8: true }) } : {}),
         };
-        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, SECOND_LOOK_OPTIONS);
+        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, INT8_SSD_OPTIONS);
       } catch (err) {
         await this.stop();
         throw new RecognizerError('VISION_MODELS_UNAVAILABLE', 'the ONNX face models could not be compiled or loaded', { cause: err });
@@ -162,7 +175,7 @@ export class OnnxFaceBackend implements FaceBackend {
 
   /** Runs one network on `input` as its `image`, with `extra` feeds (copied, never transferred: the detector's anchors are kept). */
   private async run(
-    kind: 'detect' | 'second-look' | 'landmarks' | 'embed',
+    kind: 'detect' | 'ssd-int8' | 'landmarks' | 'embed',
     input: WireTensor,
     extra: Record<string, WireTensor> = {},
     builtHere = input.type === 'float32',
@@ -210,9 +223,9 @@ export class OnnxFaceBackend implements FaceBackend {
     // The decoded bytes go in as they are: the graph pads, resizes and converts them natively.
     const pixels: WireTensor = { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] };
     if (this.detector === 'ssd') {
-      // face-api's square: padded at the bottom or right to the long side, seen at 512×512.
+      // face-api's square: padded at the bottom or right to the long side, seen at 512×512; a photo's pass.
       const side = Math.max(image.width, image.height);
-      const out = await this.run('detect', pixels, this.ssdFeeds(side, side, size, size));
+      const out = await this.run(this.ssdSession('photo'), pixels, this.ssdFeeds(side, side, size, size));
       return selectSsd(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, image, size, minScore, maxFaces);
     }
     const out = await this.run('detect', pixels);
@@ -231,7 +244,7 @@ export class OnnxFaceBackend implements FaceBackend {
    * face-api's square: a 640×360 frame at 0.8 is 512×288, 44% fewer pixels than the letterboxed
    * square, with the faces at the same size in the network's eyes.
    */
-  private async detectFrame(image: RgbImage, scale: number, options: DetectOptions, secondLook: boolean): Promise<Detection[]> {
+  private async detectFrame(image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass): Promise<Detection[]> {
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
     const reduced = reduceForDetector(image);
@@ -240,8 +253,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const netH = Math.max(1, Math.round(input.height * scale * k));
     const netW = Math.max(1, Math.round(input.width * scale * k));
     const pixels: WireTensor = { type: 'uint8', data: input.data, dims: [1, input.height, input.width, 3] };
-    const session = secondLook && this.secondLookInt8 ? 'second-look' : 'detect';
-    const out = await this.run(session, pixels, this.ssdFeeds(input.height, input.width, netH, netW));
+    const out = await this.run(this.ssdSession(pass), pixels, this.ssdFeeds(input.height, input.width, netH, netW));
     const found = selectSsdFrame(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, input, minScore, maxFaces);
     return k === 1 ? found : found.map((d) => ({ ...d, box: { x: d.box.x * k, y: d.box.y * k, width: d.box.width * k, height: d.box.height * k } }));
   }
