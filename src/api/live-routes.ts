@@ -1,13 +1,13 @@
 // Live routes: cameras and their latest results, annotated snapshots, server-sent events, metrics.
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import sharp from 'sharp';
 import { Type } from '@sinclair/typebox';
 import type { EventBus } from '../events/event-bus.js';
 import { ErrorBody } from './schemas.js';
 import { errorBody } from '../errors.js';
 import { sendError } from './errors.js';
 import type { CameraStatus, LiveFace } from '../track/camera-worker.js';
+import { loadSharp } from '../vision/sharp.js';
 import type { RgbImage } from '../vision/types.js';
 
 /** The slice of the daemon these routes need. */
@@ -168,6 +168,7 @@ export async function annotate(image: RgbImage, faces: LiveFace[]): Promise<Buff
     return `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="${colour}" stroke-width="3"/><rect x="${x - 1.5}" y="${by}" width="${bw}" height="${band}" fill="${colour}"/><text x="${x + 4}" y="${by + font + 2}" font-family="sans-serif" font-size="${font}" fill="black">${label}</text>`;
   });
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`);
+  const sharp = await loadSharp();
   return sharp(image.data, { raw: { width, height, channels: 3 } })
     .composite([{ input: svg, top: 0, left: 0 }])
     .jpeg({ quality: 85 })

@@ -1,11 +1,7 @@
 // Decodes JPEG, PNG and WebP bytes to RGB with sharp, honouring EXIF orientation and a pixel limit.
-import sharp from 'sharp';
 import { RecognizerError } from '../errors.js';
+import { loadSharp } from './sharp.js';
 import type { Box, RgbImage } from './types.js';
-
-// libvips keeps recent operations and their pixels (up to 50 MB) for reuse; a daemon decoding
-// untrusted uploads gains nothing from that and should give the memory back.
-sharp.cache(false);
 
 export const SUPPORTED_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
 
@@ -33,6 +29,7 @@ const FORMATS = new Set(['jpeg', 'png', 'webp']);
  * WebP image, IMAGE_TOO_LARGE over the pixel limit (checked from the header, before decoding).
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodedImage> {
+  const sharp = await loadSharp();
   if (bytes.length === 0) throw new RecognizerError('IMAGE_INVALID', 'the image is empty');
   let format: string | undefined;
   let width = 0;
@@ -72,11 +69,4 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
 export function originalBox(box: Box, scale: number): Box {
   const r = (v: number) => Math.round(v * scale * 10) / 10;
   return scale === 1 ? box : { x: r(box.x), y: r(box.y), width: r(box.width), height: r(box.height) };
-}
-
-/** Encodes RGB as JPEG, for snapshots and debugging. */
-export async function encodeJpeg(image: RgbImage, quality = 85): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .jpeg({ quality })
-    .toBuffer();
 }
