@@ -9,12 +9,13 @@ const QUALITY = 80;
 
 /**
  * A square crop centred on `box`, `MARGIN` times its larger side (clamped to the image), scaled to
- * `size` pixels (each one the mean of the crop's pixels under it). A data URL needs no route of its
- * own and no API key in an `<img>`. Shrunk and encoded here (util/jpeg.ts), not by sharp: a daemon
- * whose cameras meet strangers then never loads libvips (see sharp.ts). JPEG rather than a PNG, which
- * node's zlib could write: a 64 px face is a data URL of about 2.6 KB against 12 KB, and
- * unknowns.maxFaces (2000) keeps one per face. (jpeg-js took 100 ms a thumbnail, building its tables
- * on every call.)
+ * `size` pixels, each the mean of the crop's pixels under it (not the face chips' warpChip, which
+ * reads black past the image and darkened the edge row of a face at the frame's top). A data URL
+ * needs no route of its own and no API key in an `<img>`. Shrunk and encoded here (util/jpeg.ts),
+ * not by sharp: a daemon whose cameras meet strangers then never loads libvips (see sharp.ts). JPEG
+ * rather than a PNG, which node's zlib could write: a 64 px face is a data URL of about 2.4 KB
+ * against 12 KB, and unknowns.maxFaces (2000) keeps one per face. (jpeg-js took 100 ms a thumbnail,
+ * building its tables on every call.)
  */
 export async function faceThumbnail(image: RgbImage, box: Box, size = 96): Promise<string> {
   const side = Math.max(2, Math.min(image.width, image.height, Math.round(Math.max(box.width, box.height) * MARGIN)));

@@ -134,9 +134,8 @@ export class OnnxFaceBackend implements FaceBackend {
 
   /** The session of an SSD pass: the int8 one for the passes the mixed modes quantise, the detector's own otherwise. */
   private ssdSession(pass: DetectPass): 'detect' | 'ssd-int8' {
-    if (!this.mixedInt8 || pass === 'frame') return 'detect';
-    if (pass === 'second-look') return 'ssd-int8';
-    return this.quantize === 'photos-and-second-look' ? 'ssd-int8' : 'detect';
+    const int8 = pass === 'second-look' || (pass === 'photo' && this.quantize === 'photos-and-second-look');
+    return this.mixedInt8 && int8 ? 'ssd-int8' : 'detect';
   }
 
   private get tinySize(): number {
