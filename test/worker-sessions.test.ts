@@ -47,3 +47,27 @@ t.test("the sessions' options reach onnxruntime", async (t) => {
   t.equal(profiles.length, 2, 'one profile per session once closed, even when both open within one second');
   t.ok(profiles.some((f) => f.startsWith('profile-a_')) && profiles.some((f) => f.startsWith('profile-b_')), `named by session: ${profiles.join(', ')}`);
 });
+
+t.test('every input comes back to recycle after its run: a handed-over one itself, a copied one as a copy', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ar-worker-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const back: ArrayBuffer[] = [];
+  const sessions = new WorkerSessions((buffer) => back.push(buffer));
+  t.teardown(() => sessions.close());
+  await sessions.open({ bytes: castGraph(dir, 'bytes', 2, 'uint8') }, { intraOpNumThreads: 1 });
+  const handed = Float32Array.of(3, 7);
+  const { y } = await sessions.run('bytes', { x: { type: 'float32', data: handed, dims: [2] } }, [handed.buffer]);
+  t.same([...(y?.data ?? [])], [3, 7], 'the answer is the same as ever');
+  t.equal(handed.byteLength, 0, 'the handed-over input is no longer the caller’s');
+  t.equal(back.length, 1, 'and came back');
+  t.same([...new Float32Array(back[0]!)], [3, 7], 'with its bytes');
+  const copied = Float32Array.of(1, 2);
+  await sessions.run('bytes', { x: { type: 'float32', data: copied, dims: [2] } });
+  t.same([...copied], [1, 2], 'a copied input stays the caller’s');
+  t.equal(back.length, 2);
+  t.not(back[1], copied.buffer, 'what comes back is the worker’s copy');
+  // A failed run hands nothing back, and the worker goes on.
+  await t.rejects(sessions.run('missing', { x: { type: 'float32', data: Float32Array.of(0, 0), dims: [2] } }), /no session missing/);
+  t.equal(back.length, 2);
+  t.same([...((await sessions.run('bytes', { x: { type: 'float32', data: Float32Array.of(5, 6), dims: [2] } })).y?.data ?? [])], [5, 6]);
+});

@@ -14,6 +14,7 @@ import { anchorCentersAndSizes, ssdAnchors } from './ssd-anchors.js';
 import { MOBILEFACENET, mobileFaceNetModelPath } from './mobilefacenet.js';
 import type { EmbeddingNetwork } from '../embedder.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
+import { BufferPool } from './buffer-pool.js';
 import { WorkerSessions, type WireTensor } from './worker-sessions.js';
 import type { Quantize } from './int8-models.js';
 
@@ -75,6 +76,12 @@ const INT8_SSD_OPTIONS = { 'ssd-int8': { enableCpuMemArena: false } } as const;
 export const MAX_BATCH = 4;
 
 /**
+ * What the input pool may hold: a few frames of two or three cameras (1280×720 is 2.7 MB) and the
+ * face batches of their frames; a larger image (a photo) is copied into a buffer of its own.
+ */
+const POOL_BYTES = 12 * 1024 * 1024;
+
+/**
  * Intra-op threads for `configured` (0 or absent: choose): every core up to two, then one core
  * fewer than the machine has (3 on a Pi 4). The spare core is for ffmpeg decoding the next frame,
  * sharp and the event loop: a pool thread descheduled by them stalls every parallel operator until
@@ -97,7 +104,9 @@ export class OnnxFaceBackend implements FaceBackend {
   readonly name: string;
   readonly embedNetwork: EmbeddingNetwork;
   private readonly options: OnnxBackendOptions;
-  private readonly sessions = new WorkerSessions();
+  /** Input buffers back from the worker, for the next inputs of their size. */
+  private readonly pool = new BufferPool(POOL_BYTES, 32 * 1024, POOL_BYTES / 3);
+  private readonly sessions = new WorkerSessions((buffer) => this.pool.give(buffer));
   private starting: Promise<void> | undefined;
   /** SSD's anchors per network input size (a camera has one or two sizes; a few are kept). */
   private readonly anchors = new Map<string, { center: WireTensor; size: WireTensor }>();
@@ -180,13 +189,16 @@ export class OnnxFaceBackend implements FaceBackend {
     builtHere = input.type === 'float32',
   ): Promise<Record<string, WireTensor>> {
     if (!this.sessions.running) throw new RecognizerError('VISION_FAILED', 'OnnxFaceBackend used before start()');
-    // Inputs built per call (float tensors, MobileFaceNet's batch of chips) are handed over; image bytes
-    // are the caller's, so copied, and first cut out of a larger buffer (a frame cut from a stream),
-    // since a view clones all of it.
-    const transfer = builtHere ? [input.data.buffer as ArrayBuffer] : [];
-    const data = input.type === 'uint8' && input.data.byteLength !== input.data.buffer.byteLength ? input.data.slice() : input.data;
+    // Inputs built per call (float tensors, MobileFaceNet's batch of chips, in buffers of the pool) are
+    // handed over; image bytes are the caller's, so copied into a buffer of the pool and handed over.
+    // The worker gives both back with its answer (WorkerSessions' recycle), for the next input.
+    let data = input.data;
+    if (!builtHere) {
+      data = new Uint8Array(this.pool.take(input.data.byteLength));
+      data.set(new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength));
+    }
     try {
-      return await this.sessions.run(kind, { image: { ...input, data }, ...extra }, transfer);
+      return await this.sessions.run(kind, { image: { ...input, data }, ...extra }, [data.buffer as ArrayBuffer]);
     } catch (err) {
       throw new RecognizerError('VISION_FAILED', `onnx ${kind} failed`, { cause: err });
     }
@@ -263,7 +275,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const valid = regions.map((r, i) => ({ r, i })).filter(({ r }) => r.width > 0 && r.height > 0);
     const result: Point[][] = boxes.map(() => []);
     for (const chunk of chunks(valid, this.options.maxBatch ?? MAX_BATCH)) {
-      const input = new Float32Array(chunk.length * size * size * 3);
+      const input = new Float32Array(this.pool.take(chunk.length * size * size * 3 * 4));
       chunk.forEach(({ r }, k) => writeSquare(image, r, size, true, input, k * size * size * 3));
       const out = await this.run('landmarks', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
       const raw = out['landmarks']!.data as Float32Array;
@@ -281,7 +293,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const result = chips.map(() => new Float32Array(EMBEDDING_SIZE));
     const usable = chips.map((chip, i) => ({ chip, i })).filter(({ chip }) => chip.width > 0 && chip.height > 0);
     for (const chunk of chunks(usable, this.options.maxBatch ?? MAX_BATCH)) {
-      const input = new Float32Array(chunk.length * size * size * 3);
+      const input = new Float32Array(this.pool.take(chunk.length * size * size * 3 * 4));
       // Chips of another size than CHIP_SIZE are padded and resized, as face-api does.
       chunk.forEach(({ chip }, k) => writeSquare(chip, { x: 0, y: 0, width: chip.width, height: chip.height }, size, true, input, k * size * size * 3));
       const out = await this.run('embed', { type: 'float32', data: input, dims: [chunk.length, size, size, 3] });
@@ -298,7 +310,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const { inputSize: size, embeddingSize } = MOBILEFACENET;
     const result: Float32Array[] = [];
     for (const chunk of chunks(chips, this.options.maxBatch ?? MAX_BATCH)) {
-      const input = new Uint8Array(chunk.length * size * size * 3);
+      const input = new Uint8Array(this.pool.take(chunk.length * size * size * 3));
       chunk.forEach((chip, k) => input.set(exactChip(chip, size), k * size * size * 3));
       const out = await this.run('embed', { type: 'uint8', data: input, dims: [chunk.length, size, size, 3] }, {}, true);
       const raw = out[MOBILEFACENET.outputName]!.data as Float32Array;

@@ -32,15 +32,19 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       for (const [name, t] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
       const out = await session.run(feeds);
       const outputs: Record<string, WireTensor> = {};
-      const transfer: ArrayBuffer[] = [];
+      // The inputs go back with the answer (the caller keeps them for its next input), and the
+      // outputs go over as they are: nothing of a run is left here for this thread's rare collections.
+      const returned = [...new Set(Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))];
+      const transfer = new Set(returned);
       for (const [name, t] of Object.entries(out)) {
         if (t.type !== 'float32' && t.type !== 'uint8') throw new Error(`output ${name} is ${t.type}: only float32 and uint8 cross the thread boundary`);
-        // A copy: the output may view memory that onnxruntime owns, which cannot be transferred.
-        const data = (t.data as Float32Array | Uint8Array).slice();
+        const view = t.data as Float32Array | Uint8Array;
+        // A view of part of a buffer is copied: transferring it would hand over (and detach) the rest.
+        const data = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : view.slice();
         outputs[name] = { type: t.type, data, dims: [...t.dims] };
-        transfer.push(data.buffer);
+        transfer.add(data.buffer as ArrayBuffer);
       }
-      return { reply: { id: request.id, ok: true, outputs }, transfer };
+      return { reply: { id: request.id, ok: true, outputs, returned }, transfer: [...transfer] };
     }
     case 'close': {
       const all = [...sessions.values()];

@@ -7,8 +7,9 @@ import type { InferenceSession } from 'onnxruntime-node';
  * native code that the binding merely defers with setImmediate (onnxruntime-node 1.30,
  * dist/backend.js): on the main thread an SSD pass stalls every timer, socket and request for its
  * whole duration (measured: 127 ms of event-loop delay per frame). A worker thread owns the sessions
- * instead; images are copied over (about 1 MB for 640×480, well under a millisecond) and outputs
- * are transferred back.
+ * instead. Inputs are handed over (an image first copied into a buffer the caller keeps for its
+ * inputs: about 1 MB for 640×480, well under a millisecond), and handed back with the outputs, so
+ * that the worker, which runs little JavaScript and so collects garbage rarely, keeps nothing of a run.
  */
 
 /** A tensor as it crosses the thread boundary (int64: small inputs such as the detector's layout). */
@@ -30,7 +31,15 @@ export type WorkerRequest =
   | { id: number; kind: 'run'; session: string; feeds: Record<string, WireTensor> }
   | { id: number; kind: 'close' };
 
-export type WorkerReply = { id: number; ok: true; outputs?: Record<string, WireTensor> } | { id: number; ok: false; error: string };
+export type WorkerReply =
+  | {
+      id: number;
+      ok: true;
+      outputs?: Record<string, WireTensor>;
+      /** A run's input buffers, handed back (see WorkerSessions' `recycle`). */
+      returned?: ArrayBuffer[];
+    }
+  | { id: number; ok: false; error: string };
 
 /** A request without its id: Omit applied to each member of the union. */
 type RequestBody = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -41,6 +50,9 @@ export class WorkerSessions {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+
+  /** `recycle` is given each run's input buffers back once the run is done (for the caller's next inputs). */
+  constructor(private readonly recycle: (buffer: ArrayBuffer) => void = () => undefined) {}
 
   /** Starts the worker and opens one session per model file, named as in `models`; `overrides` changes the options of some. */
   async open(
@@ -55,8 +67,10 @@ export class WorkerSessions {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
-      if (reply.ok) p.resolve(reply.outputs ?? {});
-      else p.reject(new Error(reply.error));
+      if (reply.ok) {
+        for (const buffer of reply.returned ?? []) this.recycle(buffer);
+        p.resolve(reply.outputs ?? {});
+      } else p.reject(new Error(reply.error));
     });
     const failAll = (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
@@ -75,7 +89,8 @@ export class WorkerSessions {
 
   /**
    * Runs one session. Inputs are copied to the worker, except those named in `transfer`, whose
-   * buffers are handed over (the caller must not touch them again).
+   * buffers are handed over (the caller must not touch them again). Every input buffer comes back
+   * to `recycle` when the run succeeds (a copied one as a copy).
    */
   run(session: string, feeds: Record<string, WireTensor>, transfer: ArrayBuffer[] = []): Promise<Record<string, WireTensor>> {
     return this.request({ kind: 'run', session, feeds }, transfer);
