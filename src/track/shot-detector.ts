@@ -5,6 +5,8 @@ import type { RgbImage } from '../vision/types.js';
 const THUMB_COLUMNS = 32;
 /** Bins per colour channel of the histogram (4 × 4 × 4). */
 const BINS = 4;
+/** A channel value's bin is its top bits: value >> BIN_SHIFT (BINS a power of two). */
+const BIN_SHIFT = 8 - Math.log2(BINS);
 
 export interface ShotDetectorOptions {
   /** Histogram distance (0: same colours, 1: none in common) over which frames are in different shots. */
@@ -147,7 +149,6 @@ function signature(image: RgbImage): Signature {
   const cellCounts = new Uint32Array(columns * rows);
   const columnOf = new Uint16Array(Math.ceil(width / 2));
   for (let x = 0; x < width; x += 2) columnOf[x >> 1] = Math.min(columns - 1, Math.floor((x * columns) / width));
-  const shift = 8 - Math.log2(BINS);
   for (let y = 0; y < height; y += 2) {
     const rowStart = Math.min(rows - 1, Math.floor((y * rows) / height)) * columns;
     let o = y * width * 3;
@@ -155,7 +156,7 @@ function signature(image: RgbImage): Signature {
       const r = data[o]!;
       const g = data[o + 1]!;
       const b = data[o + 2]!;
-      counts[((r >> shift) * BINS + (g >> shift)) * BINS + (b >> shift)]!++;
+      counts[((r >> BIN_SHIFT) * BINS + (g >> BIN_SHIFT)) * BINS + (b >> BIN_SHIFT)]!++;
       const cell = rowStart + columnOf[i]!;
       thumbnail[cell]! += 0.299 * r + 0.587 * g + 0.114 * b;
       cellCounts[cell]!++;

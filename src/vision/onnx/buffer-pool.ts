@@ -12,12 +12,16 @@ export class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   private bytes = 0;
 
+  private readonly maxBuffer: number;
+
   /** `maxBytes` in all; buffers under `minBuffer` or over `maxBuffer` bytes are not kept (small ones die young anyway). */
   constructor(
     private readonly maxBytes: number,
     private readonly minBuffer = 0,
-    private readonly maxBuffer = maxBytes,
-  ) {}
+    maxBuffer = maxBytes,
+  ) {
+    this.maxBuffer = Math.min(maxBuffer, maxBytes);
+  }
 
   /** A buffer of exactly `byteLength` bytes, with whatever it held before: the caller writes all of it. */
   take(byteLength: number): ArrayBuffer {
@@ -33,7 +37,7 @@ export class BufferPool {
   give(buffer: ArrayBuffer): void {
     const size = buffer.byteLength;
     // A detached buffer has length 0.
-    if (size === 0 || size < this.minBuffer || size > Math.min(this.maxBuffer, this.maxBytes)) return;
+    if (size === 0 || size < this.minBuffer || size > this.maxBuffer) return;
     const list = this.free.get(size) ?? [];
     this.free.delete(size);
     while (this.bytes + size > this.maxBytes) {

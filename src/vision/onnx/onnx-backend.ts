@@ -80,6 +80,8 @@ export const MAX_BATCH = 4;
  * face batches of their frames; a larger image (a photo) is copied into a buffer of its own.
  */
 const POOL_BYTES = 12 * 1024 * 1024;
+/** Inputs smaller than this (a single chip, the detector's layout) are not pooled: they die young on this thread. */
+const POOL_MIN_BUFFER = 32 * 1024;
 
 /**
  * Intra-op threads for `configured` (0 or absent: choose): every core up to two, then one core
@@ -105,7 +107,7 @@ export class OnnxFaceBackend implements FaceBackend {
   readonly embedNetwork: EmbeddingNetwork;
   private readonly options: OnnxBackendOptions;
   /** Input buffers back from the worker, for the next inputs of their size. */
-  private readonly pool = new BufferPool(POOL_BYTES, 32 * 1024, POOL_BYTES / 3);
+  private readonly pool = new BufferPool(POOL_BYTES, POOL_MIN_BUFFER, POOL_BYTES / 3);
   private readonly sessions = new WorkerSessions((buffer) => this.pool.give(buffer));
   private starting: Promise<void> | undefined;
   /** SSD's anchors per network input size (a camera has one or two sizes; a few are kept). */
