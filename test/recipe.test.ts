@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { unitEnvironment } from '../src/cli/bench-memory.js';
 import { envKeys } from '../src/config/env.js';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigSchema } from '../src/config/schema.js';
@@ -128,6 +129,16 @@ t.test('the lifecycle hands every key to the daemon, as Greengrass interpolates 
     );
     const env = Object.fromEntries(config.map(([name, value]) => [name, interpolate(value)]));
     t.same(loadConfig({ env }), fromFile, 'the daemon sees the same configuration as from a file');
+  }
+});
+
+t.test("the memory settings are the systemd unit's, on every platform", async (t) => {
+  const unit = unitEnvironment(path.join(ROOT, 'dist', 'src', 'main.js'));
+  t.ok(unit['NODE_OPTIONS'] && unit['MALLOC_ARENA_MAX'], 'the unit sets V8 and malloc');
+  for (const m of manifests) {
+    const setenv = m.Lifecycle?.Setenv ?? {};
+    const memory = Object.fromEntries(Object.entries(setenv).filter(([name]) => name in unit));
+    t.same(memory, unit, `${m.Platform?.architecture}: ${Object.keys(unit).join(', ')} as in the unit`);
   }
 });
 
