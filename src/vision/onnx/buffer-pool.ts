@@ -38,18 +38,19 @@ export class BufferPool {
     const size = buffer.byteLength;
     // A detached buffer has length 0.
     if (size === 0 || size < this.minBuffer || size > this.maxBuffer) return;
+    // Re-inserted last: the size given back most recently is evicted last.
     const list = this.free.get(size) ?? [];
     this.free.delete(size);
-    while (this.bytes + size > this.maxBytes) {
-      const [oldest, buffers] = this.free.entries().next().value ?? [size, list];
-      const dropped = buffers.shift();
-      if (!dropped) break;
-      this.bytes -= oldest;
-      if (buffers.length === 0) this.free.delete(oldest);
-    }
     list.push(buffer);
     this.free.set(size, list);
     this.bytes += size;
+    // Room is made from the front: the oldest buffer of the size given back least recently first.
+    while (this.bytes > this.maxBytes) {
+      const [oldest, buffers] = this.free.entries().next().value!;
+      buffers.shift();
+      this.bytes -= oldest;
+      if (buffers.length === 0) this.free.delete(oldest);
+    }
   }
 
   /** Bytes held, free for take(). */
