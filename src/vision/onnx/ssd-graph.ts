@@ -32,7 +32,7 @@ const EPSILON = 0.0010000000474974513;
 export function compileSsd(weights: WeightMap): GraphBuilder {
   const g = new GraphBuilder('ssd_mobilenetv1');
   const n = new NetBuilder(g);
-  let x = inputLayout(g);
+  let x = inputLayout(g, SSD_NET_INPUT, SSD_INPUT_SIZE);
   x = n.channelOp('Div', x, [127.5]);
   x = n.channelOp('Sub', x, [1]);
 
@@ -97,12 +97,12 @@ export function compileSsd(weights: WeightMap): GraphBuilder {
 }
 
 /**
- * The graph's input: `image` padded and resized by `layout` (see compileSsd), float32 NCHW. Native
- * code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on the event loop, and a
- * 3 MB Float32Array per call. The static size recorded (512) only names the nominal case: every
- * padding after it is `same-any`, right for any size.
+ * A detector graph's input: `image` padded and resized by `layout` (see compileSsd), float32 NCHW,
+ * named `output`. Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
+ * the event loop, and a 3 MB Float32Array per call. The static size recorded (`nominal`) only names
+ * the usual case: every padding after it is `same-any`, right for any size.
  */
-function inputLayout(g: GraphBuilder): Act {
+export function inputLayout(g: GraphBuilder, output: string, nominal: number): Act {
   g.input('image', 'uint8', [1, 'H', 'W', 3]);
   g.input('layout', 'int64', [4]);
   const chw = g.op('Cast', [g.op('Transpose', ['image'], { perm: [0, 3, 1, 2] })], { to: 1 });
@@ -111,8 +111,8 @@ function inputLayout(g: GraphBuilder): Act {
   const pads = g.op('Concat', [g.int64('pads_head', [0, 0, 0, 0, 0, 0]), g.op('Sub', [padded, hw])], { axis: 0 });
   const net = g.op('Slice', ['layout', 'layout_2', g.int64('layout_4', [4])]);
   const sizes = g.op('Concat', [g.int64('sizes_head', [1, 3]), net], { axis: 0 });
-  g.node('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], [SSD_NET_INPUT], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' });
-  return { name: SSD_NET_INPUT, c: 3, h: SSD_INPUT_SIZE, w: SSD_INPUT_SIZE };
+  g.node('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], [output], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' });
+  return { name: output, c: 3, h: nominal, w: nominal };
 }
 
 /** face-api's decodeBoxesLayer over the anchors given as inputs (centres and sizes precomputed in float32 as TF does). */

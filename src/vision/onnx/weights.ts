@@ -8,16 +8,19 @@ export interface TfWeight {
   readonly shape: readonly number[];
 }
 
-/** Every tensor of one network, by its TF name ("dense0/conv0/filters"). */
+/** Every tensor of one network, by its TF name ("dense0/conv0/filters"); `source` names the network in errors. */
 export class WeightMap {
-  constructor(private readonly tensors: ReadonlyMap<string, TfWeight>) {}
+  constructor(
+    private readonly tensors: ReadonlyMap<string, TfWeight>,
+    private readonly source = 'face-api weights',
+  ) {}
 
   /** The named tensor; throws when absent, so a renamed weight fails the compile, not the inference. */
   get(name: string, rank?: number): TfWeight {
     const t = this.tensors.get(name);
-    if (!t) throw new Error(`face-api weights: no tensor named ${name}`);
+    if (!t) throw new Error(`${this.source}: no tensor named ${name}`);
     if (rank !== undefined && t.shape.length !== rank) {
-      throw new Error(`face-api weights: ${name} has shape [${t.shape.join(',')}], expected rank ${rank}`);
+      throw new Error(`${this.source}: ${name} has shape [${t.shape.join(',')}], expected rank ${rank}`);
     }
     return t;
   }
@@ -52,6 +55,31 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 
  */
 export async function loadWeights(dir: string, model: string): Promise<WeightMap> {
   const manifest = JSON.parse(await readFile(path.join(dir, `${model}-weights_manifest.json`), 'utf8')) as ManifestGroup[];
+  return decodeManifest(manifest, dir, model);
+}
+
+/** A TensorFlow.js graph model (model.json with its topology and weight manifest, and its shards). */
+export interface GraphModelFile {
+  /** The GraphDef's nodes: name, op, inputs and attributes as TensorFlow.js's converter wrote them. */
+  nodes: GraphNode[];
+  weights: WeightMap;
+}
+
+export interface GraphNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, { s?: string; i?: string; f?: number; b?: boolean; list?: { i?: string[]; s?: string[] } }>;
+}
+
+/** Loads a TensorFlow.js graph model's `model.json` and the weight shards it names (beside it). */
+export async function loadGraphModel(file: string): Promise<GraphModelFile> {
+  const model = JSON.parse(await readFile(file, 'utf8')) as { modelTopology?: { node?: GraphNode[] }; weightsManifest?: ManifestGroup[] };
+  if (!model.modelTopology?.node || !model.weightsManifest) throw new Error(`${file} is not a TensorFlow.js graph model`);
+  return { nodes: model.modelTopology.node, weights: await decodeManifest(model.weightsManifest, path.dirname(file), path.basename(file)) };
+}
+
+async function decodeManifest(manifest: ManifestGroup[], dir: string, model: string): Promise<WeightMap> {
   const tensors = new Map<string, TfWeight>();
   for (const group of manifest) {
     const shards = await Promise.all(group.paths.map((p) => readFile(path.join(dir, p))));
@@ -67,9 +95,9 @@ export async function loadWeights(dir: string, model: string): Promise<WeightMap
       const size = entry.shape.reduce((a, b) => a * b, 1);
       const q = entry.quantization;
       const width = BYTES[q ? q.dtype : entry.dtype];
-      if (width === undefined) throw new Error(`face-api weights: unsupported dtype in ${entry.name}`);
+      if (width === undefined) throw new Error(`${model} weights: unsupported dtype in ${entry.name}`);
       const byteLength = size * width;
-      if (offset + byteLength > bytes.length) throw new Error(`face-api weights: ${model} shards are truncated at ${entry.name}`);
+      if (offset + byteLength > bytes.length) throw new Error(`${model} weights: shards truncated at ${entry.name}`);
       // Copy, so that the typed array starts at an aligned offset of its own buffer.
       const raw = bytes.slice(offset, offset + byteLength);
       offset += byteLength;
@@ -88,5 +116,5 @@ export async function loadWeights(dir: string, model: string): Promise<WeightMap
       tensors.set(entry.name, { data, shape: entry.shape });
     }
   }
-  return new WeightMap(tensors);
+  return new WeightMap(tensors, `${model} weights`);
 }
