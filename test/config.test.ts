@@ -56,6 +56,7 @@ t.test('defaults load with no file and an empty environment', async (t) => {
   t.same(c.vision, {
     backend: 'onnx',
     detector: 'ssd',
+    frameDetector: 'blazeface',
     minScore: 0.5,
     maxFaces: 20,
     maxPixels: 40_000_000,

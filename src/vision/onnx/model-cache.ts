@@ -8,7 +8,8 @@ import { compileLandmarks } from './landmark-graph.js';
 import { compileRecognition } from './recognition-graph.js';
 import { compileSsd } from './ssd-graph.js';
 import { compileTinyDetector } from './tiny-detector-graph.js';
-import { loadWeights } from './weights.js';
+import { loadGraphModel, loadWeights } from './weights.js';
+import { blazeFaceModelFile, blazeFaceVersion, compileBlazeFace } from './blazeface-graph.js';
 import { projectRoot } from '../../util/project-root.js';
 import { loadQuantRanges, quantized } from './int8-models.js';
 
@@ -107,4 +108,17 @@ export async function faceModelPath(net: FaceNet, options: FaceModelOptions = {}
 /** The model bytes (compiled or cached). */
 export async function faceModelBytes(net: FaceNet, options: FaceModelOptions = {}): Promise<Uint8Array> {
   return new Uint8Array(await readFile(await faceModelPath(net, options)));
+}
+
+/** Path of BlazeFace's ONNX file (blazeface-graph.ts), compiled from @vladmandic/human's copy first when the cache has none. */
+export async function blazeFaceModelPath(options: Pick<FaceModelOptions, 'cacheDir'> = {}): Promise<string> {
+  const version = blazeFaceVersion();
+  const file = path.join(options.cacheDir ?? defaultCacheDir(), `human-${version}-c${COMPILER_REVISION}`, 'blazeface-back.onnx');
+  return cachedModelFile(file, async () =>
+    compileBlazeFace(await loadGraphModel(blazeFaceModelFile())).toModel({
+      producer: 'actor-recognizer',
+      docString: `MediaPipe BlazeFace (back camera) from @vladmandic/human ${version}, compiled by actor-recognizer`,
+      metadata: { source: `@vladmandic/human@${version}`, weights: 'models/blazeface.json', compiler: String(COMPILER_REVISION) },
+    }),
+  );
 }

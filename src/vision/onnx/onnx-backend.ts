@@ -15,6 +15,9 @@ import { MOBILEFACENET, mobileFaceNetModelPath } from './mobilefacenet.js';
 import type { EmbeddingNetwork } from '../embedder.js';
 import { decodeTiny, TINY_ANCHORS, TINY_DEFAULT_INPUT_SIZE } from './tiny-detector-graph.js';
 import { BufferPool } from './buffer-pool.js';
+import { BLAZEFACE_SIDE } from './blazeface-graph.js';
+import { selectBlazeFace } from './blazeface.js';
+import { blazeFaceModelPath } from './model-cache.js';
 import { WorkerSessions, type WireTensor } from './worker-sessions.js';
 import type { Quantize } from './int8-models.js';
 
@@ -31,7 +34,12 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   embedNetwork?: EmbeddingNetwork;
   /** Which networks run int8 (vision.quantize): none (default), the second look's strips, those and photos, the detector, or the detector and MobileFaceNet. */
   quantize?: Quantize;
+  /** The network of a video frame's whole-frame pass (vision.frameDetector): the SSD (default) or BlazeFace. SSD detector only. */
+  frameDetector?: FrameDetector;
 }
+
+/** What finds the faces of a video frame's whole-frame pass: the SSD, or BlazeFace (the second look and photos stay the SSD's). */
+export type FrameDetector = 'ssd' | 'blazeface';
 
 /**
  * Thread settings for a 4-core Pi (and any small box): one frame in flight, its faces batched into
@@ -57,14 +65,18 @@ const SESSION_DEFAULTS = {
 } as const;
 
 /**
- * The int8 SSD of the mixed modes (vision.quantize second-look, photos-and-second-look) without an arena: its activations are
+ * Options of single sessions. The int8 SSD of the mixed modes (vision.quantize second-look, photos-and-second-look) without an arena: its activations are
  * uint8, a quarter of the float bytes, and an arena of its own would keep a second detector's peak
  * for good beside the float one's. Measured (two cameras on the film scene, alternated): 25–30 MiB
  * more RSS with an arena, and no faster (Avengers scan's detector 1.54 against 1.57 s); without one
  * the daemon takes about 10 MiB less than with every pass float, the float arena no longer holding
  * a strip's activations.
+ *
+ * BlazeFace (vision.frameDetector) on one thread: its operators are too small to share (a 640×360
+ * frame at 256×160, median of 40 runs: 3.9 ms on one thread, 4.7 ms on two), and the other core is
+ * left to the main thread.
  */
-const INT8_SSD_OPTIONS = { 'ssd-int8': { enableCpuMemArena: false } } as const;
+const SESSION_OVERRIDES = { 'ssd-int8': { enableCpuMemArena: false }, blazeface: { intraOpNumThreads: 1 } } as const;
 
 /**
  * Faces per landmark and embedding call. onnxruntime's arena keeps a session's largest activations
@@ -144,6 +156,11 @@ export class OnnxFaceBackend implements FaceBackend {
   }
 
   /** The session of an SSD pass: the int8 one for the passes the mixed modes quantise, the detector's own otherwise. */
+  /** BlazeFace takes the whole-frame passes of video frames (vision.frameDetector blazeface, SSD detector). */
+  private get blazeFrames(): boolean {
+    return this.options.frameDetector === 'blazeface' && this.detector === 'ssd';
+  }
+
   private ssdSession(pass: DetectPass): 'detect' | 'ssd-int8' {
     const int8 = pass === 'second-look' || (pass === 'photo' && this.quantize === 'photos-and-second-look');
     return this.mixedInt8 && int8 ? 'ssd-int8' : 'detect';
@@ -168,8 +185,9 @@ export class OnnxFaceBackend implements FaceBackend {
               ? await mobileFaceNetModelPath({ cacheDir: this.options.cacheDir, int8: this.quantize === 'all' })
               : await faceModelPath('recognition', this.options),
           ...(this.mixedInt8 ? { 'ssd-int8': await faceModelPath('ssd', { ...this.options, int8: true }) } : {}),
+          ...(this.blazeFrames ? { blazeface: await blazeFaceModelPath(this.options) } : {}),
         };
-        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, INT8_SSD_OPTIONS);
+        await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, SESSION_OVERRIDES);
       } catch (err) {
         await this.stop();
         throw new RecognizerError('VISION_MODELS_UNAVAILABLE', 'the ONNX face models could not be compiled or loaded', { cause: err });
@@ -185,7 +203,7 @@ export class OnnxFaceBackend implements FaceBackend {
 
   /** Runs one network on `input` as its `image`, with `extra` feeds (copied, never transferred: the detector's anchors are kept). */
   private async run(
-    kind: 'detect' | 'ssd-int8' | 'landmarks' | 'embed',
+    kind: 'detect' | 'ssd-int8' | 'blazeface' | 'landmarks' | 'embed',
     input: WireTensor,
     extra: Record<string, WireTensor> = {},
     builtHere = input.type === 'float32',
@@ -260,6 +278,7 @@ export class OnnxFaceBackend implements FaceBackend {
   private async detectFrame(image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass): Promise<Detection[]> {
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
+    if (pass === 'frame' && this.blazeFrames) return this.detectBlazeFace(image, minScore, maxFaces);
     const reduced = reduceForDetector(image);
     const input = reduced.image;
     const k = reduced.scale;
@@ -269,6 +288,24 @@ export class OnnxFaceBackend implements FaceBackend {
     const out = await this.run(this.ssdSession(pass), pixels, this.ssdFeeds(input.height, input.width, netH, netW));
     const found = selectSsdFrame(out['boxes']!.data as Float32Array, out['scores']!.data as Float32Array, input, minScore, maxFaces);
     return k === 1 ? found : found.map((d) => ({ ...d, box: { x: d.box.x * k, y: d.box.y * k, width: d.box.width * k, height: d.box.height * k } }));
+  }
+
+  /**
+   * BlazeFace on `image` at its own aspect, long side {@link BLAZEFACE_SIDE}, each side rounded up to
+   * a multiple of 32 (the zeros below or right of the frame keep its grids whole): a 640×360 frame is
+   * seen at 256×160. Its boxes come back in the SSD's shape (blazeface.ts).
+   */
+  private async detectBlazeFace(image: RgbImage, minScore: number, maxFaces: number): Promise<Detection[]> {
+    const k = BLAZEFACE_SIDE / Math.max(image.width, image.height);
+    const netW = Math.ceil((image.width * k) / 32) * 32;
+    const netH = Math.ceil((image.height * k) / 32) * 32;
+    const layout = { padH: Math.round(netH / k), padW: Math.round(netW / k), netH, netW };
+    const pixels: WireTensor = { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] };
+    const out = await this.run('blazeface', pixels, {
+      layout: { type: 'int64', data: BigInt64Array.from([layout.padH, layout.padW, netH, netW], BigInt), dims: [4] },
+    });
+    const grid = (stride: number) => ({ scores: out[`scores_${stride}`]!.data as Float32Array, boxes: out[`boxes_${stride}`]!.data as Float32Array });
+    return selectBlazeFace([grid(16), grid(32)], layout, image, minScore, maxFaces);
   }
 
   async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {
