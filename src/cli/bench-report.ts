@@ -172,7 +172,7 @@ export function formatReport(report: BenchReport): string {
   const quantize = (report['onnx'] as { quantize?: string } | undefined)?.quantize;
   if (quantize === 'detector' || quantize === 'photos-and-second-look') {
     lines.push(
-      `onnx's ssd runs int8 (vision.quantize${quantize === 'detector' ? '' : " photos-and-second-look: photos; a video frame's whole pass runs float, as 'int8 against float' below times it"}): its GFLOP/s are the float network's operations over its time, against the float peak, and the Pi estimate assumes the Pi's int8 kernels gain as much as this CPU's`,
+      `onnx's ssd runs int8 (vision.quantize${quantize === 'detector' ? '' : " photos-and-second-look: photos; a video frame's whole pass runs on BlazeFace, or float when vision.frameDetector is ssd, as 'int8 against float' below times it"}): its GFLOP/s are the float network's operations over its time, against the float peak, and the Pi estimate assumes the Pi's int8 kernels gain as much as this CPU's`,
     );
   }
   const pi = report['piEstimate'] as PiLines | undefined;

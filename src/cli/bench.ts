@@ -283,7 +283,7 @@ async function timeStages(c: Contender, input: BenchInput, options: DetectOption
 function ssdPrecision(configured: ReturnType<typeof onnxQuantize>): string {
   if (configured === 'detector') return 'int8 (vision.quantize int8)';
   if (configured === 'photos-and-second-look')
-    return "int8 (vision.quantize photos-and-second-look: these images are photos; a video frame's whole pass, not timed here, runs float)";
+    return "int8 (vision.quantize photos-and-second-look: these images are photos; a video frame's whole pass, not timed here, runs on BlazeFace, or float when vision.frameDetector is ssd)";
   if (configured === 'second-look') return 'float (vision.quantize second-look: the second look of video frames, not timed here, runs int8)';
   return 'float';
 }
