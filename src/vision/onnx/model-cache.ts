@@ -9,7 +9,7 @@ import { compileRecognition } from './recognition-graph.js';
 import { compileSsd } from './ssd-graph.js';
 import { compileTinyDetector } from './tiny-detector-graph.js';
 import { loadGraphModel, loadWeights } from './weights.js';
-import { blazeFaceModelFile, blazeFaceVersion, compileBlazeFace } from './blazeface-graph.js';
+import { BLAZEFACE_REVISION, blazeFaceModelFile, blazeFaceVersion, compileBlazeFace } from './blazeface-graph.js';
 import { projectRoot } from '../../util/project-root.js';
 import { loadQuantRanges, quantized } from './int8-models.js';
 
@@ -113,12 +113,12 @@ export async function faceModelBytes(net: FaceNet, options: FaceModelOptions = {
 /** Path of BlazeFace's ONNX file (blazeface-graph.ts), compiled from @vladmandic/human's copy first when the cache has none. */
 export async function blazeFaceModelPath(options: Pick<FaceModelOptions, 'cacheDir'> = {}): Promise<string> {
   const version = blazeFaceVersion();
-  const file = path.join(options.cacheDir ?? defaultCacheDir(), `human-${version}-c${COMPILER_REVISION}`, 'blazeface-back.onnx');
+  const file = path.join(options.cacheDir ?? defaultCacheDir(), `human-${version}`, `blazeface-back-r${BLAZEFACE_REVISION}.onnx`);
   return cachedModelFile(file, async () =>
     compileBlazeFace(await loadGraphModel(blazeFaceModelFile())).toModel({
       producer: 'actor-recognizer',
       docString: `MediaPipe BlazeFace (back camera) from @vladmandic/human ${version}, compiled by actor-recognizer`,
-      metadata: { source: `@vladmandic/human@${version}`, weights: 'models/blazeface.json', compiler: String(COMPILER_REVISION) },
+      metadata: { source: `@vladmandic/human@${version}`, weights: 'models/blazeface.json', compiler: String(BLAZEFACE_REVISION) },
     }),
   );
 }

@@ -98,20 +98,24 @@ export function compileSsd(weights: WeightMap): GraphBuilder {
 
 /**
  * A detector graph's input: `image` padded and resized by `layout` (see compileSsd), float32 NCHW,
- * named `output`. Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
+ * named `output`; with `bytes`, padded and resized as uint8 and made floats after (BlazeFace: the
+ * SSD keeps face-api's float resize, for parity). Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
  * the event loop, and a 3 MB Float32Array per call. The static size recorded (`nominal`) only names
  * the usual case: every padding after it is `same-any`, right for any size.
  */
-export function inputLayout(g: GraphBuilder, output: string, nominal: number): Act {
+export function inputLayout(g: GraphBuilder, output: string, nominal: number, bytes = false): Act {
   g.input('image', 'uint8', [1, 'H', 'W', 3]);
   g.input('layout', 'int64', [4]);
-  const chw = g.op('Cast', [g.op('Transpose', ['image'], { perm: [0, 3, 1, 2] })], { to: 1 });
+  const transposed = g.op('Transpose', ['image'], { perm: [0, 3, 1, 2] });
+  const chw = bytes ? transposed : g.op('Cast', [transposed], { to: 1 });
   const hw = g.op('Slice', [g.op('Shape', [chw]), g.int64('hw_start', [2]), g.int64('hw_end', [4])]);
   const padded = g.op('Slice', ['layout', g.int64('layout_0', [0]), g.int64('layout_2', [2])]);
   const pads = g.op('Concat', [g.int64('pads_head', [0, 0, 0, 0, 0, 0]), g.op('Sub', [padded, hw])], { axis: 0 });
   const net = g.op('Slice', ['layout', 'layout_2', g.int64('layout_4', [4])]);
   const sizes = g.op('Concat', [g.int64('sizes_head', [1, 3]), net], { axis: 0 });
-  g.node('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], [output], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' });
+  const attrs = { mode: 'linear', coordinate_transformation_mode: 'asymmetric' };
+  if (bytes) g.node('Cast', [g.op('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], attrs)], [output], { to: 1 });
+  else g.node('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], [output], attrs);
   return { name: output, c: 3, h: nominal, w: nominal };
 }
 
