@@ -81,6 +81,26 @@ t.test('decoding: anchor cells, scale back to the image, SSD shape, threshold an
   t.same(selectBlazeFace([fine, coarse], layout, { width: 512, height: 320 }, 0.95, 10), [], 'nothing above a higher threshold');
 });
 
+t.test('frames of odd sizes pass through without an error', async (t) => {
+  const backend = new OnnxFaceBackend({ frameDetector: 'blazeface' });
+  await backend.start();
+  t.teardown(() => backend.stop());
+  for (const [width, height] of [
+    [1, 1],
+    [3, 500],
+    [1000, 7],
+    [257, 145],
+    [1920, 1080],
+  ] as const) {
+    const image = { data: Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 31) % 256), width, height };
+    const faces = await backend.detectScaled!(image, 1, { minScore: 0.5, maxFaces: 20, video: true }, 'frame');
+    t.ok(
+      faces.every((f) => f.box.x >= 0 && f.box.y >= 0 && f.box.x + f.box.width <= width + 1e-6 && f.box.y + f.box.height <= height + 1e-6),
+      `${width}×${height}: ${faces.length} faces, every box inside the frame`,
+    );
+  }
+});
+
 /** One frame of `file` at `t` seconds, as packed RGB. */
 function frameAt(file: string, t: number): RgbImage {
   const [width, height] = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file])

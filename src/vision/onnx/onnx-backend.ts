@@ -34,7 +34,7 @@ export interface OnnxBackendOptions extends FaceModelOptions {
   embedNetwork?: EmbeddingNetwork;
   /** Which networks run int8 (vision.quantize): none (default), the second look's strips, those and photos, the detector, or the detector and MobileFaceNet. */
   quantize?: Quantize;
-  /** The network of a video frame's whole-frame pass (vision.frameDetector): the SSD (default) or BlazeFace. SSD detector only. */
+  /** The network of a video frame's whole-frame pass (vision.frameDetector, whose default is blazeface): the SSD when absent, or BlazeFace. SSD detector only. */
   frameDetector?: FrameDetector;
 }
 
@@ -155,12 +155,12 @@ export class OnnxFaceBackend implements FaceBackend {
     return (this.quantize === 'second-look' || this.quantize === 'photos-and-second-look') && this.detector === 'ssd';
   }
 
-  /** The session of an SSD pass: the int8 one for the passes the mixed modes quantise, the detector's own otherwise. */
   /** BlazeFace takes the whole-frame passes of video frames (vision.frameDetector blazeface, SSD detector). */
   private get blazeFrames(): boolean {
     return this.options.frameDetector === 'blazeface' && this.detector === 'ssd';
   }
 
+  /** The session of an SSD pass: the int8 one for the passes the mixed modes quantise, the detector's own otherwise. */
   private ssdSession(pass: DetectPass): 'detect' | 'ssd-int8' {
     const int8 = pass === 'second-look' || (pass === 'photo' && this.quantize === 'photos-and-second-look');
     return this.mixedInt8 && int8 ? 'ssd-int8' : 'detect';
@@ -299,7 +299,7 @@ export class OnnxFaceBackend implements FaceBackend {
     const k = BLAZEFACE_SIDE / Math.max(image.width, image.height);
     const netW = Math.ceil((image.width * k) / 32) * 32;
     const netH = Math.ceil((image.height * k) / 32) * 32;
-    const layout = { padH: Math.round(netH / k), padW: Math.round(netW / k), netH, netW };
+    const layout = { padH: Math.max(image.height, Math.round(netH / k)), padW: Math.max(image.width, Math.round(netW / k)), netH, netW };
     const pixels: WireTensor = { type: 'uint8', data: image.data, dims: [1, image.height, image.width, 3] };
     const out = await this.run('blazeface', pixels, {
       layout: { type: 'int64', data: BigInt64Array.from([layout.padH, layout.padW, netH, netW], BigInt), dims: [4] },
