@@ -1,9 +1,11 @@
 // `bench`'s yardstick: the machine's measured peak GFLOP/s (a matmul and a conv graph on onnxruntime), and a Raspberry Pi estimate.
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { countFlops } from '../onnx/flops.js';
 import { SSD_NET_INPUT } from '../vision/onnx/ssd-graph.js';
 import { GraphBuilder } from '../onnx/writer.js';
-import { faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
+import { BLAZEFACE_SIDE } from '../vision/onnx/blazeface-graph.js';
+import { blazeFaceModelPath, faceModelBytes, type FaceNet } from '../vision/onnx/model-cache.js';
 import { round, type Network } from './bench-report.js';
 
 /** One probe graph: its arithmetic and the best time of its runs. */
@@ -155,7 +157,7 @@ export function piEstimate(gflop: Record<string, number>, achieved: Partial<Reco
 
 /** GFLOP of one inference of each network (one image for detectors, one face otherwise). */
 export async function networkGflop(): Promise<Record<Network, number>> {
-  const nets: [Network, FaceNet, Record<string, number[]>][] = [
+  const nets: [Exclude<Network, 'blazeface'>, FaceNet, Record<string, number[]>][] = [
     // SSD's size comes from its layout input: count face-api's 512 square.
     ['ssd', 'ssd', { [SSD_NET_INPUT]: [1, 3, 512, 512] }],
     ['landmarks', 'landmarks', { image: [1, 112, 112, 3] }],
@@ -164,5 +166,8 @@ export async function networkGflop(): Promise<Record<Network, number>> {
   ];
   const out = {} as Record<Network, number>;
   for (const [key, net, shapes] of nets) out[key] = round(countFlops(await faceModelBytes(net), shapes).flops / 1e9, 3);
+  // BlazeFace as the bench's video frames (512×512) show it: 256×256.
+  const blaze = new Uint8Array(await readFile(await blazeFaceModelPath()));
+  out.blazeface = round(countFlops(blaze, { blazeface_net_input: [1, 3, BLAZEFACE_SIDE, BLAZEFACE_SIDE] }).flops / 1e9, 3);
   return out;
 }

@@ -4,12 +4,21 @@
 export const BENCH_SECTIONS = ['stages', 'live', 'scan', 'memory'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
-/** Every stage the bench times, in pipeline order; `frame` is a whole image end to end. */
-export const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed', 'classify', 'frame', 'detectTiny'] as const;
+/**
+ * Every stage the bench times, in pipeline order; `frame` is a whole image end to end; `detectVideo`
+ * a video frame's whole pass where it differs from a photo's (onnx with vision.frameDetector blazeface).
+ */
+export const STAGES = ['decode', 'detect', 'landmarks', 'align', 'embed', 'classify', 'frame', 'detectTiny', 'detectVideo'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** The networks whose arithmetic we count, and the stage that runs each. */
-export const NETWORKS = { ssd: 'detect', landmarks: 'landmarks', recognition: 'embed', tinyDetector: 'detectTiny' } as const satisfies Record<string, Stage>;
+export const NETWORKS = {
+  ssd: 'detect',
+  landmarks: 'landmarks',
+  recognition: 'embed',
+  tinyDetector: 'detectTiny',
+  blazeface: 'detectVideo',
+} as const satisfies Record<string, Stage>;
 export type Network = keyof typeof NETWORKS;
 
 /** One timed call: how long, and over how many faces (per-face stages) or images. */

@@ -10,6 +10,7 @@ import { HEAD_INPUT, HEAD_OUTPUT, ncmHeadGraph } from '../recognize/ncm-head.js'
 import { chipGeometry, cutChip, eyesFromLandmarks } from '../vision/align.js';
 import { decodeImage } from '../vision/decode.js';
 import { detectOptions, onnxQuantize } from '../vision/create-backend.js';
+import { BLAZEFACE_SIDE } from '../vision/onnx/blazeface-graph.js';
 import { OnnxFaceBackend, resolveThreads } from '../vision/onnx/onnx-backend.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
@@ -36,6 +37,8 @@ const HEAD_CLASSES = 20;
 interface Contender {
   name: 'tfjs' | 'onnx';
   backend: FaceBackend;
+  /** A video frame's whole pass runs another network than a photo's (onnx, vision.frameDetector blazeface): timed as detectVideo. */
+  videoPass: boolean;
   tiny: FaceBackend;
   pipeline: FacePipeline;
   samples: Partial<Record<Stage, Sample[]>>;
@@ -158,9 +161,15 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
       const make = (detector: 'ssd' | 'tiny') =>
         name === 'tfjs'
           ? new TfjsFaceBackend({ detector })
-          : new OnnxFaceBackend({ detector, intraOpNumThreads: threads, quantize: detector === 'ssd' ? quantize : 'none' });
+          : new OnnxFaceBackend({
+              detector,
+              intraOpNumThreads: threads,
+              quantize: detector === 'ssd' ? quantize : 'none',
+              frameDetector: vision.frameDetector,
+            });
       const backend = make('ssd');
-      const c: Contender = { name, backend, tiny: make('tiny'), pipeline: new FacePipeline(backend, options), samples: {}, faces: new Map() };
+      const videoPass = name === 'onnx' && vision.frameDetector === 'blazeface';
+      const c: Contender = { name, backend, videoPass, tiny: make('tiny'), pipeline: new FacePipeline(backend, options), samples: {}, faces: new Map() };
       contenders.push(c);
       await c.backend.start();
       await c.tiny.start();
@@ -229,7 +238,12 @@ async function benchStages(ctx: Context, args: BenchArgs, say: (line: string) =>
     return {
       report,
       text: `${table}
-speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${ssdPrecision(configured)}
+speedup: tfjs time / onnx time, summed over the same calls; onnx intra-op threads ${threads} on ${os.availableParallelism()} cores; onnx SSD ${ssdPrecision(configured)}${
+        contenders.some((c) => c.videoPass)
+          ? `
+detectVideo: a video frame's whole pass on onnx, BlazeFace at ${BLAZEFACE_SIDE} px on the long side, one thread (vision.frameDetector blazeface; tfjs has no such pass: its frames take detect)`
+          : ''
+      }
 embedding stage per embedder (p50 per face, cost summed against face-api-eyes in the same run):
 ${embedderTable}
 ${formatInt8(int8)}`,
@@ -262,6 +276,9 @@ async function timeStages(c: Contender, input: BenchInput, options: DetectOption
   const [found, detectMs] = await timed(() => c.backend.detect(image, options));
   record(samples, 'detect', detectMs);
   record(samples, 'detectTiny', (await timed(() => c.tiny.detect(image, options)))[1]);
+  if (c.videoPass && input.kind === 'frame' && c.backend.detectScaled) {
+    record(samples, 'detectVideo', (await timed(() => c.backend.detectScaled!(image, 1, { ...options, video: true }, 'frame')))[1]);
+  }
   c.faces.set(input.name, found.length);
   if (found.length === 0) return;
   const [marks, landmarksMs] = await timed(() =>
@@ -283,7 +300,7 @@ async function timeStages(c: Contender, input: BenchInput, options: DetectOption
 function ssdPrecision(configured: ReturnType<typeof onnxQuantize>): string {
   if (configured === 'detector') return 'int8 (vision.quantize int8)';
   if (configured === 'photos-and-second-look')
-    return "int8 (vision.quantize photos-and-second-look: these images are photos; a video frame's whole pass, not timed here, runs on BlazeFace, or float when vision.frameDetector is ssd)";
+    return "int8 (vision.quantize photos-and-second-look: these images are photos; a video frame's whole pass runs on BlazeFace, timed as detectVideo, or float when vision.frameDetector is ssd)";
   if (configured === 'second-look') return 'float (vision.quantize second-look: the second look of video frames, not timed here, runs int8)';
   return 'float';
 }

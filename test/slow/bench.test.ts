@@ -13,7 +13,7 @@ if (missing) {
   t.plan(0, missing);
 } else {
   t.test('bench --json times every stage on both backends', async (t) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [MAIN, 'bench', '--json', '--iterations', '1', '--photos', '1'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [MAIN, 'bench', '--json', '--iterations', '1', '--photos', '2'], {
       maxBuffer: 16 * 1024 * 1024,
       timeout: 120_000,
     });
@@ -40,6 +40,12 @@ if (missing) {
       t.ok(report.gflopsAchieved[backend]!['ssd']! > 0, `${backend}: achieved GFLOP/s of the detector`);
     }
     for (const stage of STAGES) t.ok(report.speedup[stage]! > 0, `speedup of ${stage}: ${report.speedup[stage]}`);
+    // A video frame's whole pass (the video frames come with --photos 2 and more): BlazeFace on onnx only.
+    const video = report.backends['onnx']?.['detectVideo'];
+    t.ok(video && video.p50Ms > 0 && video.p95Ms >= video.p50Ms, `onnx detectVideo: p50 ${video?.p50Ms} ms`);
+    t.notOk(report.backends['tfjs']?.['detectVideo'], 'tfjs has no BlazeFace pass');
+    t.ok(report.gflop['blazeface']! > 0.2 && report.gflop['blazeface']! < 0.6, `blazeface ${report.gflop['blazeface']} GFLOP at 256×256`);
+    t.ok(report.gflopsAchieved['onnx']!['blazeface']! > 0, 'achieved GFLOP/s of BlazeFace');
     // MobileNet v1 at 512² with SSD heads is about 6 GFLOP; the descriptor's ResNet about 0.5.
     t.ok(report.gflop['ssd']! > 5 && report.gflop['ssd']! < 8, `ssd ${report.gflop['ssd']} GFLOP`);
     t.ok(report.gflop['recognition']! > 0.3 && report.gflop['recognition']! < 1, `descriptor ${report.gflop['recognition']} GFLOP`);
