@@ -9,7 +9,7 @@ import type { GraphModelFile, GraphNode } from './weights.js';
 
 const require = createRequire(import.meta.url);
 
-/** The side BlazeFace was trained at: a frame is shown to it letterboxed into this square, or at its own aspect with this long side. */
+/** The side BlazeFace was trained at (a 256×256 square): a video frame is shown to it at its own aspect with this long side. */
 export const BLAZEFACE_SIDE = 256;
 
 /** Bumped whenever this file emits a different graph for the same weights, so that older cached graphs are not reused. */
@@ -56,7 +56,7 @@ export function compileBlazeFace(model: GraphModelFile): GraphBuilder {
   const g = new GraphBuilder('blazeface_back');
   const n = new NetBuilder(g);
   // Padded and resized as bytes, then made floats: a 1280×720 frame took 5.7 ms with floats first
-  // (a 11 MB copy of the frame, kept by the arena) and 4.3 ms so (one thread, median of 40).
+  // (an 11 MB copy of the frame, kept by the arena) and 4.3 ms so (one thread, median of 40).
   let input = inputLayout(g, 'blazeface_net_input', BLAZEFACE_SIDE, true);
   // MediaPipe's input range: [-1, 1].
   input = n.channelOp('Sub', n.channelOp('Div', input, [127.5]), [1]);
