@@ -1,5 +1,5 @@
 // Box geometry shared by detection, tiles, tracking and scoring.
-import type { Box } from './types.js';
+import type { Box, Detection } from './types.js';
 
 /** The area two boxes share (0 when they do not touch). */
 export function intersection(a: Box, b: Box): number {
@@ -12,4 +12,17 @@ export function intersection(a: Box, b: Box): number {
 export function iou(a: Box, b: Box): number {
   const inter = intersection(a, b);
   return inter === 0 ? 0 : inter / (a.width * a.height + b.width * b.height - inter);
+}
+
+/**
+ * Greedy non-maximum suppression: best score first, a detection kept unless `same` says it is a
+ * face already kept; at most `max`.
+ */
+export function suppress(detections: readonly Detection[], same: (kept: Box, candidate: Box) => boolean, max = Infinity): Detection[] {
+  const kept: Detection[] = [];
+  for (const d of [...detections].sort((a, b) => b.score - a.score)) {
+    if (kept.length >= max) break;
+    if (!kept.some((k) => same(k.box, d.box))) kept.push(d);
+  }
+  return kept;
 }

@@ -1,6 +1,6 @@
 // Video frames: the whole frame at its own aspect, and a second look for small faces (the frame seen larger, or overlapping tiles).
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
-import { intersection, iou } from './boxes.js';
+import { intersection, iou, suppress } from './boxes.js';
 
 /** Tiles are never cut smaller than this: the detector sees a tile at 512 px, and more zoom only blurs. */
 const MIN_TILE = 256;
@@ -89,7 +89,7 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
       found.push({ box, score: d.score });
     }
   }
-  return suppress(found).slice(0, options.maxFaces);
+  return suppressFaces(found).slice(0, options.maxFaces);
 }
 
 /** The second look's strips of a `width`×`height` frame (SSD at any size), their side in the frame's pixels, and their scale. */
@@ -142,7 +142,7 @@ export async function detectWithTiles(backend: FaceBackend, image: RgbImage, opt
       found.push({ box, score: d.score });
     }
   }
-  return suppress(found).slice(0, options.maxFaces);
+  return suppressFaces(found).slice(0, options.maxFaces);
 }
 
 function cutByTile(box: Box, tile: Tile, image: RgbImage): boolean {
@@ -155,13 +155,9 @@ function cutByTile(box: Box, tile: Tile, image: RgbImage): boolean {
   );
 }
 
-/** Greedy non-maximum suppression, best score first. */
-function suppress(detections: Detection[]): Detection[] {
-  const kept: Detection[] = [];
-  for (const d of [...detections].sort((a, b) => b.score - a.score)) {
-    if (kept.every((k) => iou(k.box, d.box) <= NMS_IOU && !contains(k.box, d.box))) kept.push(d);
-  }
-  return kept;
+/** Non-maximum suppression of the passes' faces: a box overlapping a better one, or mostly inside it, is the same face. */
+function suppressFaces(detections: Detection[]): Detection[] {
+  return suppress(detections, (kept, box) => iou(kept, box) > NMS_IOU || contains(kept, box));
 }
 
 /** Whether most of `inner` lies inside `outer` (a part of a face found again as a face of its own). */

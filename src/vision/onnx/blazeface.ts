@@ -1,5 +1,5 @@
 // BlazeFace's raw outputs (blazeface-graph.ts) to faces in image pixels: anchors, decoding, NMS, and SSD-shaped boxes.
-import { iou } from '../boxes.js';
+import { iou, suppress } from '../boxes.js';
 import type { Detection } from '../types.js';
 import { BLAZEFACE_GRIDS } from './blazeface-graph.js';
 
@@ -9,9 +9,9 @@ const NMS_IOU = 0.3;
 /**
  * BlazeFace's box is a tight square around eyes, nose and mouth; face-api's SSD, whose box the
  * landmark net was trained on, draws a taller one reaching the chin and brow. A BlazeFace box is
- * mapped to the SSD's shape around the same face: centre shifted down by `dy` of its side, width and
- * height `w` and `h` times its side. Fitted on the faces both detectors found in the labelled film
- * scenes and talking heads (medians; docs/pipeline.md).
+ * mapped to the SSD's shape around the same face: centre moved by `dy` of its side (negative: up),
+ * width and height `w` and `h` times its side. Medians over the 128 faces both detectors found in
+ * the seven videos of the datasets at one frame a second (docs/pipeline.md).
  */
 export const SSD_SHAPE = { dy: -0.12, w: 0.95, h: 1.19 };
 
@@ -50,18 +50,14 @@ export function selectBlazeFace(
       const cy = (Math.floor(cell / cols) + 0.5) * stride + boxes[r + 1]!;
       const side = Math.max(boxes[r + 2]! * sx, boxes[r + 3]! * sy);
       if (!(side > 0)) continue;
-      const w = side * SSD_SHAPE.w;
-      const h = side * SSD_SHAPE.h;
-      const x = Math.max(0, cx * sx - w / 2);
-      const y = Math.max(0, cy * sy + SSD_SHAPE.dy * side - h / 2);
-      const box = { x, y, width: Math.min(image.width, cx * sx + w / 2) - x, height: Math.min(image.height, cy * sy + SSD_SHAPE.dy * side + h / 2) - y };
+      // The SSD-shaped box around the same face, in image pixels, clipped to the image.
+      const [x0, x1] = [cx * sx - (side * SSD_SHAPE.w) / 2, cx * sx + (side * SSD_SHAPE.w) / 2];
+      const [y0, y1] = [cy * sy + SSD_SHAPE.dy * side - (side * SSD_SHAPE.h) / 2, cy * sy + SSD_SHAPE.dy * side + (side * SSD_SHAPE.h) / 2];
+      const x = Math.max(0, x0);
+      const y = Math.max(0, y0);
+      const box = { x, y, width: Math.min(image.width, x1) - x, height: Math.min(image.height, y1) - y };
       if (box.width > 0 && box.height > 0) found.push({ box, score });
     }
   });
-  const kept: Detection[] = [];
-  for (const d of found.sort((a, b) => b.score - a.score)) {
-    if (kept.length >= maxFaces) break;
-    if (kept.every((k) => iou(k.box, d.box) <= NMS_IOU)) kept.push(d);
-  }
-  return kept;
+  return suppress(found, (kept, box) => iou(kept, box) > NMS_IOU, maxFaces);
 }
