@@ -141,7 +141,12 @@ if (ffmpegMissing) {
       },
     } as unknown as FrameAnalyzer;
     // Detection every second and the look every ten: without the sweep, frames 2 and 3 would be carried.
-    startWorker(t, { id: 'sweep', url: video, absentSeconds: 5 }, analyzer, new EventBus(log), log, { detectSeconds: 1, tileSeconds: 10, detectOnChange: 0 });
+    startWorker(t, { id: 'sweep', url: video, absentSeconds: 5 }, analyzer, new EventBus(log), log, {
+      detectSeconds: 1,
+      tileSeconds: 10,
+      detectOnChange: 0,
+      embedSeconds: 0,
+    });
     t.ok(await until(() => looks.length >= 5, 30_000), `${looks.length} frames analysed`);
     t.same(looks.slice(0, 3), [0, 1, 2], 'the first frame takes the first strip, the next two frames the others');
     t.same(looks.slice(3, 5), [undefined, undefined], 'then detection alone, on the schedule`s frames');

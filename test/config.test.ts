@@ -89,7 +89,16 @@ t.test('defaults load with no file and an empty environment', async (t) => {
     restartWindowSeconds: 300,
     failedRetrySeconds: 60,
   });
-  t.same(c.track, { minHits: 2, minConfidence: 0, absentSeconds: 2, reidSeconds: 60, detectSeconds: 0.4, tileSeconds: 3, detectOnChange: 0 });
+  t.same(c.track, {
+    minHits: 2,
+    minConfidence: 0,
+    absentSeconds: 2,
+    reidSeconds: 60,
+    detectSeconds: 0.4,
+    tileSeconds: 3,
+    embedSeconds: 1.2,
+    detectOnChange: 0,
+  });
   t.same(c.unknowns, { keepSeconds: 3600, maxFaces: 2000, maxGroups: 100, minFaceWidth: 40, enrollFaces: 24 });
   t.same(c.cameras, []);
 });

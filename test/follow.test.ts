@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { dot } from '../src/util/vectors.js';
 import { iou } from '../src/vision/boxes.js';
-import type { RgbImage } from '../src/vision/types.js';
+import { knownFaces } from '../src/vision/pipeline.js';
+import type { Box, RgbImage } from '../src/vision/types.js';
 import { testPipeline } from './helpers/models.js';
 import { video, videosMissing } from './helpers/videos.js';
 
@@ -68,4 +69,46 @@ t.test('without boxes to follow, analysis is what it was', { skip: missing }, as
     none.map((f) => [f.box, f.via]),
     plain.map((f) => [f.box, f.via]),
   );
+});
+
+t.test('a known face detected where it was is not looked at again: no landmarks, no embedding', { skip: missing }, async (t) => {
+  const pipeline = await testPipeline();
+  // The Avengers scene at 11 s: a close-up of one face about 100 px high; 0.4 s later, the next detection.
+  const first = await pipeline.analyze(await frameAt('avengers-corridor.mp4', 11), { tiles: false, video: true });
+  const known = first.filter((f) => f.box.height >= 64).map((f) => f.box);
+  t.ok(known.length >= 1, `a large face to know (${first.map((f) => Math.round(f.box.height)).join(', ')} px)`);
+  const next = await frameAt('avengers-corridor.mp4', 11.4);
+  const plain = await pipeline.analyze(next, { tiles: false, video: true });
+  const backend = pipeline.backend;
+  const looked = { landmarks: 0, embedded: 0 };
+  const { landmarks, embed } = backend;
+  backend.landmarks = (image, boxes) => ((looked.landmarks += boxes.length), landmarks.call(backend, image, boxes));
+  backend.embed = (chips) => ((looked.embedded += chips.length), embed.call(backend, chips));
+  t.teardown(() => Object.assign(backend, { landmarks, embed }));
+  const faces = await pipeline.analyze(next, { tiles: false, video: true, known });
+  const knownOnes = faces.filter((f) => f.via === 'known');
+  t.equal(knownOnes.length, known.length, 'every known face found again in its place');
+  t.same(
+    knownOnes.map((f) => [f.knows, f.embedding.length, f.landmarks.length]),
+    known.map((_, k) => [k, 0, 0]),
+    'each with its index, no embedding and no landmarks',
+  );
+  t.same(looked, { landmarks: plain.length - known.length, embedded: plain.length - known.length }, 'only the other faces were looked at');
+  t.same(
+    faces.map((f) => f.box).sort((a, b) => a.x - b.x),
+    plain.map((f) => f.box).sort((a, b) => a.x - b.x),
+    'the same faces as without knowing them',
+  );
+});
+
+t.test('a detection is a known face only when nothing else is in its place', async (t) => {
+  const box = (x: number, size = 100): Box => ({ x, y: 50, width: size, height: size });
+  const d = (b: Box, follows?: number) => ({ box: b, score: 0.9, ...(follows === undefined ? {} : { follows }) });
+  const alone = d(box(105));
+  t.same([...knownFaces([alone], [box(100)]).values()], [0], 'one detection a few pixels on: the known face');
+  t.same([...knownFaces([d(box(160))], [box(100)]).values()], [], 'moved by more than half its width: looked at');
+  t.same([...knownFaces([d(box(100, 140))], [box(100)]).values()], [], 'grown by 40% (walked closer, or another face): looked at');
+  t.same([...knownFaces([alone, d(box(150))], [box(100)]).values()], [], 'another detection in its place: both looked at');
+  t.same([...knownFaces([alone], [box(100), box(140)]).values()], [], 'a detection between two known faces: looked at');
+  t.same([...knownFaces([d(box(100), 0)], [box(100)]).values()], [], 'a followed box is no detection');
 });

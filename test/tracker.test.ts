@@ -385,3 +385,50 @@ t.test('a detected face goes before a followed one: the track takes the detectio
   t.same(tracks[0]!.box, moved.box, 'at the detected face');
   t.equal(tracks[0]!.hits, 3);
 });
+
+t.test('a settled track: its detections in place skip the embedding, move it and count as hits, and add no evidence', async (t) => {
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1, embedSeconds: 1.2 });
+  t.same(tracker.settled(0, false), [], 'no tracks, none settled');
+  for (let i = 0; i < 2; i++) tracker.update([face(100, 0, i)], i * 0.4, { model });
+  t.same(tracker.settled(0.8, false), [], 'two embedded faces are not yet enough');
+  tracker.update([face(100, 0, 2)], 0.8, { model });
+  const [settled] = tracker.settled(1.2, false);
+  t.ok(settled, 'three embedded faces of a 120 px face: settled');
+  t.same(tracker.settled(1.2, true), [], 'but not into a frame that starts a new shot');
+  t.same(tracker.settled(2.0, false), [], 'nor once embedSeconds have passed since its last embedding');
+  const before = tracker.active()[0]!;
+  // Known faces carry no embedding and no scores: the name must stand on the track's evidence.
+  const known = (x: number): TrackInput => ({
+    box: { x, y: 50, width: 100, height: 120 },
+    embedding: new Float32Array(0),
+    actor: null,
+    confidence: 0,
+    quality: 0,
+    known: settled!.id,
+  });
+  const events = [...tracker.update([known(104)], 1.2, { model }), ...tracker.update([known(108)], 1.6, { model })];
+  t.same(events, [], 'no event: the name stays');
+  const after = tracker.active()[0]!;
+  t.same(
+    [after.id, after.actor, after.hits, after.box.x, after.lastSeen],
+    [before.id, 'Ben Affleck', before.hits + 2, 108, 1.6],
+    'the track moved, two more hits',
+  );
+  t.equal(after.confidence, before.confidence, 'its confidence unchanged: no evidence added');
+  t.same(tracker.settled(2.0, false), [], 'due for an embedding again: 1.2 s since the last one');
+  tracker.update([face(108, 0, 5)], 2.0, { model });
+  t.equal(tracker.settled(2.4, false).length, 1, 'settled again after it');
+  // A known face whose track is gone (or taken) starts nothing.
+  tracker.update([{ ...known(108), known: 999 }], 2.4, { model });
+  t.equal(tracker.active().length, 1, 'no track started from a known face');
+});
+
+t.test('small faces and a period of 0 are never settled', async (t) => {
+  const small = (i: number): TrackInput => ({ ...face(100, 0, i), box: { x: 100, y: 50, width: 40, height: 48 } });
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1, embedSeconds: 1.2 });
+  for (let i = 0; i < 5; i++) tracker.update([small(i)], i * 0.2, { model });
+  t.same(tracker.settled(1.0, false), [], 'a 48 px face is embedded at every detection');
+  const off = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1, embedSeconds: 0 });
+  for (let i = 0; i < 5; i++) off.update([face(100, 0, i)], i * 0.2, { model });
+  t.same(off.settled(1.0, false), [], 'embedSeconds 0: every face at every detection');
+});

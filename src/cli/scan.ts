@@ -129,7 +129,11 @@ export async function scanVideo(
     let events: TrackEvent[] = [];
     if (plan !== 'carry') {
       // The faces of the last detection are followed into this frame.
-      const { faces, model } = await analyzer.analyze(frame.image, { tiles: plan === 'full', follow: options.tracker.followed(cut) });
+      const { faces, model } = await analyzer.analyze(frame.image, {
+        tiles: plan === 'full',
+        follow: options.tracker.followed(cut),
+        known: options.tracker.settled(frame.time, cut),
+      });
       events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
       if (plan === 'full') lastFull = frame.time;
     }

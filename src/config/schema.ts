@@ -335,6 +335,13 @@ const TrackSchema = Type.Object(
       description:
         "Within a shot, the second look for small faces (vision.tileZoom) is taken this long (seconds) after the last one, and on every shot's first frame; between looks, a face only the second look finds is followed in its box on every detected frame (its landmarks and embedding, no detection), so its track goes on and gathers evidence. 0: every frame. A camera takes the look one strip a frame on consecutive frames, so that no frame waits for all of it, and one that falls behind its stream takes it only on a shot's first frame.",
     }),
+    embedSeconds: Type.Number({
+      default: 1.2,
+      minimum: 0,
+      maximum: 10,
+      description:
+        'Within a shot, a named face at least 64 px high whose track already has 3 embedded faces is embedded again only this long (seconds) after its last embedding: a detection between that finds it where it was (its box overlapping by half, nothing else near) just moves its track, without landmarks or an embedding, which cost more than the detection. Smaller, unnamed and crowded faces are embedded at every detection. 0: every detection embeds every face.',
+    }),
     detectOnChange: Type.Number({
       default: 0,
       minimum: 0,

@@ -83,15 +83,20 @@ export class Recognizer {
     try {
       // Chips are kept only for a model that classifies them, so the embedding path pays nothing.
       const observed = await this.pipeline.analyze(image, { ...options, chips: options.chips || model?.takesChips });
-      let named: Classification[];
-      if (model && observed.length > 0) {
+      // A known face has no embedding to classify: its track has the name.
+      const looked = observed.filter((o) => o.via !== 'known');
+      const named = new Map<FaceObservation, Classification>();
+      if (model && looked.length > 0) {
         const start = performance.now();
-        named = await model.classifyFaces(observed);
+        const classes = await model.classifyFaces(looked);
         this.options.onClassify?.((performance.now() - start) / 1000);
-      } else {
-        named = observed.map(() => ({ actor: null, confidence: 0, candidates: [] }));
+        looked.forEach((o, i) => named.set(o, classes[i]!));
       }
-      return { faces: observed.map((o, i) => ({ ...o, ...named[i]! })), version: model?.version ?? null, model: model?.trackModel ?? null };
+      return {
+        faces: observed.map((o) => ({ ...o, ...(named.get(o) ?? { actor: null, confidence: 0, candidates: [] }) })),
+        version: model?.version ?? null,
+        model: model?.trackModel ?? null,
+      };
     } finally {
       lease?.release();
     }

@@ -225,7 +225,8 @@ export class CameraWorker {
     try {
       // The faces of the last detection are followed into this frame.
       const look = part === undefined ? { tiles: false } : { tiles: true, tilePart: part };
-      ({ faces, model } = await this.analyzer.analyze(frame.image, { ...look, follow: this.tracker.followed(cut) }));
+      const time = frame.receivedAt / 1000;
+      ({ faces, model } = await this.analyzer.analyze(frame.image, { ...look, follow: this.tracker.followed(cut), known: this.tracker.settled(time, cut) }));
     } finally {
       this.analysing = false;
     }
@@ -261,8 +262,9 @@ export class CameraWorker {
     return faces.map((f) => {
       const track = tracks.find((t) => (f.follows === undefined ? t.box === f.box : t.id === f.follows));
       const r = (v: number) => Math.round(v * 10) / 10;
-      const confidence = Math.round(f.confidence * 1000) / 1000;
-      if (track) this.scores.set(track.id, confidence);
+      // A known face (TrackInput.known) has no score of its own: its track's stands.
+      const confidence = Math.round((f.known === undefined ? f.confidence : (track?.confidence ?? 0)) * 1000) / 1000;
+      if (track && f.known === undefined) this.scores.set(track.id, confidence);
       return {
         box: { x: r(f.box.x), y: r(f.box.y), width: r(f.box.width), height: r(f.box.height) },
         actor: track?.actor ?? f.actor,

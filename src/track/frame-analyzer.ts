@@ -85,19 +85,23 @@ export class FrameAnalyzer {
   /**
    * The faces of one frame; `model` is the model that named them (null without a model). `follow`:
    * the tracks followed from the last detection ({@link Tracker.followed}); a face found in one's box
-   * without a detection carries its id in `follows`.
+   * without a detection carries its id in `follows`. `known`: the tracks settled enough not to look
+   * at again ({@link Tracker.settled}); a face detected in one's box carries its id in `known`, with
+   * no embedding, no name of its own and no evidence (quality 0).
    */
   async analyze(
     image: RgbImage,
-    options: { tiles?: boolean; tilePart?: number; follow?: readonly { id: number; box: Box }[] } = {},
+    options: { tiles?: boolean; tilePart?: number; follow?: readonly { id: number; box: Box }[]; known?: readonly { id: number; box: Box }[] } = {},
   ): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
     const follow = options.follow ?? [];
+    const known = options.known ?? [];
     const { faces, model } = await this.recognizer.nameFaces(image, {
       fallback: 'none',
       ...(options.tiles === undefined ? {} : { tiles: options.tiles }),
       ...(options.tilePart === undefined ? {} : { tilePart: options.tilePart }),
       video: true,
       follow: follow.map((f) => f.box),
+      known: known.map((k) => k.box),
     });
     return {
       faces: faces.map((f) => ({
@@ -110,6 +114,7 @@ export class FrameAnalyzer {
         margin: f.quality.margin,
         ...(f.scores ? { scores: f.scores } : {}),
         ...(f.follows === undefined ? {} : { follows: follow[f.follows]!.id }),
+        ...(f.knows === undefined ? {} : { known: known[f.knows]!.id }),
       })),
       model,
     };

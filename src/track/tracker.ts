@@ -26,6 +26,12 @@ export interface TrackInput {
    * It joins that track only if its embedding is that track's face (link.near), and never starts one.
    */
   follows?: number;
+  /**
+   * Detected in the box of settled track `known` ({@link Tracker.settled}) and not looked at again: no
+   * landmarks, no embedding (empty), no name of its own. It moves that track and counts as a hit, but
+   * adds no evidence; it never starts a track.
+   */
+  known?: number;
 }
 
 /** What happened to a track (CONTRACTS.md: P/<camera>/events, plus the left event's extras). */
@@ -59,6 +65,11 @@ export interface TrackerOptions {
    * requires; 0: never.
    */
   reidSeconds: number;
+  /**
+   * A settled track's face (see {@link Tracker.settled}) is embedded again only this long (seconds)
+   * after its last embedding; the detections between just move the track. 0 or absent: every detection.
+   */
+  embedSeconds?: number;
 }
 
 /**
@@ -102,6 +113,9 @@ interface Track extends TrackView {
   last: Float32Array;
   bestConfidence: number;
   evidence: Evidence;
+  /** Detected faces embedded into its evidence, and the time of the latest. */
+  embedded: number;
+  embeddedAt: number;
 }
 
 /** Running, quality-weighted sums of a track's faces: enough to name it at any time in constant memory. */
@@ -131,6 +145,12 @@ const SWITCH_MARGIN = 0.01;
  * from 0.53 to 0.18 with its box 0.1 px away (the Hera Pheri scene's one-frame last shot).
  */
 const SMALL_FACE = 64;
+
+/**
+ * Embedded faces a named track needs before its detections may skip the embedding (track.embedSeconds):
+ * its name then rests on a few faces, and one more every embedSeconds keeps checking it.
+ */
+const SETTLED_FACES = 3;
 
 /** How many of the latest shots' last tracks are kept for a shot that takes one up again. */
 const RESUME_SHOTS = 8;
@@ -170,9 +190,11 @@ export class Tracker {
     const usedTracks = new Set<number>();
     const usedFaces = new Set<number>();
     const touched: Track[] = [];
+    // A known face is its track's before anything else is paired (the pipeline made sure no other face is in its place).
+    touched.push(...this.takeOwn('known', faces, time, options.model ?? null, usedTracks, usedFaces));
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
-        if (face.follows !== undefined) return;
+        if (face.follows !== undefined || usedFaces.has(f)) return;
         const overlap = iou(track.box, face.box);
         const cos = dot(track.last, face.embedding);
         if (this.links(track, face, overlap, cos)) pairs.push({ score: overlap + cos, t, f });
@@ -189,7 +211,7 @@ export class Tracker {
     pairs.forEach(take);
     this.turnedAway(faces, usedTracks, usedFaces).forEach(take);
     // A detected face goes first: a followed face joins its track only where no detection did.
-    touched.push(...this.takeFollowed(faces, time, options.model ?? null, usedTracks, usedFaces));
+    touched.push(...this.takeOwn('followed', faces, time, options.model ?? null, usedTracks, usedFaces));
     this.previousUpdate = time;
     const resumed = this.resume(faces, usedFaces);
     faces.forEach((face, f) => {
@@ -206,6 +228,8 @@ export class Tracker {
         last: face.embedding,
         bestConfidence: 0,
         evidence: resumed.get(f) ?? emptyEvidence(face.embedding.length),
+        embedded: 0,
+        embeddedAt: time,
       };
       this.tracks.push(track);
       this.observe(track, face, time, options.model ?? null);
@@ -217,24 +241,50 @@ export class Tracker {
   }
 
   /**
-   * Followed faces (TrackInput.follows) that are still their track's face: the embedding as close
-   * to the track's last detected face as a face nearby must be (link.near). They add evidence and keep
-   * the track on screen, but are not hits (a track is announced on detections) and do not move it.
-   * The others are dropped: the face turned or left its box, and the next detection says where it is.
+   * Faces that name their own track, `how` they were found: followed faces (TrackInput.follows) that
+   * are still their track's face, the embedding as close to the track's last detected face as a face
+   * nearby must be (link.near), add evidence and keep the track on screen, but are not hits (a track
+   * is announced on detections) and do not move it; the others are dropped (the face turned or left
+   * its box, and the next detection says where it is). Known faces (TrackInput.known) move their
+   * track as a hit without evidence. Neither starts a track.
    */
-  private takeFollowed(faces: TrackInput[], time: number, model: TrackModel | null, usedTracks: Set<number>, usedFaces: Set<number>): Track[] {
+  private takeOwn(
+    how: 'followed' | 'known',
+    faces: TrackInput[],
+    time: number,
+    model: TrackModel | null,
+    usedTracks: Set<number>,
+    usedFaces: Set<number>,
+  ): Track[] {
     const out: Track[] = [];
     faces.forEach((face, f) => {
-      if (face.follows === undefined) return;
+      const id = how === 'followed' ? face.follows : face.known;
+      if (id === undefined) return;
       usedFaces.add(f);
-      const t = this.tracks.findIndex((track) => track.id === face.follows);
+      const t = this.tracks.findIndex((track) => track.id === id);
       const track = this.tracks[t];
-      if (!track || usedTracks.has(t) || dot(track.last, face.embedding) < this.link.near) return;
+      if (!track || usedTracks.has(t) || (how === 'followed' && dot(track.last, face.embedding) < this.link.near)) return;
       usedTracks.add(t);
-      this.observe(track, { ...face, box: track.box }, time, model, false);
+      this.observe(track, how === 'followed' ? { ...face, box: track.box } : face, time, model, how);
       out.push(track);
     });
     return out;
+  }
+
+  /**
+   * The tracks whose faces the next analysed frame (at `time`) need not embed if it finds them where
+   * they were (AnalyzeOptions.known): announced, seen at the last detection, at least SMALL_FACE px high
+   * (a smaller face embeds too noisily to rest on a few), with SETTLED_FACES faces embedded and the
+   * latest less than `embedSeconds` ago. None on a cut, or with embedSeconds 0.
+   */
+  settled(time: number, cut: boolean): { id: number; box: Box }[] {
+    const period = this.options.embedSeconds ?? 0;
+    if (cut || !(period > 0)) return [];
+    return this.tracks
+      .filter(
+        (t) => t.announced && t.lastSeen === this.previousUpdate && t.box.height >= SMALL_FACE && t.embedded >= SETTLED_FACES && time - t.embeddedAt < period,
+      )
+      .map((t) => ({ id: t.id, box: t.box }));
   }
 
   /**
@@ -262,7 +312,7 @@ export class Tracker {
     this.tracks.forEach((track, t) => {
       if (usedTracks.has(t) || track.lastSeen !== this.previousUpdate) return;
       faces.forEach((face, f) => {
-        if (usedFaces.has(f) || face.follows !== undefined || !similarSize(track.box, face.box)) return;
+        if (usedFaces.has(f) || face.follows !== undefined || face.known !== undefined || !similarSize(track.box, face.box)) return;
         if (centreDistance(track.box, face.box) <= Math.max(track.box.height, face.box.height)) near.push({ t, f });
       });
     });
@@ -399,13 +449,19 @@ export class Tracker {
     return cos >= this.link.anywhere;
   }
 
-  /** Adds a face to a track's evidence; `detected` false: a followed face (TrackInput.follows). */
-  private observe(track: Track, face: TrackInput, time: number, model: TrackModel | null, detected = true): void {
+  /**
+   * Adds a face to a track: a detected face moves it, counts as a hit and adds to its evidence; a
+   * followed face (TrackInput.follows) only adds evidence; a known one (TrackInput.known) adds none.
+   */
+  private observe(track: Track, face: TrackInput, time: number, model: TrackModel | null, how: 'detected' | 'followed' | 'known' = 'detected'): void {
     track.box = face.box;
     track.lastSeen = time;
-    if (detected) {
-      track.hits++;
+    if (how !== 'followed') track.hits++;
+    if (how === 'known') return;
+    if (how === 'detected') {
       track.last = face.embedding;
+      track.embedded++;
+      track.embeddedAt = time;
     }
     const e = track.evidence;
     // Scores of another model version cannot be summed with these: start the name's evidence again.

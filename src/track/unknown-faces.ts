@@ -168,7 +168,8 @@ export class UnknownFaces {
     const sightings: UnknownSighting[] = [];
     frame.faces.forEach((f, i) => {
       const live = frame.live[i];
-      if (live?.trackId == null) return;
+      // A known face (TrackInput.known) has no embedding: its track's earlier faces stand for it.
+      if (live?.trackId == null || f.embedding.length === 0) return;
       const track = String(live.trackId);
       // Most faces of a watched room are named and were never strangers: nothing to do for them on each frame.
       if (live.actor !== null && !this.trackGroup.has(`${frame.camera}#${track}`)) return;

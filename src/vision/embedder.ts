@@ -13,7 +13,7 @@ import {
 import { RecognizerError } from '../errors.js';
 import { faceApiVersion } from './face-api.js';
 import { MOBILEFACENET, mobileFaceNetVersion } from './onnx/mobilefacenet.js';
-import { CHIP_SIZE, EMBEDDING_SIZE, type FaceBackend, type Point, type RgbImage } from './types.js';
+import { CHIP_SIZE, EMBEDDING_SIZE, type FaceBackend, type FaceVia, type Point, type RgbImage } from './types.js';
 import { unit } from '../util/vectors.js';
 
 /**
@@ -157,7 +157,7 @@ export function bundleEmbedderId(input: { extractor: string; embedder?: { id: st
 /** A face as the embedder needs it: its landmarks, and whether it is an aligned crop (no landmarks needed). */
 export interface FaceToEmbed {
   landmarks: readonly Point[];
-  via: 'detector' | 'border' | 'aligned-crop' | 'followed';
+  via: FaceVia;
 }
 
 /** Runs one {@link EmbedderSpec} on a backend's network. */

@@ -4,7 +4,7 @@ import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
 import { faceQuality, type FaceQuality } from './quality.js';
 import { detectFrame, secondLookPasses } from './tiles.js';
 import { iou } from './boxes.js';
-import type { Box, Detection, DetectOptions, FaceBackend, Point, RgbImage } from './types.js';
+import type { Box, Detection, DetectOptions, FaceBackend, FaceVia, Point, RgbImage } from './types.js';
 
 /** One face found in an image, with its descriptor. Coordinates are the image's pixels. */
 export interface FaceObservation {
@@ -14,13 +14,14 @@ export interface FaceObservation {
   landmarks: Point[];
   embedding: Float32Array;
   /**
-   * How the face was found: by the detector, by the detector after adding a border, assumed (an
-   * aligned crop), or `followed`: no detection, landmarks found in a box the caller gave
-   * (AnalyzeOptions.follow).
+   * How the face was found (FaceVia): `followed` in a box of AnalyzeOptions.follow; `known` in a box
+   * of AnalyzeOptions.known, with neither landmarks nor an embedding (both empty).
    */
-  via: 'detector' | 'border' | 'aligned-crop' | 'followed';
+  via: FaceVia;
   /** For a `followed` face: its index in AnalyzeOptions.follow. */
   follows?: number;
+  /** For a `known` face: its index in AnalyzeOptions.known. */
+  knows?: number;
   /** The dlib-chip-150 an image classifier takes (see Embedder.classifierChip); kept only when asked (`AnalyzeOptions.chips`). */
   chip?: RgbImage;
   /** How much the face is worth as evidence (size, sharpness, pose, detector score): see quality.ts. */
@@ -54,10 +55,24 @@ export interface AnalyzeOptions {
    * followed (the embedding); nothing here says a face is there.
    */
   follow?: readonly Box[];
+  /**
+   * Boxes of faces the caller knows well enough not to look at again (a tracker's settled tracks,
+   * {@link Tracker.settled}). A detection that is plainly the same face (see {@link knownFaces}) is
+   * returned as `known`, without landmarks or an embedding: they cost more than the detection.
+   */
+  known?: readonly Box[];
 }
 
 /** A followed box that overlaps a detected face this much is that face (the detector found it again). */
 const FOUND_AGAIN_IOU = 0.3;
+
+/**
+ * A known box and a detection are the same face when they overlap this much, are about the same
+ * size, and neither overlaps anything else (FOUND_AGAIN_IOU): a face met by another, or split in
+ * two, is looked at again. Within 0.4 s (track.detectSeconds) a face walking across a 640×360 frame
+ * moves a few pixels; 0.5 still lets a face move a sixth of its width.
+ */
+const KNOWN_IOU = 0.5;
 
 /**
  * The retry adds half the image's side on every side and accepts less sure detections: measured on
@@ -122,7 +137,7 @@ export class FacePipeline {
           ? this.detectOptions
           : { ...this.detectOptions, part: options.tilePart };
     const detect = options.video ? { ...look, video: true } : look;
-    let found = await this.detectAndLocate(image, 0, image, detect, options.follow);
+    let found = await this.detectAndLocate(image, 0, image, detect, options.follow, options.known);
     let via: FaceObservation['via'] = 'detector';
     if (found.length === 0 && fallback !== 'none') {
       const bordered = addBorder(image, BORDER_FRACTION);
@@ -155,39 +170,60 @@ export class FacePipeline {
     if (found.length === 0) return [];
     // Cutting a chip is JavaScript on this thread (under 1 ms since revision 10, 13 ms before); yield
     // between faces so that a crowded frame does not hold the event loop (and the API) for the crowd.
+    const looked = found.filter((f) => f.knows === undefined);
     const chips: RgbImage[] = [];
-    for (const f of found) {
+    for (const f of looked) {
       chips.push(this.embedder.chip(image, { landmarks: f.landmarks, via }));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const embeddings = await this.embedder.embedChips(chips);
-    return found.map((f, i) => ({
+    const embeddings = chips.length > 0 ? await this.embedder.embedChips(chips) : [];
+    const faces = looked.map((f, i): FaceObservation => ({
       ...f,
       embedding: embeddings[i]!,
       via: f.follows === undefined ? via : 'followed',
       quality: faceQuality(f.box, f.landmarks, f.score, chips[i]!, this.embedder.tuning.blurMargin),
       ...(options.chips ? { chip: this.embedder.classifierChip(image, { landmarks: f.landmarks, via }, chips[i]!) } : {}),
     }));
+    for (const f of found) if (f.knows !== undefined) faces.push({ ...f, embedding: new Float32Array(0), via: 'known', quality: KNOWN_QUALITY });
+    return faces;
   }
 
   /**
    * Detects on `searched` and maps boxes and landmarks back to `original` by `offset`; the `follow`
-   * boxes no detection overlaps get landmarks in the same call (score 0, `follows` their index).
+   * boxes no detection overlaps get landmarks in the same call (score 0, `follows` their index); a
+   * detection of a `known` box's face gets none (`knows` its index). Both kinds of box are `original`'s
+   * pixels: the caller passes them only with no offset.
    */
-  private async detectAndLocate(searched: RgbImage, offset: number, original: RgbImage, options: DetectOptions, follow: readonly Box[] = []) {
+  private async detectAndLocate(
+    searched: RgbImage,
+    offset: number,
+    original: RgbImage,
+    options: DetectOptions,
+    follow: readonly Box[] = [],
+    known: readonly Box[] = [],
+  ) {
     // Photos and video frames alike at their own aspect where the backend can (SSD on onnxruntime):
     // a landscape image is not padded to face-api's square (a 640×360 frame: SSD 1.58–1.82× faster,
     // IoU 0.999 to the square's boxes); other backends see the square, with tiles for the second look.
-    const detections: (Detection & { follows?: number })[] = await detectFrame(this.backend, searched, options);
+    const found: (Detection & { follows?: number })[] = await detectFrame(this.backend, searched, options);
     follow.forEach((box, follows) => {
-      if (box.width >= 1 && box.height >= 1 && detections.every((d) => iou(d.box, box) < FOUND_AGAIN_IOU)) detections.push({ box, score: 0, follows });
+      if (box.width >= 1 && box.height >= 1 && found.every((d) => iou(d.box, box) < FOUND_AGAIN_IOU)) found.push({ box, score: 0, follows });
     });
-    if (detections.length === 0) return [];
+    const knows = knownFaces(found, known);
+    const out: { box: Box; score: number; landmarks: Point[]; follows?: number; knows?: number }[] = [];
+    for (const [d, k] of knows)
+      out.push({
+        box: clipBox({ x: d.box.x - offset, y: d.box.y - offset, width: d.box.width, height: d.box.height }, original),
+        score: d.score,
+        landmarks: [],
+        knows: k,
+      });
+    const detections = found.filter((d) => !knows.has(d));
+    if (detections.length === 0) return out;
     const marks = await this.backend.landmarks(
       searched,
       detections.map((d) => d.box),
     );
-    const out: { box: Box; score: number; landmarks: Point[]; follows?: number }[] = [];
     detections.forEach((d, i) => {
       const landmarks = marks[i];
       if (!landmarks || landmarks.length !== 68) return;
@@ -200,6 +236,28 @@ export class FacePipeline {
     });
     return out;
   }
+}
+
+/** What a known face is worth as evidence: nothing (it adds none; its track has its faces). */
+const KNOWN_QUALITY: FaceQuality = { score: 0, margin: 0, size: 0, sharpness: 0, pose: 0, detector: 0 };
+
+/**
+ * The detections that are a known box's face, with the box's index: the one detection (not a
+ * followed box) that overlaps the box by KNOWN_IOU at about its size, when nothing else overlaps
+ * either of them by FOUND_AGAIN_IOU.
+ */
+export function knownFaces(detections: readonly (Detection & { follows?: number })[], known: readonly Box[]): Map<Detection, number> {
+  const out = new Map<Detection, number>();
+  known.forEach((box, k) => {
+    const near = detections.filter((d) => iou(d.box, box) >= FOUND_AGAIN_IOU);
+    const d = near[0];
+    if (near.length !== 1 || !d || d.follows !== undefined || iou(d.box, box) < KNOWN_IOU || out.has(d)) return;
+    const ratio = d.box.height / Math.max(1, box.height);
+    if (ratio < 0.8 || ratio > 1.25) return;
+    if (known.some((other, o) => o !== k && iou(d.box, other) >= FOUND_AGAIN_IOU)) return;
+    out.set(d, k);
+  });
+  return out;
 }
 
 /** Whether a square image's eyes sit where the ArcFace template puts them. */

@@ -29,6 +29,13 @@ export interface Detection {
 /** Which detector finds faces: face-api's SSD MobileNet v1 (accurate) or its Tiny Face Detector (fast). */
 export type DetectorKind = 'ssd' | 'tiny';
 
+/**
+ * How a face was found: by the detector, by the detector after adding a border, assumed (an aligned
+ * crop), `followed` (no detection: landmarks found in a box the caller gave), or `known` (detected in
+ * the box of a face the caller knows, and not looked at again). See FaceObservation.via.
+ */
+export type FaceVia = 'detector' | 'border' | 'aligned-crop' | 'followed' | 'known';
+
 export interface DetectOptions {
   /** Detections scoring below this are dropped (0..1). */
   minScore: number;

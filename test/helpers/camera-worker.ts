@@ -5,8 +5,8 @@ import { CameraWorker } from '../../src/track/camera-worker.js';
 import type { FrameAnalyzer } from '../../src/track/frame-analyzer.js';
 import { capturingLogger, fastSupervision } from './ingest.js';
 
-/** Detection on every frame, tiles on every frame the worker keeps up with: the schedule does not thin these tests' frames. */
-export const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0 };
+/** Detection on every frame, tiles on every frame the worker keeps up with, every face embedded: the schedule does not thin these tests' frames. */
+export const EVERY_FRAME = { detectSeconds: 0, tileSeconds: 0, detectOnChange: 0, embedSeconds: 0 };
 
 /** A camera worker on `url` (5 fps and 1280 px unless said), looping, detecting on every frame, stopped at the test's end. */
 export function startWorker(
