@@ -105,6 +105,61 @@ if (ffmpegMissing) {
     t.equal(rest.confidence, unknown.confidence, 'the same number as GET /v1/cameras');
   });
 
+  /** Someone's face found by the detector and, from the second frame, by the look into its track's last box too; known when the worker says so. */
+  function followingAnalyzer(): { analyzer: FrameAnalyzer; seen: { follow: number; known: number }[] } {
+    const seen: { follow: number; known: number }[] = [];
+    const analyzer = {
+      async analyze(_image: unknown, options: { follow?: { id: number }[]; known?: { id: number }[] }) {
+        const follow = options.follow ?? [];
+        const known = options.known ?? [];
+        seen.push({ follow: follow.length, known: known.length });
+        const face = someone();
+        // Settled: the face found in its place, not looked at again (FrameAnalyzer's `known`).
+        if (known[0])
+          return {
+            faces: [{ ...face, embedding: new Float32Array(0), actor: null, confidence: 0, candidates: [], quality: 0, known: known[0].id }],
+            model: SOMEONE,
+          };
+        const faces: AnalyzedFace[] = [face];
+        if (follow[0]) faces.push({ ...someone(), box: { x: 44, y: 30, width: 80, height: 90 }, confidence: 0.5, follows: follow[0].id });
+        return { faces, model: SOMEONE };
+      },
+    } as unknown as FrameAnalyzer;
+    return { analyzer, seen };
+  }
+
+  t.test('a face is shown once: the look into the box of a track that took a detection is dropped', async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const { analyzer, seen } = followingAnalyzer();
+    const worker = startWorker(t, { id: 'once', url: video, absentSeconds: 2 }, analyzer, new EventBus(log), log);
+    t.ok(await until(() => seen.filter((s) => s.follow > 0).length >= 2, 30_000), 'frames with the face detected and followed');
+    const shown = worker.status().faces;
+    t.same(
+      shown.map((f) => [f.actor, f.confidence]),
+      [['Someone', 0.99]],
+      'one face on screen, the detected one',
+    );
+  });
+
+  t.test("a known face shows its track's name and confidence", async (t) => {
+    const video = await syntheticVideo(320, 240, 4);
+    const { log } = capturingLogger();
+    const { analyzer, seen } = followingAnalyzer();
+    const worker = startWorker(t, { id: 'known', url: video, absentSeconds: 2 }, analyzer, new EventBus(log), log, {
+      detectSeconds: 0,
+      tileSeconds: 0,
+      detectOnChange: 0,
+      embedSeconds: 5,
+    });
+    t.ok(await until(() => seen.some((s) => s.known > 0), 30_000), 'three embedded faces later, the face is known');
+    t.ok(await until(() => worker.status().faces.length > 0 && seen.at(-1)!.known > 0, 30_000));
+    t.same(
+      worker.status().faces.map((f) => [f.actor, f.confidence]),
+      [['Someone', 0.99]],
+    );
+  });
+
   t.test('the tiles are looked at while the camera keeps up, and skipped on the frame after one that fell behind', async (t) => {
     const video = await syntheticVideo(320, 240, 4);
     const { log } = capturingLogger();

@@ -234,9 +234,12 @@ export class CameraWorker {
     this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
     // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
     const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model, shot, resumes });
-    // A followed face its track did not take (it turned or left its box) is not a face of this frame.
-    const seen = new Set(this.tracker.seenSince(frame.receivedAt / 1000).map((t) => t.id));
-    faces = faces.filter((f) => f.follows === undefined || seen.has(f.follows));
+    // A followed face its track did not take is not a face of this frame: it turned or left its box,
+    // or its track took a detection instead (a face that moved), which is the face shown.
+    const tracks = this.tracker.seenSince(frame.receivedAt / 1000);
+    const detected = new Set(tracks.filter((t) => faces.some((f) => f.follows === undefined && f.box === t.box)).map((t) => t.id));
+    const seen = new Set(tracks.map((t) => t.id));
+    faces = faces.filter((f) => f.follows === undefined || (seen.has(f.follows) && !detected.has(f.follows)));
     this.latest = { image: frame.image, faces: this.liveFaces(faces) };
     this.framesProcessed++;
     this.rateProcessed.mark();
