@@ -340,7 +340,7 @@ const TrackSchema = Type.Object(
       minimum: 0,
       maximum: 10,
       description:
-        'Within a shot, a named face at least 64 px high whose track already has 3 embedded faces is embedded again only this long (seconds) after its last embedding: a detection between that finds it where it was (its box overlapping by half, nothing else near) just moves its track, without landmarks or an embedding, which cost more than the detection. Smaller, unnamed and crowded faces are embedded at every detection. 0: every detection embeds every face.',
+        'Within a shot, a face at least 64 px high whose track is announced and already has 3 embedded faces is embedded again only this long (seconds) after its last embedding: a detection between that finds it where it was (its box overlapping by half at about its size, nothing else near) just moves its track, without landmarks or an embedding, which cost more than the detection; its track keeps its name and confidence. Smaller faces, faces that moved or met another, and new ones are embedded at every detection. 0: every detection embeds every face.',
     }),
     detectOnChange: Type.Number({
       default: 0,

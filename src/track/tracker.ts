@@ -147,8 +147,8 @@ const SWITCH_MARGIN = 0.01;
 const SMALL_FACE = 64;
 
 /**
- * Embedded faces a named track needs before its detections may skip the embedding (track.embedSeconds):
- * its name then rests on a few faces, and one more every embedSeconds keeps checking it.
+ * Embedded faces a track needs before its detections may skip the embedding (track.embedSeconds): its
+ * name (or its being nobody known) then rests on a few faces, and one more every embedSeconds keeps checking it.
  */
 const SETTLED_FACES = 3;
 
