@@ -208,12 +208,14 @@ export class CameraWorker {
     // differs from the last frame before the restart as any cut does (or comes at another size), so that
     // the tracks of another picture end while those of a network blip over the same scene go on.
     if (frame.index === 0) this.schedule.reset();
-    const { cut, change, shot, resumes } = this.shots.observe(frame.image, frame.receivedAt / 1000);
+    // Live tracks run on the wall clock (stream time: arrival), so that restarts of ffmpeg do not rewind time.
+    const time = frame.receivedAt / 1000;
+    const { cut, change, shot, resumes } = this.shots.observe(frame.image, time);
     // The second look for small faces (vision.tileZoom) costs a detector pass per tile: it is taken on
     // the first frame of every shot, and on the frames the schedule gives it only while the camera
     // keeps up (the last frame was analysed within the frame interval). A machine too slow for tiles
     // on every frame takes them on every other one, and a Pi on cuts, instead of falling behind.
-    const plan = this.schedule.next({ time: frame.receivedAt / 1000, cut, change, tilesAffordable: this.lastAnalysisMs <= 1000 / this.camera.fps });
+    const plan = this.schedule.next({ time, cut, change, tilesAffordable: this.lastAnalysisMs <= 1000 / this.camera.fps });
     // One pass of the look a frame, on consecutive frames: no frame's events wait for all of it.
     if (plan === 'full') this.sweep.start(this.analyzer.secondLookPasses(frame.image.width, frame.image.height));
     const part = this.sweep.step();
@@ -225,18 +227,16 @@ export class CameraWorker {
     try {
       // The faces of the last detection are followed into this frame.
       const look = part === undefined ? { tiles: false } : { tiles: true, tilePart: part };
-      const time = frame.receivedAt / 1000;
       ({ faces, model } = await this.analyzer.analyze(frame.image, { ...look, follow: this.tracker.followed(cut), known: this.tracker.settled(time, cut) }));
     } finally {
       this.analysing = false;
     }
     this.lastAnalysisMs = Date.now() - started;
     this.analysed = { frameAt: frame.receivedAt, doneAt: Date.now() };
-    // Live tracks run on the wall clock, so that restarts of ffmpeg do not rewind time.
-    const events = this.tracker.update(faces, frame.receivedAt / 1000, { cut, model, shot, resumes });
+    const events = this.tracker.update(faces, time, { cut, model, shot, resumes });
     // A followed face its track did not take is not a face of this frame: it turned or left its box,
     // or its track took a detection instead (a face that moved), which is the face shown.
-    const tracks = this.tracker.seenSince(frame.receivedAt / 1000);
+    const tracks = this.tracker.seenSince(time);
     const detected = new Set(tracks.filter((t) => faces.some((f) => f.follows === undefined && f.box === t.box)).map((t) => t.id));
     const seen = new Set(tracks.map((t) => t.id));
     faces = faces.filter((f) => f.follows === undefined || (seen.has(f.follows) && !detected.has(f.follows)));

@@ -4,7 +4,7 @@ import { Recognizer, type ModelSource } from '../recognize/recognizer.js';
 import { Embedder, type EmbedderSpec, type EmbedderTuning } from '../vision/embedder.js';
 import { FacePipeline } from '../vision/pipeline.js';
 import type { Box, DetectOptions, FaceBackend, Point, RgbImage } from '../vision/types.js';
-import type { TrackInput } from './tracker.js';
+import type { TrackBox, TrackInput } from './tracker.js';
 
 /** The pipeline's stages, as metrics name them. */
 export type Stage = 'detect' | 'landmarks' | 'embed' | 'classify';
@@ -91,7 +91,7 @@ export class FrameAnalyzer {
    */
   async analyze(
     image: RgbImage,
-    options: { tiles?: boolean; tilePart?: number; follow?: readonly { id: number; box: Box }[]; known?: readonly { id: number; box: Box }[] } = {},
+    options: { tiles?: boolean; tilePart?: number; follow?: readonly TrackBox[]; known?: readonly TrackBox[] } = {},
   ): Promise<{ faces: AnalyzedFace[]; model: TrackModel | null }> {
     const follow = options.follow ?? [];
     const known = options.known ?? [];

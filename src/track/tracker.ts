@@ -92,6 +92,12 @@ export interface LinkThresholds {
 
 export const LINK_DEFAULTS: LinkThresholds = { overlapping: 0.7, near: 0.85, anywhere: 0.92, reid: 0.92 };
 
+/** A track and where its face was at the last detection: what a frame's analysis follows or knows (AnalyzeOptions). */
+export interface TrackBox {
+  id: number;
+  box: Box;
+}
+
 /** A track's public state. */
 export interface TrackView {
   id: number;
@@ -277,7 +283,7 @@ export class Tracker {
    * (a smaller face embeds too noisily to rest on a few), with SETTLED_FACES faces embedded and the
    * latest less than `embedSeconds` ago. None on a cut, or with embedSeconds 0.
    */
-  settled(time: number, cut: boolean): { id: number; box: Box }[] {
+  settled(time: number, cut: boolean): TrackBox[] {
     const period = this.options.embedSeconds ?? 0;
     if (cut || !(period > 0)) return [];
     return this.tracks
@@ -292,7 +298,7 @@ export class Tracker {
    * with their boxes (see AnalyzeOptions.follow). `cut`: the next frame starts a new shot, which
    * follows none (its update ends these tracks).
    */
-  followed(cut: boolean): { id: number; box: Box }[] {
+  followed(cut: boolean): TrackBox[] {
     if (cut) return [];
     return this.tracks.filter((t) => t.announced && t.lastSeen === this.previousUpdate).map((t) => ({ id: t.id, box: t.box }));
   }
