@@ -37,6 +37,34 @@ t.test("scan's ffmpeg decodes in the gaps: one thread, nice 10, reference frames
   t.same(priorities, [os.constants.priority.PRIORITY_BELOW_NORMAL, os.getPriority()], 'nice 10 for scan, our own for a camera');
 });
 
+t.test('a frame handed back is filled with a later frame of its size, its pixels replaced', async (t) => {
+  const file = await syntheticVideo(320, 240, 2);
+  const frames: Uint8Array[] = [];
+  const copies: Uint8Array[] = [];
+  let ffmpeg: FfmpegProcess | undefined = undefined;
+  ffmpeg = new FfmpegProcess('ffmpeg', { url: file, fps: 5, maxWidth: 320, background: true }, (frame) => {
+    frames.push(frame.image.data);
+    copies.push(frame.image.data.slice());
+    // The first frame comes back, and a buffer of another size, which must not be filled.
+    if (frames.length === 1) {
+      ffmpeg!.recycle(new Uint8Array(10));
+      ffmpeg!.recycle(frame.image.data);
+    }
+  });
+  await ffmpeg.exited;
+  t.ok(frames.length >= 5, `${frames.length} frames`);
+  t.equal(frames[1], frames[0], "the second frame is written into the first one's buffer");
+  t.not(frames[2], frames[0], 'a buffer is reused once per hand-back');
+  t.ok(
+    frames.every((f) => f.length === 320 * 240 * 3),
+    'no frame went into the buffer of another size',
+  );
+  // (Compared as buffers: tap's deep comparison of 230 KB arrays that differ takes minutes.)
+  const equal = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+  t.ok(equal(frames[1]!, copies[1]!), "the reused buffer holds the second frame's pixels");
+  t.notOk(equal(copies[1]!, copies[0]!), 'the synthetic video changes from frame to frame');
+});
+
 t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop leaves no ffmpeg', async (t) => {
   const file = await syntheticVideo(800, 450, 2);
   const { log } = capturingLogger();

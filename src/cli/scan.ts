@@ -62,6 +62,15 @@ export interface SampledAppearance extends Appearance {
 }
 
 /**
+ * Frames decoded ahead of the analysis. ffmpeg decodes at low priority in the gaps inference leaves
+ * (SourceSpec.background), and frames that need no detection go by at once: three frames ahead ran
+ * dry within shots, and the Avengers scene's scan waited for frames 9–18 times, 130–190 ms in all
+ * (80 of them ffmpeg's start), against 1–6 times and about 100 ms eight frames ahead. Eight frames of
+ * 1280×720 (the largest scan decodes) are 22 MB.
+ */
+const READ_AHEAD = 8;
+
+/**
  * Every frame at `fps` through the shot detector, the detection schedule, the analyzer and the tracker;
  * ffmpeg waits while inference runs. A track never crosses a cut, so an appearance is one person within
  * one shot. A frame the schedule does not detect on shows the faces of the tracks it carries on.
@@ -77,8 +86,7 @@ export async function scanVideo(
     { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280, background: true },
     (frame) => {
       queue.push(frame);
-      // A couple of frames ahead keeps the CPU busy without holding the whole video in memory.
-      if (queue.length >= 3) ffmpeg.pause();
+      if (queue.length >= READ_AHEAD) ffmpeg.pause();
       wake?.();
     },
   );
@@ -122,7 +130,7 @@ export async function scanVideo(
       wake = undefined;
       continue;
     }
-    if (queue.length < 2) ffmpeg.resume();
+    if (queue.length < READ_AHEAD - 1) ffmpeg.resume();
     progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
     const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
     const plan = schedule.next({ time: frame.time, cut, change });
@@ -147,6 +155,8 @@ export async function scanVideo(
     for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
     last = frame.time;
     progress.tick();
+    // Nothing keeps a frame's pixels once it is analysed (tracks keep boxes, the shot detector its own thumbnail).
+    ffmpeg.recycle(frame.image.data);
   }
   progress?.finish();
   const exit = await ffmpeg.exited;

@@ -29,6 +29,8 @@ const live = new Set<ChildProcessByStdio<null, Readable, Readable>>();
 /** Input lists not yet deleted, removed on exit too. */
 const secretDirs = new Set<string>();
 let exitHookInstalled = false;
+/** Recycled frames kept at most: what a consumer reading a few frames ahead hands back. */
+const MAX_SPARE = 16;
 
 /** A crash or process.exit() must not leave ffmpeg behind: kill what is still running, synchronously. */
 function installExitHook(): void {
@@ -54,6 +56,8 @@ export class FfmpegProcess {
   private frame: Uint8Array | undefined;
   private filled = 0;
   private index = 0;
+  /** Frames handed back with {@link recycle}, filled again before a new buffer is made. */
+  private readonly spare: Uint8Array[] = [];
 
   /** A private folder holding the input list of a URL with credentials, until ffmpeg has opened it. */
   private secretDir: string | undefined;
@@ -105,6 +109,16 @@ export class FfmpegProcess {
     this.child.stdout.resume();
   }
 
+  /**
+   * Gives back a frame's pixels that nothing refers to any more (`scan`, once a frame is analysed), to be
+   * filled with a later frame of the same size. A new 1.2 MB buffer for every frame (854×480) kept V8's
+   * old generation collecting: `scan` of the two film scenes, 3 times each, spent 0.81 s in garbage
+   * collection (43–45 mark-compacts in 4 scans) and 0.51 s with the frames reused (23–29).
+   */
+  recycle(data: Uint8Array): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(data);
+  }
+
   /** SIGTERM, then SIGKILL if ffmpeg has not exited within `graceMs`. */
   async stop(graceMs = 2000): Promise<FfmpegExit> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -119,6 +133,12 @@ export class FfmpegProcess {
 
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
+  }
+
+  /** A recycled buffer of `bytes`, else a new one (a recycled frame of another size is dropped). */
+  private newFrame(bytes: number): Uint8Array {
+    for (let spare = this.spare.pop(); spare; spare = this.spare.pop()) if (spare.length === bytes) return spare;
+    return new Uint8Array(bytes);
   }
 
   /** Deletes the input list: ffmpeg has read it (it says "Input #0") or exited. */
@@ -161,7 +181,7 @@ export class FfmpegProcess {
     const { width, height } = this.size!;
     const frameBytes = width * height * 3;
     for (let offset = 0; offset < chunk.length;) {
-      this.frame ??= new Uint8Array(frameBytes);
+      this.frame ??= this.newFrame(frameBytes);
       const n = Math.min(frameBytes - this.filled, chunk.length - offset);
       this.frame.set(chunk.subarray(offset, offset + n), this.filled);
       this.filled += n;
