@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { dot } from '../src/util/vectors.js';
 import { iou } from '../src/vision/boxes.js';
-import { knownFaces } from '../src/vision/pipeline.js';
+import { knownFaces, notFoundAgain } from '../src/vision/pipeline.js';
 import type { Box, RgbImage } from '../src/vision/types.js';
 import { testPipeline } from './helpers/models.js';
 import { video, videosMissing } from './helpers/videos.js';
@@ -35,10 +35,13 @@ t.test('a small face only the second look finds is followed into a frame detecte
   const detected = await pipeline.analyze(next, { tiles: false });
   const faces = await pipeline.analyze(next, { tiles: false, follow });
   const unmatched = follow.flatMap((box, i) => (detected.every((d) => iou(d.box, box) < 0.3) ? [i] : []));
+  const followed = faces.filter((f) => f.via === 'followed').map((f) => f.follows);
+  t.ok(unmatched.length > small.length, 'faces of the whole frame moved out of their boxes too');
+  t.same(followed, notFoundAgain(detected, follow), 'the boxes whose faces were not found again are followed, each with its index');
   t.same(
-    faces.filter((f) => f.via === 'followed').map((f) => f.follows),
-    unmatched,
-    'the boxes no detection overlaps are followed, each with its index',
+    followed,
+    small.map((_, i) => whole.length + i),
+    'only the small face: the moved faces of the whole frame were detected beside their boxes, and are not looked for in them',
   );
   t.same(
     faces.filter((f) => f.via !== 'followed').map((f) => f.box),
@@ -99,6 +102,20 @@ t.test('a known face detected where it was is not looked at again: no landmarks,
     plain.map((f) => f.box).sort((a, b) => a.x - b.x),
     'the same faces as without knowing them',
   );
+});
+
+t.test('a followed box is looked into unless its face was found again, where it was or nearby', async (t) => {
+  const box = (x: number, size = 100, y = 50): Box => ({ x, y, width: size, height: size });
+  const d = (b: Box) => ({ box: b, score: 0.9 });
+  t.same(notFoundAgain([d(box(110))], [box(100)]), [], 'overlapping by 0.3 or more: found where it was');
+  t.same(notFoundAgain([d(box(160))], [box(100)]), [], 'moved by 0.6 of its height at its size: found again');
+  t.same(notFoundAgain([d(box(100, 100, 140))], [box(100)]), [], 'moved by 0.9 of its height downwards: found again');
+  t.same(notFoundAgain([d(box(220))], [box(100)]), [0], 'more than a face height away: another face, looked into');
+  t.same(notFoundAgain([d(box(150, 200))], [box(100)]), [0], 'twice its size nearby: another face, looked into');
+  t.same(notFoundAgain([], [box(100), box(300, 0)]), [0], 'a box of no size is never looked into');
+  t.same(notFoundAgain([d(box(160))], [box(100), box(230)]), [1], 'one detection stands for one box, the nearest: the other face beside it is looked for');
+  t.same(notFoundAgain([d(box(105)), d(box(400))], [box(100), box(170)]), [1], 'a detection found in its own box stands for no other');
+  t.same(notFoundAgain([d(box(150)), d(box(250))], [box(100), box(200)]), [], 'two faces that moved together: each found again');
 });
 
 t.test('a detection is a known face only when nothing else is in its place', async (t) => {

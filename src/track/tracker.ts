@@ -3,7 +3,7 @@ import type { TrackModel } from '../recognize/actor-model.js';
 import { spreadThreshold } from '../train/thresholds.js';
 import type { Box } from '../vision/types.js';
 import { dot, unit } from '../util/vectors.js';
-import { iou } from '../vision/boxes.js';
+import { centreDistance, iou, similarSize } from '../vision/boxes.js';
 
 export type { TrackModel };
 
@@ -577,16 +577,6 @@ function inTheirPlace(near: { t: number; f: number }[], faces: TrackInput[], tra
   return near.filter(
     ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === tracks[t]!.actor),
   );
-}
-
-/** Heights within a factor 1.5 of each other. */
-function similarSize(a: Box, b: Box): boolean {
-  const ratio = b.height / Math.max(1, a.height);
-  return ratio >= 2 / 3 && ratio <= 3 / 2;
-}
-
-function centreDistance(a: Box, b: Box): number {
-  return Math.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2);
 }
 
 function view({ id, actor, confidence, box, firstSeen, lastSeen, hits, announced }: Track): TrackView {

@@ -14,6 +14,17 @@ export function iou(a: Box, b: Box): number {
   return inter === 0 ? 0 : inter / (a.width * a.height + b.width * b.height - inter);
 }
 
+/** Heights within a factor 1.5 of each other: one face over a fraction of a second (a walk, a zoom), not a face and one twice as far away. */
+export function similarSize(a: Box, b: Box): boolean {
+  const ratio = b.height / Math.max(1, a.height);
+  return ratio >= 2 / 3 && ratio <= 3 / 2;
+}
+
+/** The distance between two boxes' centres, in pixels. */
+export function centreDistance(a: Box, b: Box): number {
+  return Math.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2);
+}
+
 /**
  * Greedy non-maximum suppression: best score first, a detection kept unless `same` says it is a
  * face already kept; at most `max`.
