@@ -64,8 +64,8 @@ export interface SampledAppearance extends Appearance {
 /**
  * Frames decoded ahead of the analysis. ffmpeg decodes at low priority in the gaps inference leaves
  * (SourceSpec.background), and frames that need no detection go by at once: three frames ahead ran
- * dry within shots, and the Avengers scene's scan waited for frames 9–18 times, 130–190 ms in all
- * (80 of them ffmpeg's start), against 1–6 times and about 100 ms eight frames ahead. Eight frames of
+ * dry within shots, and the Avengers scene's scan waited for a frame 6–10 times, 113–151 ms in all
+ * (about 80 of them ffmpeg's start), against once and 90–95 ms eight frames ahead. Eight frames of
  * 1280×720 (the largest scan decodes) are 22 MB.
  */
 const READ_AHEAD = 8;
