@@ -266,6 +266,45 @@ t.test('a face that turns away keeps its track and its name where it stood; a fa
   );
 });
 
+t.test("a face in its track's place goes to it before a track elsewhere that it looks like", async (t) => {
+  const link = { overlapping: 0.2, near: 0.42, anywhere: 0.55, reid: 0.5 };
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1, link });
+  const first = tracker.update([face(100, 0, 1)], 0, { model });
+  tracker.update([face(100, 0, 2), turned(400, 7)], 0.2, { model });
+  tracker.update([face(102, 0, 3)], 0.4, { model });
+  // Blurred: cosine 0.1 to his faces, 0.6 to the turned face 300 px away (link.anywhere 0.55).
+  const blurred = turned(110, 11);
+  blurred.embedding.fill(0);
+  blurred.embedding[0] = 0.1;
+  blurred.embedding[3 + 7] = 0.6;
+  blurred.embedding[3 + 12] = Math.sqrt(1 - 0.01 - 0.36);
+  const events = tracker.update([blurred], 0.6, { model });
+  const his = first.find((e) => e.type === 'appeared')?.trackId ?? tracker.seenSince(0)[0]!.id;
+  t.same(
+    tracker.seenSince(0.6).map((track) => track.id),
+    [his],
+    'his track takes the face in its place',
+  );
+  t.same(events, [], 'nobody appears or changes name');
+});
+
+t.test("a face links to its track by the mean of the track's faces when the last one was turned away", async (t) => {
+  const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
+  const events = [0, 0.2, 0.4].flatMap((time, i) => tracker.update([face(100, 0, i + 1)], time, { model }));
+  // Turned at 0.6 s (taken by its place), not found at 0.8 s, back at 1.0 and 1.2 s: cosine 0 to the
+  // turned face, 0.97 to the mean of his faces (a second track would be announced at 1.2 s).
+  events.push(...tracker.update([turned(105, 7)], 0.6, { model }));
+  events.push(...tracker.update([], 0.8, { model }));
+  events.push(...tracker.update([face(104, 0, 9)], 1.0, { model }));
+  events.push(...tracker.update([face(106, 0, 10)], 1.2, { model }));
+  t.same(
+    events.map((e) => [e.type, e.actor]),
+    [['appeared', 'Ben Affleck']],
+    'one appearance: no second track for him',
+  );
+  t.same(tracker.actors(), ['Ben Affleck']);
+});
+
 t.test('a shot that takes an earlier one up again names a face where that shot left it, from its evidence', async (t) => {
   // Madonna clearly in shot 1; a cutaway to Elton John; back to shot 1's set-up, where a face scores 0.85
   // for her (under the 0.9 threshold) and looks like her last face there (cosine 0.98).
