@@ -305,6 +305,34 @@ t.test("a face links to its track by the mean of the track's faces when the last
   t.same(tracker.actors(), ['Ben Affleck']);
 });
 
+t.test('a face named on its own takes the place of an unnamed track begun within a second, not of an older one', async (t) => {
+  const run = (unnamedUntil: number) => {
+    const tracker = new Tracker({ ...OFF, minHits: 2, absentSeconds: 1 });
+    const events = [];
+    // Coming into the picture, turned: like nobody, and like no face after it.
+    for (let time = 0; time <= unnamedUntil + 1e-9; time += 0.4) events.push(...tracker.update([turned(100, 7)], time, { model }));
+    events.push(...tracker.update([face(110, 1, 1)], unnamedUntil + 0.4, { model }));
+    events.push(...tracker.update([face(112, 1, 2)], unnamedUntil + 0.8, { model }));
+    return events.filter((e) => e.type !== 'left').map((e) => [e.type, e.actor]);
+  };
+  t.same(
+    run(0.4),
+    [
+      ['appeared', null],
+      ['identified', 'Madonna'],
+    ],
+    'entering at 0 s, named at 0.8 s: one track, Madonna from its start',
+  );
+  t.same(
+    run(2),
+    [
+      ['appeared', null],
+      ['appeared', 'Madonna'],
+    ],
+    'an unnamed face 2 s on screen, then Madonna in its place: someone else, a track of her own',
+  );
+});
+
 t.test('a shot that takes an earlier one up again names a face where that shot left it, from its evidence', async (t) => {
   // Madonna clearly in shot 1; a cutaway to Elton John; back to shot 1's set-up, where a face scores 0.85
   // for her (under the 0.9 threshold) and looks like her last face there (cosine 0.98).
