@@ -153,13 +153,6 @@ const SWITCH_MARGIN = 0.01;
 const SMALL_FACE = 64;
 
 /**
- * A track begun this recently (seconds) that nobody has named may be taken up by a face named on its
- * own in its place (Tracker.turnedAway): the face coming into the picture that began it was not yet
- * recognisable. Two detections at the default 0.4 s apart, and the next.
- */
-const ENTERING_SECONDS = 1;
-
-/**
  * Embedded faces a track needs before its detections may skip the embedding (track.embedSeconds): its
  * name (or its being nobody known) then rests on a few faces, and one more every embedSeconds keeps checking it.
  */
@@ -200,26 +193,20 @@ export class Tracker {
     this.shotFrames = options.cut ? 1 : this.shotFrames + 1;
     if (this.resumable && time > this.resumable.until) this.resumable = undefined;
     const pairs: { score: number; t: number; f: number }[] = [];
-    const elsewhere: { score: number; t: number; f: number }[] = [];
     const usedTracks = new Set<number>();
     const usedFaces = new Set<number>();
     const touched: Track[] = [];
     // A known face is its track's before anything else is paired (the pipeline made sure no other face is in its place).
     touched.push(...this.takeOwn('known', faces, time, options.model ?? null, usedTracks, usedFaces));
-    // "Alike": the closer of the track's last face and the mean of its faces, as resume() compares (one
-    // turned or blurred face moves the last face far from the next, not the mean).
-    const means = this.tracks.map((track) => unit(track.evidence.embedding));
     this.tracks.forEach((track, t) =>
       faces.forEach((face, f) => {
         if (face.follows !== undefined || usedFaces.has(f)) return;
         const overlap = iou(track.box, face.box);
-        const cos = Math.max(dot(track.last, face.embedding), dot(means[t]!, face.embedding));
-        const link = this.links(track, face, overlap, cos);
-        if (link) (link === 'place' ? pairs : elsewhere).push({ score: overlap + cos, t, f });
+        const cos = dot(track.last, face.embedding);
+        if (this.links(track, face, overlap, cos)) pairs.push({ score: overlap + cos, t, f });
       }),
     );
     pairs.sort((a, b) => b.score - a.score);
-    elsewhere.sort((a, b) => b.score - a.score);
     const take = ({ t, f }: { t: number; f: number }) => {
       if (usedTracks.has(t) || usedFaces.has(f)) return;
       usedTracks.add(t);
@@ -228,9 +215,7 @@ export class Tracker {
       touched.push(this.tracks[t]!);
     };
     pairs.forEach(take);
-    // A face in a track's place goes to it before a track elsewhere claims it by its looks alone.
-    this.turnedAway(faces, usedTracks, usedFaces, time).forEach(take);
-    elsewhere.forEach(take);
+    this.turnedAway(faces, usedTracks, usedFaces).forEach(take);
     // A detected face goes first: a followed face joins its track only where no detection did.
     touched.push(...this.takeOwn('followed', faces, time, options.model ?? null, usedTracks, usedFaces));
     this.previousUpdate = time;
@@ -326,13 +311,9 @@ export class Tracker {
    * in its place. Taken only when neither has another candidate: a track seen at the last detection,
    * a face within one face height of it at about the same size, no other such face for the track nor
    * track for the face, and a face not named as someone else on its own (a different person who
-   * walks into that place is known by their own name). A face named on its own still takes the place
-   * of a track begun less than ENTERING_SECONDS before that nobody has named: a face coming into the
-   * picture, turned or cut by the frame's edge, is not yet anyone's (Paresh Rawal rising into the
-   * Hera Pheri scene at 0.8 s, 63 px, unnamed twice, then named at 1.6 s in its place with cosine
-   * 0.19 to it: `scan` showed an unknown person from 0.8 to 1.4 s beside his own appearance).
+   * walks into that place is known by their own name).
    */
-  private turnedAway(faces: TrackInput[], usedTracks: Set<number>, usedFaces: Set<number>, time: number): { t: number; f: number }[] {
+  private turnedAway(faces: TrackInput[], usedTracks: Set<number>, usedFaces: Set<number>): { t: number; f: number }[] {
     const near: { t: number; f: number }[] = [];
     this.tracks.forEach((track, t) => {
       if (usedTracks.has(t) || track.lastSeen !== this.previousUpdate) return;
@@ -341,7 +322,7 @@ export class Tracker {
         if (centreDistance(track.box, face.box) <= Math.max(track.box.height, face.box.height)) near.push({ t, f });
       });
     });
-    return inTheirPlace(near, faces, this.tracks, (t) => this.tracks[t]!.actor === null && time - this.tracks[t]!.firstSeen < ENTERING_SECONDS);
+    return inTheirPlace(near, faces, this.tracks);
   }
 
   /**
@@ -467,22 +448,11 @@ export class Tracker {
     return this.recent.some((r) => r.actor === actor && track.firstSeen - r.at <= this.options.reidSeconds! && dot(look, r.embedding) >= this.link.reid);
   }
 
-  /**
-   * Whether `face` links to `track` (`cos`: the closer of its last face and the mean of its faces), and
-   * how: in its place (overlapping it with link.overlapping, or within a face height with link.near),
-   * or `elsewhere`, by its looks alone (link.anywhere). Faces elsewhere are linked only after the
-   * faces in tracks' places and those turned away there (turnedAway): a turned or blurred face can
-   * look more like another track's face than its own. The Hera Pheri scene, before: Suniel Shetty's
-   * face at 2.8 s, in his track's place (IoU 0.41, cosine 0.12 to his face 0.4 s before), went by its
-   * looks (0.59) to the unnamed track of Paresh Rawal's first, partial face, 1.8 face heights away,
-   * which `scan` then showed as an unknown person for 2.2 s; with the mean, his frontal face at 3.4 s
-   * still links to his track after the turned one.
-   */
-  private links(track: Track, face: TrackInput, iou: number, cos: number): 'place' | 'elsewhere' | undefined {
-    if (iou >= 0.3 && cos >= this.link.overlapping) return 'place';
+  private links(track: Track, face: TrackInput, iou: number, cos: number): boolean {
+    if (iou >= 0.3 && cos >= this.link.overlapping) return true;
     const size = Math.max(track.box.height, face.box.height, 1);
-    if (centreDistance(track.box, face.box) <= size && cos >= this.link.near) return 'place';
-    return cos >= this.link.anywhere ? 'elsewhere' : undefined;
+    if (centreDistance(track.box, face.box) <= size && cos >= this.link.near) return true;
+    return cos >= this.link.anywhere;
   }
 
   /**
@@ -601,17 +571,11 @@ function copyEvidence(e: Evidence): Evidence {
 
 /**
  * The pairs of a track and a face in its place that nothing else competes for: the track has no other
- * face there, the face no other track, and the face is not named as someone else on its own, unless
- * the track is `entering` (nobody's yet).
+ * face there, the face no other track, and the face is not named as someone else on its own.
  */
-function inTheirPlace(
-  near: { t: number; f: number }[],
-  faces: TrackInput[],
-  tracks: readonly TrackView[],
-  entering: (t: number) => boolean = () => false,
-): { t: number; f: number }[] {
+function inTheirPlace(near: { t: number; f: number }[], faces: TrackInput[], tracks: readonly TrackView[]): { t: number; f: number }[] {
   return near.filter(
-    ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === tracks[t]!.actor || entering(t)),
+    ({ t, f }) => near.filter((p) => p.t === t || p.f === f).length === 1 && (faces[f]!.actor === null || faces[f]!.actor === tracks[t]!.actor),
   );
 }
 
