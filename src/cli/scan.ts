@@ -122,41 +122,47 @@ export async function scanVideo(
   };
   let progress: Progress | undefined;
   let last = 0;
-  for (;;) {
-    const frame = queue.shift();
-    if (!frame) {
-      if (done) break;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-      continue;
+  try {
+    for (;;) {
+      const frame = queue.shift();
+      if (!frame) {
+        if (done) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      if (queue.length < READ_AHEAD - 1) ffmpeg.resume();
+      progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
+      const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
+      const plan = schedule.next({ time: frame.time, cut, change });
+      let events: TrackEvent[] = [];
+      if (plan !== 'carry') {
+        // The faces of the last detection are followed into this frame.
+        const { faces, model } = await analyzer.analyze(frame.image, {
+          tiles: plan === 'full',
+          follow: options.tracker.followed(cut),
+          known: options.tracker.settled(frame.time, cut),
+        });
+        events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
+        if (plan === 'full') lastFull = frame.time;
+      }
+      for (const track of options.tracker.seenSince(lastFull)) {
+        const list = samples.get(track.id) ?? [];
+        list.push({ t: frame.time, box: track.box });
+        samples.set(track.id, list);
+      }
+      apply(events);
+      // A track that ended before it was announced (a false detection) will never need its samples.
+      for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
+      last = frame.time;
+      progress.tick();
+      // Nothing keeps a frame's pixels once it is analysed (tracks keep boxes, the shot detector its own thumbnail).
+      ffmpeg.recycle(frame.image.data);
     }
-    if (queue.length < READ_AHEAD - 1) ffmpeg.resume();
-    progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
-    const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
-    const plan = schedule.next({ time: frame.time, cut, change });
-    let events: TrackEvent[] = [];
-    if (plan !== 'carry') {
-      // The faces of the last detection are followed into this frame.
-      const { faces, model } = await analyzer.analyze(frame.image, {
-        tiles: plan === 'full',
-        follow: options.tracker.followed(cut),
-        known: options.tracker.settled(frame.time, cut),
-      });
-      events = options.tracker.update(faces, frame.time, { cut, model, shot, resumes });
-      if (plan === 'full') lastFull = frame.time;
-    }
-    for (const track of options.tracker.seenSince(lastFull)) {
-      const list = samples.get(track.id) ?? [];
-      list.push({ t: frame.time, box: track.box });
-      samples.set(track.id, list);
-    }
-    apply(events);
-    // A track that ended before it was announced (a false detection) will never need its samples.
-    for (const id of samples.keys()) if (!options.tracker.has(id)) samples.delete(id);
-    last = frame.time;
-    progress.tick();
-    // Nothing keeps a frame's pixels once it is analysed (tracks keep boxes, the shot detector its own thumbnail).
-    ffmpeg.recycle(frame.image.data);
+  } catch (err) {
+    // A failed analysis ends the scan: ffmpeg, paused with frames waiting or decoding on, must not outlive it.
+    await ffmpeg.stop();
+    throw err;
   }
   progress?.finish();
   const exit = await ffmpeg.exited;
