@@ -1,5 +1,9 @@
 // Ingest with real ffmpeg: frame size and cutting, newest frame wins, restarts, failure, RTSP recovery.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { CameraSource } from '../src/ingest/camera-source.js';
 import { ffmpegArgs, parseOutputSize } from '../src/ingest/ffmpeg-args.js';
@@ -63,6 +67,57 @@ t.test('a frame handed back is filled with a later frame of its size, its pixels
   const equal = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
   t.ok(equal(frames[1]!, copies[1]!), "the reused buffer holds the second frame's pixels");
   t.notOk(equal(copies[1]!, copies[0]!), 'the synthetic video changes from frame to frame');
+});
+
+/** Every frame of `file` as FfmpegProcess delivers it (copied), and how its run ended. */
+async function framesOf(file: string): Promise<Uint8Array[]> {
+  const frames: Uint8Array[] = [];
+  const ffmpeg = new FfmpegProcess('ffmpeg', { url: file, fps: 5, maxWidth: 320, background: true }, (frame) => frames.push(frame.image.data.slice()));
+  await ffmpeg.exited;
+  return frames;
+}
+
+/** ffmpeg's own output for the same arguments, read whole from its stdout. */
+async function ffmpegBytes(file: string): Promise<Buffer> {
+  const args = ffmpegArgs({ url: file, fps: 5, maxWidth: 320, background: true });
+  const { stdout } = await promisify(execFile)('ffmpeg', args, { encoding: 'buffer', maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+t.test("frames are ffmpeg's own bytes, read straight into them through a FIFO that leaves nothing behind", async (t) => {
+  const file = await syntheticVideo(320, 240, 3);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'ar-tmpdir-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  });
+  const frames = await framesOf(file);
+  const expected = await ffmpegBytes(file);
+  t.equal(frames.length, expected.length / (320 * 240 * 3), `every frame (${frames.length})`);
+  t.ok(Buffer.concat(frames).equals(expected), 'byte for byte, in order');
+  t.same(await readdir(tmp), [], "the FIFO's folder is gone");
+  // Without a temporary folder there is no FIFO: stdout is Node's pipe, and the frames the same.
+  process.env.TMPDIR = path.join(tmp, 'missing');
+  t.ok(Buffer.concat(await framesOf(file)).equals(expected), 'the same frames through the pipe');
+});
+
+t.test('stop() while paused: nothing more is read, and ffmpeg and the reader end', async (t) => {
+  const file = await syntheticVideo(320, 240, 20);
+  let frames = 0;
+  const ffmpeg = new FfmpegProcess('ffmpeg', { url: file, fps: 5, maxWidth: 320, background: true }, () => {
+    frames++;
+    ffmpeg.pause();
+  });
+  t.ok(await until(() => frames > 0, 10_000), 'a first frame');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(frames, 1, 'paused: no frame after the first');
+  const started = Date.now();
+  const exit = await ffmpeg.stop();
+  t.ok(Date.now() - started < 2000, `stopped within the grace period, without SIGKILL (${exit.signal ?? exit.code})`);
+  t.notOk(alive(ffmpeg.pid), 'no ffmpeg left');
+  t.same(await ffmpeg.stop(), exit, 'stopping again answers the same');
 });
 
 t.test('a looped file camera: scaled frames, newest wins, SIGKILL restarts, stop leaves no ffmpeg', async (t) => {
