@@ -248,8 +248,8 @@ export class FfmpegProcess {
  * A FIFO for ffmpeg's stdout, its path already gone: the write end for the child, the read end for
  * this process, which reads each frame's bytes straight into the frame's buffer. Node's stdio pipe
  * hands over a new 64 KiB buffer per read, copied into the frame and then collected: ingest alone
- * (the Avengers scene's 76 frames at 854×480, no analysis) took 200–330 ms of this process's CPU
- * that way, and 60–85 ms through the FIFO (2026-11-30, four runs each). Undefined when a FIFO cannot
+ * (the Avengers scene's 76 frames at 854×480, no analysis) took 180–365 ms of this process's CPU
+ * that way, and 66–87 ms through the FIFO (2026-11-30, nine runs each). Undefined when a FIFO cannot
  * be made (no mkfifo, no room in the temporary folder): stdout is then Node's pipe.
  */
 function openFifo(): { read: number; write: number } | undefined {
