@@ -124,3 +124,22 @@ t.test('a photo at its own aspect: the faces of the square, at the same places',
     t.ok(Math.min(...matched) >= 0.9, `${file}: every face again, IoU at least ${Math.min(...matched).toFixed(3)}`);
   }
 });
+
+t.test('the float SSD is loaded only where a pass runs on it: not with BlazeFace for frames and int8 for the rest', async (t) => {
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'face-onnx-'));
+  t.teardown(() => rmSync(cacheDir, { recursive: true, force: true }));
+  const backend = new OnnxFaceBackend({ cacheDir, intraOpNumThreads: 1, frameDetector: 'blazeface', quantize: 'photos-and-second-look' });
+  await backend.start();
+  t.teardown(() => backend.stop());
+  const faceApi = readdirSync(cacheDir).find((d) => d.startsWith('face-api-'))!;
+  const files = readdirSync(path.join(cacheDir, faceApi));
+  t.notOk(files.includes('ssd.onnx'), `no float SSD built or loaded (${files.join(', ')})`);
+  t.ok(
+    files.some((f) => /^ssd-int8-/.test(f)),
+    'the int8 SSD is',
+  );
+  const grey = solid(640, 360, () => 128);
+  const options = { minScore: 0.5, maxFaces: 10 };
+  t.same(await backend.detect(grey, options), [], 'a photo: the int8 SSD');
+  for (const pass of ['frame', 'second-look', 'photo'] as const) t.same(await backend.detectScaled!(grey, 0.8, options, pass), [], `a ${pass} pass`);
+});

@@ -166,6 +166,17 @@ export class OnnxFaceBackend implements FaceBackend {
     return this.mixedInt8 && int8 ? 'ssd-int8' : 'detect';
   }
 
+  /**
+   * Whether any pass runs on the `detect` session (see {@link ssdSession}). With the defaults none
+   * does: BlazeFace takes a video frame's whole pass, the int8 SSD photos and the second look. The
+   * float SSD is then not loaded: its session took 60 MB of RSS (22 MB of weights, and onnxruntime's
+   * prepacked copies) and 0.23–0.4 s to open on a 2-core machine, for nothing.
+   */
+  private get detectUsed(): boolean {
+    if (this.detector !== 'ssd') return true;
+    return !this.blazeFrames || this.ssdSession('photo') === 'detect' || this.ssdSession('second-look') === 'detect';
+  }
+
   private get tinySize(): number {
     return this.options.tinyInputSize ?? TINY_DEFAULT_INPUT_SIZE;
   }
@@ -175,10 +186,14 @@ export class OnnxFaceBackend implements FaceBackend {
       try {
         // One at a time: compiling is CPU-bound, and parallel first runs only contend.
         const models = {
-          detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', {
-            ...this.options,
-            int8: this.quantize === 'detector' || this.quantize === 'all',
-          }),
+          ...(this.detectUsed
+            ? {
+                detect: await faceModelPath(this.detector === 'ssd' ? 'ssd' : 'tiny-detector', {
+                  ...this.options,
+                  int8: this.quantize === 'detector' || this.quantize === 'all',
+                }),
+              }
+            : {}),
           landmarks: await faceModelPath(this.options.tinyLandmarks ? 'landmarks-tiny' : 'landmarks', this.options),
           embed:
             this.embedNetwork === 'mobilefacenet'
