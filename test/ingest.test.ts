@@ -103,6 +103,14 @@ t.test("frames are ffmpeg's own bytes, read straight into them through a FIFO th
   t.ok(Buffer.concat(await framesOf(file)).equals(expected), 'the same frames through the pipe');
 });
 
+t.test('an ffmpeg that cannot even be spawned leaves no FIFO descriptor open', async (t) => {
+  const open = () => readdir('/proc/self/fd').then((fds) => fds.length);
+  const before = await open();
+  for (let i = 0; i < 5; i++)
+    t.throws(() => new FfmpegProcess('ff\u0000mpeg', { url: 'a.mp4', fps: 5, maxWidth: 320 }, () => undefined), /null bytes|ERR_INVALID_ARG/);
+  t.equal(await open(), before, 'as many descriptors as before');
+});
+
 t.test('stop() while paused: nothing more is read, and ffmpeg and the reader end', async (t) => {
   const file = await syntheticVideo(320, 240, 20);
   let frames = 0;

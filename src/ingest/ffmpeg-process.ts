@@ -82,9 +82,15 @@ export class FfmpegProcess {
       writeFileSync(list, inputList(spec), { mode: 0o600 });
     }
     const fifo = openFifo();
-    this.child = spawn(ffmpegPath, ffmpegArgs(spec, { inputList: list }), { stdio: ['ignore', fifo?.write ?? 'pipe', 'pipe'] });
-    // ffmpeg has its own copy of the write end: once it exits, the reader sees the end of the frames.
-    if (fifo) closeSync(fifo.write);
+    try {
+      this.child = spawn(ffmpegPath, ffmpegArgs(spec, { inputList: list }), { stdio: ['ignore', fifo?.write ?? 'pipe', 'pipe'] });
+    } catch (err) {
+      if (fifo) closeSync(fifo.read);
+      throw err;
+    } finally {
+      // ffmpeg has its own copy of the write end: once it exits, the reader sees the end of the frames.
+      if (fifo) closeSync(fifo.write);
+    }
     live.add(this.child);
     if (spec.background && this.child.pid !== undefined) lowestPriority(this.child.pid);
     const stderr = this.child.stderr!;
