@@ -1,8 +1,9 @@
-// `scan` when the analysis of a frame fails: the scan fails with it, and its ffmpeg does not outlive it.
+// `scan` when the analysis of a frame fails, or its model cannot be loaded: the scan fails with it, and its ffmpeg does not outlive it.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { scanVideo } from '../src/cli/scan.js';
+import { scanCommand, scanVideo } from '../src/cli/scan.js';
+import { loadConfig } from '../src/config/load.js';
 import { FrameAnalyzer } from '../src/track/frame-analyzer.js';
 import { Tracker } from '../src/track/tracker.js';
 import { embedderSpec } from '../src/vision/embedder.js';
@@ -32,6 +33,14 @@ function failingBackend(failing: number): FaceBackend {
   };
 }
 
+/** The command line of any process still reading `video`. */
+async function readers(video: string): Promise<string> {
+  return promisify(execFile)('pgrep', ['-af', video]).then(
+    ({ stdout }) => stdout.trim(),
+    () => '',
+  );
+}
+
 t.test('a failed detection fails the scan, and ffmpeg goes with it', async (t) => {
   // Long enough that ffmpeg is still decoding (or paused, frames waiting) when the third detection fails.
   const video = await syntheticVideo(320, 240, 20);
@@ -46,9 +55,13 @@ t.test('a failed detection fails the scan, and ffmpeg goes with it', async (t) =
     }),
     /detection 3 failed/,
   );
-  const left = await promisify(execFile)('pgrep', ['-f', video]).then(
-    ({ stdout }) => stdout.trim(),
-    () => '',
-  );
-  t.equal(left, '', 'no ffmpeg left on the video');
+  t.equal(await readers(video), '', 'no ffmpeg left on the video');
+});
+
+t.test('a scan whose model cannot be loaded ends the ffmpeg it started while loading it', async (t) => {
+  // Long enough that ffmpeg is still decoding, or paused with frames waiting, when the model fails.
+  const video = await syntheticVideo(320, 240, 20);
+  const config = loadConfig({ env: {} });
+  await t.rejects(scanCommand({ config, json: true }, { model: '/nonexistent-model', video, vtt: false }), { code: 'MODEL_NOT_FOUND' });
+  t.equal(await readers(video), '', 'no ffmpeg left on the video');
 });

@@ -6,6 +6,8 @@ import { DetectSchedule, type DetectScheduleOptions } from '../track/detect-sche
 import { FrameAnalyzer } from '../track/frame-analyzer.js';
 import { ShotDetector } from '../track/shot-detector.js';
 import { Tracker, type TrackEvent } from '../track/tracker.js';
+import type { FixedModel } from '../recognize/fixed-model.js';
+import type { FacePipeline } from '../vision/pipeline.js';
 import type { Box } from '../vision/types.js';
 import { Progress } from '../util/progress.js';
 import { createFacePipeline, detectOptions } from '../vision/create-backend.js';
@@ -32,10 +34,14 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 export async function scanCommand(context: CommandContext, options: ScanOptions): Promise<void> {
   const { config } = context;
   if (!existsSync(options.video)) throw new RecognizerError('USAGE', `no such video: ${options.video}`);
-  const models = await commandModel(config, options.model);
-  const pipeline = await createFacePipeline(config.vision);
+  const fps = options.fps ?? 5;
+  // ffmpeg starts (about 0.1 s to its first frame) while the model and the face networks load.
+  const source = new ScanSource({ video: options.video, fps, ffmpegPath: config.ingest.ffmpegPath });
+  let models: FixedModel | undefined;
+  let pipeline: FacePipeline | undefined;
   try {
-    const fps = options.fps ?? 5;
+    models = await commandModel(config, options.model);
+    pipeline = await createFacePipeline(config.vision);
     const detect = detectOptions(config.vision);
     const scanned = await scanVideo(new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec), {
       video: options.video,
@@ -43,6 +49,7 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
       ffmpegPath: config.ingest.ffmpegPath,
       tracker: new Tracker({ ...config.track, link: pipeline.embedder.tuning.link }),
       schedule: config.track,
+      source,
     });
     const result = { duration: scanned.duration, appearances: scanned.appearances.map(({ samples: _, ...a }) => a) };
     if (options.vtt && !context.json) return void process.stdout.write(toVtt(result.appearances));
@@ -51,8 +58,10 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
       .join('\n');
     print(context.json, result, human || 'nobody on screen');
   } finally {
-    await models.stop();
-    await pipeline.backend.stop();
+    // A model that failed to load leaves ffmpeg started and unread (stop() after a scan: it has exited).
+    await source.stop();
+    await models?.stop();
+    await pipeline?.backend.stop();
   }
 }
 
@@ -71,30 +80,71 @@ export interface SampledAppearance extends Appearance {
 const READ_AHEAD = 8;
 
 /**
+ * ffmpeg reading a video for {@link scanVideo}, up to {@link READ_AHEAD} frames ahead of it. The scan
+ * command starts one before loading its models, so that ffmpeg's start overlaps theirs.
+ */
+export class ScanSource {
+  readonly ffmpeg: FfmpegProcess;
+  private readonly queue: Frame[] = [];
+  private wake: (() => void) | undefined;
+  private done = false;
+
+  constructor(options: { video: string; fps: number; ffmpegPath: string; maxWidth?: number }) {
+    this.ffmpeg = new FfmpegProcess(
+      options.ffmpegPath,
+      { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280, background: true },
+      (frame) => {
+        this.queue.push(frame);
+        if (this.queue.length >= READ_AHEAD) this.ffmpeg.pause();
+        this.wake?.();
+      },
+    );
+    void this.ffmpeg.exited.then(() => {
+      this.done = true;
+      this.wake?.();
+    });
+  }
+
+  /** The next frame, or undefined once ffmpeg has ended (see `ffmpeg.exited` for how). */
+  async next(): Promise<Frame | undefined> {
+    for (;;) {
+      const frame = this.queue.shift();
+      if (frame) {
+        if (this.queue.length < READ_AHEAD - 1) this.ffmpeg.resume();
+        return frame;
+      }
+      if (this.done) return undefined;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  /** Ends ffmpeg, whether or not its frames were read. */
+  async stop(): Promise<void> {
+    await this.ffmpeg.stop();
+  }
+}
+
+/**
  * Every frame at `fps` through the shot detector, the detection schedule, the analyzer and the tracker;
  * ffmpeg waits while inference runs. A track never crosses a cut, so an appearance is one person within
  * one shot. A frame the schedule does not detect on shows the faces of the tracks it carries on.
  */
 export async function scanVideo(
   analyzer: FrameAnalyzer,
-  options: { video: string; fps: number; ffmpegPath: string; tracker: Tracker; schedule: DetectScheduleOptions; maxWidth?: number },
+  options: {
+    video: string;
+    fps: number;
+    ffmpegPath: string;
+    tracker: Tracker;
+    schedule: DetectScheduleOptions;
+    maxWidth?: number;
+    /** ffmpeg already reading `video` at `fps` (started by the caller); by default started here. */
+    source?: ScanSource;
+  },
 ): Promise<{ duration: number; appearances: SampledAppearance[] }> {
-  const queue: Frame[] = [];
-  let wake: (() => void) | undefined;
-  const ffmpeg = new FfmpegProcess(
-    options.ffmpegPath,
-    { url: options.video, fps: options.fps, maxWidth: options.maxWidth ?? 1280, background: true },
-    (frame) => {
-      queue.push(frame);
-      if (queue.length >= READ_AHEAD) ffmpeg.pause();
-      wake?.();
-    },
-  );
-  let done = false;
-  void ffmpeg.exited.then(() => {
-    done = true;
-    wake?.();
-  });
+  const source = options.source ?? new ScanSource(options);
+  const ffmpeg = source.ffmpeg;
   const open = new Map<number, SampledAppearance>();
   const closed: SampledAppearance[] = [];
   // Samples of tracks not yet announced, kept until they are (or dropped when they end unannounced).
@@ -123,15 +173,7 @@ export async function scanVideo(
   let progress: Progress | undefined;
   let last = 0;
   try {
-    for (;;) {
-      const frame = queue.shift();
-      if (!frame) {
-        if (done) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      if (queue.length < READ_AHEAD - 1) ffmpeg.resume();
+    for (let frame = await source.next(); frame; frame = await source.next()) {
       progress ??= new Progress('scan', Math.max(1, Math.round((ffmpeg.duration ?? 0) * options.fps)));
       const { cut, change, shot, resumes } = shots.observe(frame.image, frame.time);
       const plan = schedule.next({ time: frame.time, cut, change });
