@@ -65,15 +65,15 @@ if (missing) {
     t.ok(report.piEstimate.frameOneFaceMs.pi4 > ssd.pi4, 'a frame costs more than its detector');
   });
 
-  t.test('bench --live --scan --memory --quick: latency, scan speed and memory, each sane', async (t) => {
+  t.test('bench --live --scan --memory --quick: latency, scan speed (the median of two rounds) and memory, each sane', async (t) => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [MAIN, 'bench', '--json', '--no-stages', '--live', '--scan', '--memory', '--quick', '--window', '3'],
+      [MAIN, 'bench', '--json', '--no-stages', '--live', '--scan', '--rounds', '2', '--memory', '--quick', '--window', '3'],
       { env: { ...process.env, ACTOR_RECOGNIZER_VISION_THREADS: '1' }, maxBuffer: 16 * 1024 * 1024, timeout: 180_000 },
     );
     const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
       live: { n: number; p50Ms: number; p95Ms: number; framesProcessed: number; broker: string };
-      scan: { realtime: number; videos: { durationSeconds: number; wallSeconds: number; realtime: number }[] };
+      scan: { realtime: number; rounds: number; videos: { durationSeconds: number; wallSeconds: number; walls: number[]; realtime: number }[] };
       memory: { cameras: number; peakMb: number; meanMb: number; trend: string; samples: number; framesProcessed: number; env: Record<string, string> }[];
       backends?: unknown;
     };
@@ -86,6 +86,9 @@ if (missing) {
     t.equal(scan.videos.length, 1, 'one short clip in quick mode');
     const v = scan.videos[0]!;
     t.ok(v.durationSeconds > 0 && v.wallSeconds > 0 && Math.abs(v.realtime - v.durationSeconds / v.wallSeconds) < 0.02, `scan ${v.realtime}× real time`);
+    t.equal(scan.rounds, 2);
+    t.equal(v.walls.length, 2, 'the clip scanned once a round');
+    t.equal(v.wallSeconds, Math.min(...v.walls), `its time the median (nearest rank) of ${v.walls.join(' and ')} s`);
     t.equal(memory.length, 1, 'one camera count in quick mode');
     const m = memory[0]!;
     t.equal(m.cameras, 1);
