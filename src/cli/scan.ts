@@ -59,7 +59,7 @@ export async function scanCommand(context: CommandContext, options: ScanOptions)
     print(context.json, result, human || 'nobody on screen');
   } finally {
     // A model that failed to load leaves ffmpeg started and unread (stop() after a scan: it has exited).
-    await source.stop();
+    await source.ffmpeg.stop();
     await models?.stop();
     await pipeline?.backend.stop();
   }
@@ -117,11 +117,6 @@ export class ScanSource {
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
-  }
-
-  /** Ends ffmpeg, whether or not its frames were read. */
-  async stop(): Promise<void> {
-    await this.ffmpeg.stop();
   }
 }
 
