@@ -201,6 +201,39 @@ t.test('one pass of the second look at a time (a live camera`s frames): the whol
   t.same(backend.scales, [0.8, 1.6], 'a part past the last wraps round');
 });
 
+t.test('a look taken whole on a backend whose passes keep no arena: as few passes as wholeLookPixels allows; a camera`s parts stay strips', async (t) => {
+  const image = coordinateImage(640, 360);
+  const left = { x: 40, y: 100, width: 30, height: 32 };
+  const seam = { x: 250, y: 200, width: 30, height: 32 };
+  const right = { x: 560, y: 200, width: 30, height: 32 };
+  const large = { x: 300, y: 100, width: 90, height: 100 };
+  const backend = Object.assign(scaledBackend([left, seam, right, large]), { wholeLookPixels: 1024 * 1024 });
+  const options = { minScore: 0.5, maxFaces: 20, tileZoom: 2 };
+  const found = await detectFrame(backend, image, options);
+  t.same(backend.scales, [0.8, 1.6], 'the whole frame, then all of it at 1.6 in one pass of 1024×576');
+  t.same(backend.passes, ['photo', 'second-look'], 'that pass is the second look');
+  t.same(
+    found.map((d) => d.box).sort((a, b) => a.x - b.x),
+    [left, seam, large, right],
+    'the small faces, one on what would be a strip`s seam, and the large one once',
+  );
+  backend.scales.length = 0;
+  const strips = await detectFrame(scaledBackend([left, seam, right, large]), image, options);
+  t.same(
+    strips.map((d) => d.box).sort((a, b) => a.x - b.x),
+    found.map((d) => d.box).sort((a, b) => a.x - b.x),
+    'the same faces as the three strips find',
+  );
+  await detectFrame(backend, image, { ...options, part: 1 });
+  t.same(backend.scales, [0.8, 1.6], 'a part: the whole frame and one strip');
+  t.equal(secondLookPasses(640, 360, { ...options, part: 1 }, true), 3, '…of three, as before');
+  const bounded = Object.assign(scaledBackend([]), { wholeLookPixels: 512 * 512 });
+  await detectFrame(bounded, image, options);
+  t.same(bounded.scales, [0.8, 1.6, 1.6, 1.6], 'a bound no larger than 512×512: the three strips');
+  t.same(stripGrid(1280, 720, 0.8, 160, 1024 * 1024).length, 1, 'a 720p frame at tileZoom 2 (1024×576) is one pass under 1024×1024');
+  t.same(stripGrid(1920, 1080, 1.6, 240, 1024 * 1024).length, 6, 'a larger zoom still splits into passes under the bound');
+});
+
 t.test('a pipeline takes new detection settings while running (a live update of vision.*): the next image uses them', async (t) => {
   const backend = scaledBackend([]);
   const pipeline = new FacePipeline(backend, { minScore: 0.5, maxFaces: 20, tileZoom: 0 });

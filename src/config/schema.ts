@@ -153,7 +153,7 @@ const VisionSchema = Type.Object(
       minimum: 0,
       maximum: 4,
       description:
-        'Video frames (cameras, scan) get a second look for small faces: the detector sees the frame again this many times larger than in the whole-frame pass (2: faces twice as large; 640×360 is seen at 1024×576, in three overlapping strips of 427×576 (no pass larger than the 512×512 square, which bounds the memory of the detector), about 5 times the cost of the whole frame at 512×288; the Tiny detector and the tfjs backend use overlapping tiles instead, 6 for 640×360). 0 or 1: the whole frame only.',
+        'Video frames (cameras, scan) get a second look for small faces: the detector sees the frame again this many times larger than in the whole-frame pass (2: faces twice as large; 640×360 is seen at 1024×576: a camera in three overlapping strips of 427×576, one a frame (no pass larger than the 512×512 square, which bounds the memory of the detector), scan in one pass on the int8 SSD, about 5 times the cost of the whole frame at 512×288; the Tiny detector and the tfjs backend use overlapping tiles instead, 6 for 640×360). 0 or 1: the whole frame only.',
     }),
     embedder: oneOf(EMBEDDER_IDS, {
       default: DEFAULT_EMBEDDER,

@@ -33,6 +33,9 @@ class TimedBackend implements FaceBackend {
   get embedNetwork() {
     return this.inner.embedNetwork;
   }
+  get wholeLookPixels() {
+    return this.inner.wholeLookPixels;
+  }
   start(): Promise<void> {
     return this.inner.start();
   }

@@ -55,7 +55,8 @@ export function cropImage(image: RgbImage, tile: Tile): RgbImage {
  * the Avengers scene, 5 fps, RSS every 5 s for a minute): 317–324 MiB with two strips of 577×576 per
  * second look, 286–298 with three of 427×576, and `bench --scan` no slower (3.83 and 4.24× real time
  * against 3.82 and 3.81×, alternated). Earlier, on 640×360 against the 6 tiles: one pass at
- * 1024×576 +63–72 MiB over the tiles; two strips at 576×576 +29 MiB.
+ * 1024×576 +63–72 MiB over the tiles; two strips at 576×576 +29 MiB. A backend whose second-look
+ * passes keep no arena allows more to a look taken whole (FaceBackend.wholeLookPixels).
  */
 const MAX_PASS_PIXELS = 512 * 512;
 
@@ -63,7 +64,7 @@ const MAX_PASS_PIXELS = 512 * 512;
  * Faces of a video frame. A backend that detects at any size (SSD on onnxruntime) sees the frame at
  * its own aspect, long side 512 (what face-api's square shows of it, without the padding), and for
  * the second look the frame `zoom` times larger, in as few strips across its long side as keep each
- * pass under MAX_PASS_PIXELS (640×360: three strips of 267×360 seen at 427×576, against 6 tiles of
+ * pass under MAX_PASS_PIXELS, or the backend's wholeLookPixels for a look taken whole (640×360: three strips of 267×360 seen at 427×576, against 6 tiles of
  * 512×512; see docs/pipeline.md). From the second look it keeps the faces the tiles would have kept
  * (no larger than MAX_FACE_IN_TILE of a tile's side, not cut by a strip's inner edge), since the
  * whole pass finds the large ones. Other backends: {@link detectWithTiles}.
@@ -79,7 +80,7 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
     options.video ? 'frame' : 'photo',
   );
   if (!second) return whole;
-  const { strips, side, scale } = secondLookStrips(image.width, image.height, options);
+  const { strips, side, scale } = secondLookStrips(image.width, image.height, options, backend.wholeLookPixels);
   const found = [...whole];
   for (const strip of onlyPart(strips, options.part)) {
     const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
@@ -92,11 +93,16 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   return suppressFaces(found).slice(0, options.maxFaces);
 }
 
-/** The second look's strips of a `width`×`height` frame (SSD at any size), their side in the frame's pixels, and their scale. */
-function secondLookStrips(width: number, height: number, options: DetectOptions): { strips: Tile[]; side: number; scale: number } {
+/**
+ * The second look's strips of a `width`×`height` frame (SSD at any size), their side in the frame's
+ * pixels, and their scale. A look taken whole (no DetectOptions.part) on a backend whose passes keep
+ * no arena (FaceBackend.wholeLookPixels) is taken in as few passes as that allows.
+ */
+function secondLookStrips(width: number, height: number, options: DetectOptions, wholeLookPixels?: number): { strips: Tile[]; side: number; scale: number } {
   const side = Math.max(MIN_TILE, Math.round(Math.max(width, height) / (options.tileZoom ?? 0)));
   const scale = (options.side ?? DETECTOR_SIDE) / side;
-  return { strips: stripGrid(width, height, scale, side * OVERLAP), side, scale };
+  const most = options.part === undefined && wholeLookPixels ? Math.max(wholeLookPixels, MAX_PASS_PIXELS) : MAX_PASS_PIXELS;
+  return { strips: stripGrid(width, height, scale, side * OVERLAP, most), side, scale };
 }
 
 /**
@@ -114,9 +120,9 @@ function onlyPart<T>(passes: T[], part: number | undefined): T[] {
   return part === undefined ? passes : [passes[part % passes.length]!];
 }
 
-/** Strips across the long side of the image, overlapping by `overlap` px, each at most MAX_PASS_PIXELS once scaled. */
-export function stripGrid(width: number, height: number, scale: number, overlap: number): Tile[] {
-  const count = Math.max(1, Math.ceil((width * height * scale * scale) / MAX_PASS_PIXELS));
+/** Strips across the long side of the image, overlapping by `overlap` px, each at most `most` pixels once scaled. */
+export function stripGrid(width: number, height: number, scale: number, overlap: number, most = MAX_PASS_PIXELS): Tile[] {
+  const count = Math.max(1, Math.ceil((width * height * scale * scale) / most));
   if (count === 1) return [{ x: 0, y: 0, width, height }];
   const alongX = width >= height;
   const length = alongX ? width : height;

@@ -98,6 +98,12 @@ export interface FaceBackend {
    * the pass is for, which a backend may run on another form of the detector (vision.quantize).
    */
   readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass) => Promise<Detection[]>;
+  /**
+   * The most pixels one `second-look` pass of detectScaled may show the detector when the look is
+   * taken whole (no DetectOptions.part): set where such a pass keeps nothing of its size after it
+   * (no arena), so that fewer, larger passes cost only time; absent: tiles.ts's bound for every pass.
+   */
+  readonly wholeLookPixels?: number;
   /** The 68 landmarks (iBUG 300-W order) of the face in `box`, in the image's pixels. */
   landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]>;
   /** Which embedding network `embed` runs (see embedder.ts); face-api's descriptor when absent. */

@@ -88,6 +88,17 @@ const SESSION_OVERRIDES = { 'ssd-int8': { enableCpuMemArena: false }, blazeface:
 export const MAX_BATCH = 4;
 
 /**
+ * The most pixels of one pass of a second look taken whole (scan, eval --footage, REST photos; a
+ * camera takes it a strip a frame) when its passes run on the int8 SSD, whose session keeps no arena:
+ * 1024×1024, so that a frame of any usual aspect at tileZoom 2 is one pass rather than three strips.
+ * Measured 2026-11-30 (2-core AMD EPYC, AVX2): an 854×480 frame's look as one 1024×576 pass 77 ms
+ * against 98 ms for the three 427×576 strips (int8 SSD alone, medians of 18, alternated); `scan` of
+ * the Avengers scene 7.15 → 7.55× real time (bench --scan, medians of 3 rounds, twice alternated);
+ * the faces of 96 frames of five videos the strips' but for 4 and 3 of 301, all near the threshold.
+ */
+const WHOLE_LOOK_PIXELS = 1024 * 1024;
+
+/**
  * What the input pool may hold: a few frames of two or three cameras (1280×720 is 2.7 MB) and the
  * face batches of their frames; a larger image (a photo) is copied into a buffer of its own.
  */
@@ -126,6 +137,7 @@ export class OnnxFaceBackend implements FaceBackend {
   private readonly anchors = new Map<string, { center: WireTensor; size: WireTensor }>();
   /** Faces of a video frame or photo seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
   readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass) => Promise<Detection[]>;
+  readonly wholeLookPixels?: number;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
@@ -140,6 +152,7 @@ export class OnnxFaceBackend implements FaceBackend {
     if ((options.detector ?? 'ssd') === 'ssd') {
       this.detectScaled = (image, scale, detectOptions, pass) => this.detectFrame(image, scale, detectOptions, pass);
     }
+    if (this.mixedInt8) this.wholeLookPixels = WHOLE_LOOK_PIXELS;
   }
 
   private get detector(): DetectorKind {
