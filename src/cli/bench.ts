@@ -17,6 +17,7 @@ import { TfjsFaceBackend } from '../vision/tfjs-backend.js';
 import { EMBEDDING_SIZE, type DetectOptions, type FaceBackend, type RgbImage } from '../vision/types.js';
 import { benchEmbedders, type BenchFaces } from './bench-embedders.js';
 import { benchInt8, formatInt8 } from './bench-int8.js';
+import { describeMachine, formatMachine } from './bench-machine.js';
 import { datasetsDir, loadBenchInputs, MEMORY_VIDEO, VIDEO, VIDEO_B, type BenchInput } from './bench-inputs.js';
 import { benchLive, formatLive } from './bench-live.js';
 import { benchMemory, formatMemory } from './bench-memory.js';
@@ -73,8 +74,10 @@ export async function benchCommand(ctx: Context, args: BenchArgs, host: CommandH
   const say = (line: string) => {
     if (!ctx.json) process.stderr.write(`${line}\n`);
   };
-  const report: Record<string, unknown> = {};
-  const text: string[] = [];
+  // Figures of one machine say little of another without its vector extensions (docs/benchmarks.md).
+  const machine = describeMachine();
+  const report: Record<string, unknown> = { machine };
+  const text: string[] = [formatMachine(machine)];
   if (args.sections.has('stages')) {
     const stages = await benchStages(ctx, args, say);
     Object.assign(report, stages.report);

@@ -29,7 +29,12 @@ if (missing) {
       peak: { matmul: { gflop: number; gflops: number }; conv: { gflop: number; gflops: number } };
       percentOfPeak: Record<string, Record<string, number>>;
       piEstimate: { estimate: boolean; ms: Record<string, { pi4: number; pi5: number }>; frameOneFaceMs: { pi4: number; pi5: number } };
+      machine: { cpu: string; arch: string; cores: number; vector: string[] };
     };
+    t.ok(
+      report.machine.cpu && report.machine.cores >= 1 && report.machine.arch === process.arch,
+      `measured on ${report.machine.cpu}: ${report.machine.vector.join(' ')}`,
+    );
     for (const backend of ['tfjs', 'onnx']) {
       for (const stage of STAGES) {
         const s = report.backends[backend]?.[stage];
