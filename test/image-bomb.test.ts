@@ -43,6 +43,14 @@ t.test('decoding shrinks on load: the working size, and the scale back to the or
     [1000, 3, 3, 200],
     "the detector's input averaged down by a whole factor",
   );
+  const frame = { data: new Uint8Array(1280 * 720 * 3).fill(90), width: 1280, height: 720 };
+  t.equal(reduceForDetector(frame, 1024, 512).scale, 2, 'a 1280×720 frame seen at 512×288: halved, as without the floor');
+  t.equal(reduceForDetector(frame, 1024, 1024).scale, 1, 'seen at 1024×576 (the second look in one pass): its own pixels, not 640×360 enlarged');
+  t.equal(reduceForDetector(frame, 1024, 1024).image, frame, 'unchanged, not copied');
+  const hd = { data: new Uint8Array(1920 * 1080 * 3).fill(90), width: 1920, height: 1080 };
+  t.equal(reduceForDetector(hd, 1024, 1024 * 1.5).scale, 1, 'a 1080p frame seen larger than itself keeps its pixels');
+  const photo = { data: new Uint8Array(2000 * 1500 * 3).fill(90), width: 2000, height: 1500 };
+  t.equal(reduceForDetector(photo, 1024, 1024).scale, 2, 'more pixels than a 1080p frame: averaged down as before (memory first)');
 });
 
 t.test('three 6000×6000 PNG bombs at once: RSS stays under the bound, /healthz and a small photo are answered meanwhile', async (t) => {

@@ -11,13 +11,25 @@ import type { Detection, RgbImage } from './types.js';
 export const DETECTOR_MAX_SIDE = 1024;
 
 /**
+ * The most pixels an image keeps in full for a pass that sees it larger than DETECTOR_MAX_SIDE (the
+ * second look): a 1920×1080 frame, about 50 MB of float copies in the int8 graph for the moment of
+ * the pass.
+ */
+export const FULL_DETAIL_PIXELS = 1920 * 1080;
+
+/**
  * `image` averaged over `scale`×`scale` blocks (a whole-number factor, so that every output pixel is
  * the mean of the same number of inputs) until its long side is at most `maxSide`; boxes found in
- * the result are multiplied by `scale`. Unchanged, with scale 1, when already small enough.
+ * the result are multiplied by `scale`. Unchanged, with scale 1, when already small enough. An image
+ * of at most FULL_DETAIL_PIXELS is never made smaller than `atLeast` on its long side (the side the
+ * network will see it at): a pass that enlarges it, the second look, would otherwise enlarge blur
+ * (a 1280×720 frame's look at 1024×576 would be its 640×360 average enlarged).
  */
-export function reduceForDetector(image: RgbImage, maxSide = DETECTOR_MAX_SIDE): { image: RgbImage; scale: number } {
+export function reduceForDetector(image: RgbImage, maxSide = DETECTOR_MAX_SIDE, atLeast = 0): { image: RgbImage; scale: number } {
   const { width, height, data } = image;
-  const scale = Math.ceil(Math.max(width, height) / maxSide);
+  const long = Math.max(width, height);
+  const floor = width * height <= FULL_DETAIL_PIXELS ? Math.max(1, Math.floor(long / atLeast)) : Infinity;
+  const scale = Math.min(Math.ceil(long / maxSide), floor);
   if (scale <= 1) return { image, scale: 1 };
   const w = Math.floor(width / scale);
   const h = Math.floor(height / scale);

@@ -4,7 +4,7 @@ import { RecognizerError } from '../../errors.js';
 import type { Box, Detection, DetectOptions, DetectorKind, DetectPass, FaceBackend, Point, RgbImage } from '../types.js';
 import { EMBEDDING_SIZE } from '../types.js';
 import { reshapedDims, selectSsd, selectSsdFrame, selectTiny } from './detections.js';
-import { detectReduced, reduceForDetector } from '../detector-input.js';
+import { DETECTOR_MAX_SIDE, detectReduced, reduceForDetector } from '../detector-input.js';
 import { LANDMARK_INPUT_SIZE } from './landmark-graph.js';
 import { faceModelPath, type FaceModelOptions } from './model-cache.js';
 import { clipRegion, writeSquare, type Region } from './preprocess.js';
@@ -307,7 +307,9 @@ export class OnnxFaceBackend implements FaceBackend {
     const minScore = options.minScore || 0.5;
     const maxFaces = options.maxFaces || 100;
     if (pass === 'frame' && this.blazeFrames) return this.detectBlazeFace(image, minScore, maxFaces);
-    const reduced = reduceForDetector(image);
+    // Shrunk for memory, but not below what the network sees: a 1280×720 frame's second look in one
+    // pass (1024×576) from its own pixels, not from 640×360 enlarged.
+    const reduced = reduceForDetector(image, DETECTOR_MAX_SIDE, Math.max(image.width, image.height) * scale);
     const input = reduced.image;
     const k = reduced.scale;
     const netH = Math.max(1, Math.round(input.height * scale * k));
