@@ -64,8 +64,9 @@ const MAX_PASS_PIXELS = 512 * 512;
  * Faces of a video frame. A backend that detects at any size (SSD on onnxruntime) sees the frame at
  * its own aspect, long side 512 (what face-api's square shows of it, without the padding), and for
  * the second look the frame `zoom` times larger, in as few strips across its long side as keep each
- * pass under MAX_PASS_PIXELS, or the backend's wholeLookPixels for a look taken whole (640×360: three strips of 267×360 seen at 427×576, against 6 tiles of
- * 512×512; see docs/pipeline.md). From the second look it keeps the faces the tiles would have kept
+ * pass under MAX_PASS_PIXELS (640×360: three strips of 267×360 seen at 427×576, against 6 tiles of
+ * 512×512; see docs/pipeline.md), or under the backend's wholeLookPixels for a look taken whole
+ * (640×360: one pass at 1024×576). From the second look it keeps the faces the tiles would have kept
  * (no larger than MAX_FACE_IN_TILE of a tile's side, not cut by a strip's inner edge), since the
  * whole pass finds the large ones. Other backends: {@link detectWithTiles}.
  */
