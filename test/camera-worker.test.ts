@@ -189,7 +189,7 @@ if (ffmpegMissing) {
     const looks: (number | undefined)[] = [];
     const face = someone();
     const analyzer = {
-      secondLookPasses: (width: number, height: number) => (width === 320 && height === 240 ? 3 : 0),
+      secondLookPasses: (frame: { width: number; height: number }) => (frame.width === 320 && frame.height === 240 ? 3 : 0),
       async analyze(_image: unknown, options: { tiles?: boolean; tilePart?: number } = {}) {
         looks.push(options.tiles === false ? undefined : options.tilePart);
         return { faces: [face], model: SOMEONE };

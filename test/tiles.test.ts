@@ -234,6 +234,51 @@ t.test('a look taken whole on a backend whose passes keep no arena: as few passe
   t.same(stripGrid(1920, 1080, 1.6, 240, 1024 * 1024).length, 6, 'a larger zoom still splits into passes under the bound');
 });
 
+t.test('a letterboxed video frame: the whole pass sees all of it, the second look only the picture between the bars', async (t) => {
+  const image = { data: new Uint8Array(854 * 480 * 3), width: 854, height: 480 };
+  image.data.fill(128, 62 * 854 * 3, 418 * 854 * 3);
+  const inputs: [number, number, number, DetectPass][] = [];
+  const backend: FaceBackend = {
+    name: 'fake-letterbox',
+    wholeLookPixels: 1024 * 1024,
+    async start() {},
+    async stop() {},
+    async detect(): Promise<Detection[]> {
+      throw new Error('unused');
+    },
+    detectScaled: async (input: RgbImage, scale: number, _options: DetectOptions, pass: DetectPass): Promise<Detection[]> => {
+      inputs.push([input.width, input.height, Math.round(scale * 100) / 100, pass]);
+      return pass === 'second-look' ? [{ box: { x: 100, y: 50, width: 30, height: 32 }, score: 0.9 }] : [];
+    },
+    async landmarks() {
+      return [];
+    },
+    async embed() {
+      return [];
+    },
+  };
+  const options = { minScore: 0.5, maxFaces: 20, tileZoom: 2 };
+  const found = await detectFrame(backend, image, { ...options, video: true });
+  t.same(
+    inputs,
+    [
+      [854, 480, 0.6, 'frame'],
+      [854, 360, 1.2, 'second-look'],
+    ],
+    'the frame at 512 on its long side, then its picture (rows 60–420) at the second look`s scale, in one pass',
+  );
+  t.same(
+    found.map((d) => d.box),
+    [{ x: 100, y: 110, width: 30, height: 32 }],
+    "the look's face placed back in the frame",
+  );
+  t.equal(secondLookPasses(854, 480, options, true), 3, 'the whole frame in strips: three');
+  t.equal(secondLookPasses(854, 480, options, true, { width: 854, height: 360 }), 2, 'its picture: two, which a camera then sweeps');
+  inputs.length = 0;
+  await detectFrame(backend, image, options);
+  t.same(inputs[1]?.slice(0, 2), [854, 480], 'a photo is looked at whole, bars or not');
+});
+
 t.test('a pipeline takes new detection settings while running (a live update of vision.*): the next image uses them', async (t) => {
   const backend = scaledBackend([]);
   const pipeline = new FacePipeline(backend, { minScore: 0.5, maxFaces: 20, tileZoom: 0 });

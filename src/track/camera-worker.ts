@@ -217,7 +217,7 @@ export class CameraWorker {
     // on every frame takes them on every other one, and a Pi on cuts, instead of falling behind.
     const plan = this.schedule.next({ time, cut, change, tilesAffordable: this.lastAnalysisMs <= 1000 / this.camera.fps });
     // One pass of the look a frame, on consecutive frames: no frame's events wait for all of it.
-    if (plan === 'full') this.sweep.start(this.analyzer.secondLookPasses(frame.image.width, frame.image.height));
+    if (plan === 'full') this.sweep.start(this.analyzer.secondLookPasses(frame.image));
     const part = this.sweep.step();
     if (plan === 'carry' && part === undefined) return this.carry(frame);
     this.analysing = true;

@@ -75,9 +75,9 @@ export class FrameAnalyzer {
     this.recognizer = new Recognizer(pipeline, models, { maxPixels: Number.MAX_SAFE_INTEGER, onClassify: (seconds) => timer('classify', seconds) });
   }
 
-  /** Detector passes in the second look of a frame of this size; 0: none. */
-  secondLookPasses(width: number, height: number): number {
-    return this.pipeline.secondLookPasses(width, height);
+  /** Detector passes in the second look of this frame (over its picture, inside black bars); 0: none. */
+  secondLookPasses(frame: RgbImage): number {
+    return this.pipeline.secondLookPasses(frame);
   }
 
   /** New detection settings (a live configuration update): the next frame is analysed with them. */

@@ -2,6 +2,7 @@
 import { addBorder, eyesFromLandmarks, eyesOfAlignedCrop } from './align.js';
 import { DEFAULT_EMBEDDER, Embedder, embedderSpec } from './embedder.js';
 import { faceQuality, type FaceQuality } from './quality.js';
+import { pictureRegion } from './picture.js';
 import { detectFrame, secondLookPasses } from './tiles.js';
 import { centreDistance, iou, similarSize } from './boxes.js';
 import type { Box, Detection, DetectOptions, FaceBackend, FaceVia, Point, RgbImage } from './types.js';
@@ -117,9 +118,9 @@ export class FacePipeline {
     this.detectOptions = options;
   }
 
-  /** Detector passes in the second look of a frame of this size ({@link secondLookPasses}); 0: none. */
-  secondLookPasses(width: number, height: number): number {
-    return secondLookPasses(width, height, this.detectOptions, this.backend.detectScaled !== undefined);
+  /** Detector passes in the second look of this video frame ({@link secondLookPasses}: over its picture, inside black bars); 0: none. */
+  secondLookPasses(frame: RgbImage): number {
+    return secondLookPasses(frame.width, frame.height, this.detectOptions, this.backend.detectScaled !== undefined, pictureRegion(frame));
   }
 
   /** Names what changes the faces and embeddings this pipeline finds, for caches keyed by it. */

@@ -1,6 +1,7 @@
 // Video frames: the whole frame at its own aspect, and a second look for small faces (the frame seen larger, or overlapping tiles).
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
 import { intersection, iou, suppress } from './boxes.js';
+import { pictureRegion, regionImage } from './picture.js';
 
 /** Tiles are never cut smaller than this: the detector sees a tile at 512 px, and more zoom only blurs. */
 const MIN_TILE = 256;
@@ -38,14 +39,9 @@ export function tileGrid(width: number, height: number, zoom: number): Tile[] {
   return along(height).flatMap((row) => along(width).map((col) => ({ x: col.start, y: row.start, width: col.size, height: row.size })));
 }
 
-/** The pixels of `tile`, copied out of `image`. */
+/** The pixels of `tile` (see regionImage: a view when it spans the image's width). */
 export function cropImage(image: RgbImage, tile: Tile): RgbImage {
-  const data = new Uint8Array(tile.width * tile.height * 3);
-  for (let y = 0; y < tile.height; y++) {
-    const from = ((tile.y + y) * image.width + tile.x) * 3;
-    data.set(image.data.subarray(from, from + tile.width * 3), y * tile.width * 3);
-  }
-  return { data, width: tile.width, height: tile.height };
+  return regionImage(image, tile);
 }
 
 /**
@@ -74,21 +70,21 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   const zoom = options.tileZoom ?? 0;
   const second = tileGrid(image.width, image.height, zoom).length > 0;
   if (!backend.detectScaled) return second ? detectWithTiles(backend, image, options, zoom) : backend.detect(image, options);
-  const whole = await backend.detectScaled(
-    image,
-    (options.side ?? DETECTOR_SIDE) / Math.max(image.width, image.height),
-    options,
-    options.video ? 'frame' : 'photo',
-  );
+  const long = Math.max(image.width, image.height);
+  const whole = await backend.detectScaled(image, (options.side ?? DETECTOR_SIDE) / long, options, options.video ? 'frame' : 'photo');
   if (!second) return whole;
-  const { strips, side, scale } = secondLookStrips(image.width, image.height, options, backend.wholeLookPixels);
+  // A video frame's black bars hold no face: the second look sees the picture inside them, at the
+  // scale the whole frame would have had (the faces the same size to the detector, fewer pixels).
+  const region = options.video ? pictureRegion(image) : { x: 0, y: 0, width: image.width, height: image.height };
+  const picture = region.width === image.width && region.height === image.height ? image : regionImage(image, region);
   const found = [...whole];
+  const { strips, side, scale } = secondLookStrips(picture.width, picture.height, long, options, backend.wholeLookPixels);
   for (const strip of onlyPart(strips, options.part)) {
-    const input = strip.width === image.width && strip.height === image.height ? image : cropImage(image, strip);
+    const input = strip.width === picture.width && strip.height === picture.height ? picture : cropImage(picture, strip);
     for (const d of await backend.detectScaled(input, scale, options, 'second-look')) {
       const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
-      if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, image)) continue;
-      found.push({ box, score: d.score });
+      if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, picture)) continue;
+      found.push({ box: { ...box, x: box.x + region.x, y: box.y + region.y }, score: d.score });
     }
   }
   return suppressFaces(found).slice(0, options.maxFaces);
@@ -99,8 +95,14 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
  * pixels, and their scale. A look taken whole (no DetectOptions.part) on a backend whose passes keep
  * no arena (FaceBackend.wholeLookPixels) is taken in as few passes as that allows.
  */
-function secondLookStrips(width: number, height: number, options: DetectOptions, wholeLookPixels?: number): { strips: Tile[]; side: number; scale: number } {
-  const side = Math.max(MIN_TILE, Math.round(Math.max(width, height) / (options.tileZoom ?? 0)));
+function secondLookStrips(
+  width: number,
+  height: number,
+  long: number,
+  options: DetectOptions,
+  wholeLookPixels?: number,
+): { strips: Tile[]; side: number; scale: number } {
+  const side = Math.max(MIN_TILE, Math.round(long / (options.tileZoom ?? 0)));
   const scale = (options.side ?? DETECTOR_SIDE) / side;
   const most = options.part === undefined && wholeLookPixels ? Math.max(wholeLookPixels, MAX_PASS_PIXELS) : MAX_PASS_PIXELS;
   return { strips: stripGrid(width, height, scale, side * OVERLAP, most), side, scale };
@@ -108,12 +110,19 @@ function secondLookStrips(width: number, height: number, options: DetectOptions,
 
 /**
  * Detector passes in the second look of a `width`×`height` frame (strips on a backend that detects
- * at any size, else tiles); 0 when it takes none. A live camera takes them one per frame ({@link DetectOptions.part}).
+ * at any size, over `picture`, the frame inside its black bars: see detectFrame; else tiles); 0 when
+ * it takes none. A live camera takes them one per frame ({@link DetectOptions.part}).
  */
-export function secondLookPasses(width: number, height: number, options: DetectOptions, scaled: boolean): number {
+export function secondLookPasses(
+  width: number,
+  height: number,
+  options: DetectOptions,
+  scaled: boolean,
+  picture: { width: number; height: number } = { width, height },
+): number {
   const tiles = tileGrid(width, height, options.tileZoom ?? 0);
   if (tiles.length === 0) return 0;
-  return scaled ? secondLookStrips(width, height, options).strips.length : tiles.length;
+  return scaled ? secondLookStrips(picture.width, picture.height, Math.max(width, height), options).strips.length : tiles.length;
 }
 
 /** The one pass `part` asks for (modulo their number), or all of them. */
