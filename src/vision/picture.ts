@@ -1,13 +1,5 @@
 // The picture inside a video frame's black bars (a film letterboxed, a 4:3 show pillarboxed): where faces can be.
-import type { RgbImage } from './types.js';
-
-/** A rectangle of an image, in its pixels. */
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+import type { Box, RgbImage } from './types.js';
 
 /**
  * A pixel no brighter than this in any channel is black. Bars decoded from limited-range video come
@@ -27,8 +19,9 @@ const MARGIN = 2;
  * every sampled pixel of which is black. The whole image when the bars are thin (under MIN_BARS of
  * the side together) or when more than half of it is black (a fade, a dark scene: nothing to go by).
  * Measured on the labelled film scenes: 854×480 with the picture in 854×356, 640×360 in 640×282.
+ * In whole pixels of the image.
  */
-export function pictureRegion(image: RgbImage): Region {
+export function pictureRegion(image: RgbImage): Box {
   const { width, height, data } = image;
   const whole = { x: 0, y: 0, width, height };
   const black = (i: number) => data[i]! <= BLACK && data[i + 1]! <= BLACK && data[i + 2]! <= BLACK;
@@ -60,7 +53,7 @@ export function pictureRegion(image: RgbImage): Region {
 }
 
 /** The pixels of `region`: a view of the rows when it spans the image's width (a letterbox), else a copy. */
-export function regionImage(image: RgbImage, region: Region): RgbImage {
+export function regionImage(image: RgbImage, region: Box): RgbImage {
   if (region.x === 0 && region.width === image.width) {
     const row = image.width * 3;
     return { data: image.data.subarray(region.y * row, (region.y + region.height) * row), width: image.width, height: region.height };
