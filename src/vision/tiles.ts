@@ -91,8 +91,9 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
 }
 
 /**
- * The second look's strips of a `width`×`height` frame (SSD at any size), their side in the frame's
- * pixels, and their scale. A look taken whole (no DetectOptions.part) on a backend whose passes keep
+ * The second look's strips of a `width`×`height` picture (SSD at any size) in a frame whose long side
+ * is `long` (the picture is the frame, or the part of it inside black bars), their side in the
+ * frame's pixels, and their scale. A look taken whole (no DetectOptions.part) on a backend whose passes keep
  * no arena (FaceBackend.wholeLookPixels) is taken in as few passes as that allows.
  */
 function secondLookStrips(
