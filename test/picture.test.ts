@@ -1,6 +1,7 @@
 // The picture inside a video frame's black bars: what the second look for small faces needs to see.
 import t from 'tap';
-import { pictureRegion, regionImage } from '../src/vision/picture.js';
+import { pictureRegion } from '../src/vision/picture.js';
+import { cropImage } from '../src/vision/tiles.js';
 import type { RgbImage } from '../src/vision/types.js';
 
 /** A frame of black bars (values 0–9, as compression leaves them) around a busy picture. */
@@ -47,10 +48,10 @@ t.test('a subtitle in the bottom bar stops the cut above it: nothing lit is left
 
 t.test('the region`s pixels: a view of whole rows, a copy otherwise', async (t) => {
   const frame = framed(64, 32, { x: 0, y: 8, width: 64, height: 16 });
-  const rows = regionImage(frame, { x: 0, y: 8, width: 64, height: 16 });
+  const rows = cropImage(frame, { x: 0, y: 8, width: 64, height: 16 });
   t.equal(rows.data.buffer, frame.data.buffer, 'whole rows: no copy');
   t.same([rows.width, rows.height, rows.data[0]], [64, 16, frame.data[8 * 64 * 3]]);
-  const box = regionImage(frame, { x: 4, y: 10, width: 8, height: 4 });
+  const box = cropImage(frame, { x: 4, y: 10, width: 8, height: 4 });
   t.not(box.data.buffer, frame.data.buffer, 'part of each row: copied');
   t.same([box.width, box.height, box.data.length], [8, 4, 8 * 4 * 3]);
   t.equal(box.data[3 * (8 + 2)], frame.data[(11 * 64 + 6) * 3], 'pixel (2, 1) of the region is (6, 11) of the frame');

@@ -51,17 +51,3 @@ export function pictureRegion(image: RgbImage): Box {
   right = Math.min(width, right + MARGIN);
   return { x: left, y: top, width: right - left, height: bottom - top };
 }
-
-/** The pixels of `region`: a view of the rows when it spans the image's width (a letterbox), else a copy. */
-export function regionImage(image: RgbImage, region: Box): RgbImage {
-  if (region.x === 0 && region.width === image.width) {
-    const row = image.width * 3;
-    return { data: image.data.subarray(region.y * row, (region.y + region.height) * row), width: image.width, height: region.height };
-  }
-  const data = new Uint8Array(region.width * region.height * 3);
-  for (let y = 0; y < region.height; y++) {
-    const from = ((region.y + y) * image.width + region.x) * 3;
-    data.set(image.data.subarray(from, from + region.width * 3), y * region.width * 3);
-  }
-  return { data, width: region.width, height: region.height };
-}

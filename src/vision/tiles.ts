@@ -1,7 +1,7 @@
 // Video frames: the whole frame at its own aspect, and a second look for small faces (the frame seen larger, or overlapping tiles).
 import type { Box, Detection, DetectOptions, FaceBackend, RgbImage } from './types.js';
 import { intersection, iou, suppress } from './boxes.js';
-import { pictureRegion, regionImage } from './picture.js';
+import { pictureRegion } from './picture.js';
 
 /** Tiles are never cut smaller than this: the detector sees a tile at 512 px, and more zoom only blurs. */
 const MIN_TILE = 256;
@@ -39,9 +39,22 @@ export function tileGrid(width: number, height: number, zoom: number): Tile[] {
   return along(height).flatMap((row) => along(width).map((col) => ({ x: col.start, y: row.start, width: col.size, height: row.size })));
 }
 
-/** The pixels of `tile` (see regionImage: a view when it spans the image's width). */
+/**
+ * The pixels of `tile`: the image itself when the tile is all of it, a view of its rows when the tile
+ * spans its width (a letterbox's picture, a strip down a tall frame), else a copy.
+ */
 export function cropImage(image: RgbImage, tile: Tile): RgbImage {
-  return regionImage(image, tile);
+  if (tile.x === 0 && tile.width === image.width) {
+    if (tile.y === 0 && tile.height === image.height) return image;
+    const row = image.width * 3;
+    return { data: image.data.subarray(tile.y * row, (tile.y + tile.height) * row), width: image.width, height: tile.height };
+  }
+  const data = new Uint8Array(tile.width * tile.height * 3);
+  for (let y = 0; y < tile.height; y++) {
+    const from = ((tile.y + y) * image.width + tile.x) * 3;
+    data.set(image.data.subarray(from, from + tile.width * 3), y * tile.width * 3);
+  }
+  return { data, width: tile.width, height: tile.height };
 }
 
 /**
@@ -76,12 +89,11 @@ export async function detectFrame(backend: FaceBackend, image: RgbImage, options
   // A video frame's black bars hold no face: the second look sees the picture inside them, at the
   // scale the whole frame would have had (the faces the same size to the detector, fewer pixels).
   const region = options.video ? pictureRegion(image) : { x: 0, y: 0, width: image.width, height: image.height };
-  const picture = region.width === image.width && region.height === image.height ? image : regionImage(image, region);
+  const picture = cropImage(image, region);
   const found = [...whole];
   const { strips, side, scale } = secondLookStrips(picture.width, picture.height, long, options, backend.wholeLookPixels);
   for (const strip of onlyPart(strips, options.part)) {
-    const input = strip.width === picture.width && strip.height === picture.height ? picture : cropImage(picture, strip);
-    for (const d of await backend.detectScaled(input, scale, options, 'second-look')) {
+    for (const d of await backend.detectScaled(cropImage(picture, strip), scale, options, 'second-look')) {
       const box = { x: d.box.x + strip.x, y: d.box.y + strip.y, width: d.box.width, height: d.box.height };
       if (Math.max(box.width, box.height) > MAX_FACE_IN_TILE * side || cutByTile(box, strip, picture)) continue;
       found.push({ box: { ...box, x: box.x + region.x, y: box.y + region.y }, score: d.score });
