@@ -15,7 +15,7 @@ t.test('the ffmpeg command line and its output size line', async (t) => {
   const args = ffmpegArgs({ url: 'rtsp://u:p@cam/x', fps: 5, maxWidth: 640 });
   t.match(
     args.join(' '),
-    /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5:round=up,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2 -pix_fmt rgb24 -f rawvideo pipe:1/,
+    /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/x .*fps=5:round=up,scale=w=trunc\(min\(iw\\,640\)\/2\)\*2:h=-2,scale -pix_fmt rgb24 -f rawvideo pipe:1/,
   );
   t.same(ffmpegArgs({ url: 'a.mp4', fps: 2, maxWidth: 320, loop: true, realtime: true }).slice(5, 10), ['-stream_loop', '-1', '-re', '-i', 'a.mp4']);
   const stderr = `Input #0, mov\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p, 800x450, 25 fps\nOutput #0, rawvideo, to 'pipe:1':\n  Stream #0:0(und): Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x360, q=2-31, 27648 kb/s, 5 fps\n`;
@@ -101,6 +101,24 @@ t.test("frames are ffmpeg's own bytes, read straight into them through a FIFO th
   // Without a temporary folder there is no FIFO: stdout is Node's pipe, and the frames the same.
   process.env.TMPDIR = path.join(tmp, 'missing');
   t.ok(Buffer.concat(await framesOf(file)).equals(expected), 'the same frames through the pipe');
+});
+
+t.test('a frame wider than maxWidth is made smaller in YUV, then made RGB as a frame of that size would be', async (t) => {
+  const file = await syntheticVideo(640, 480, 1);
+  const run = promisify(execFile);
+  const frames = Buffer.concat(await framesOf(file));
+  // The same two steps apart: the YUV frames made smaller, then those converted at their own size.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ar-yuv-'));
+  const yuv = path.join(dir, 'small.yuv');
+  const quiet = ['-v', 'error', '-threads', '1', '-skip_frame', 'noref'];
+  await run('ffmpeg', [...quiet, '-i', file, '-vf', 'fps=5:round=up,scale=320:240', '-pix_fmt', 'yuv420p', '-f', 'rawvideo', yuv]);
+  const convert = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', '320x240', '-i', yuv, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
+  const { stdout: apart } = await run('ffmpeg', convert, { encoding: 'buffer', maxBuffer: 64 << 20 });
+  t.ok(frames.length > 0 && frames.equals(apart), `the same ${frames.length / (320 * 240 * 3)} frames`);
+  // One scale doing both gives other bytes (it interpolates the colours while scaling): the test can tell.
+  const oneScale = ['-v', 'error', '-threads', '1', '-skip_frame', 'noref', '-i', file, '-vf', 'fps=5:round=up,scale=320:240'];
+  const { stdout: single } = await run('ffmpeg', [...oneScale, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  t.notOk(single.equals(apart), 'one scale for both differs');
 });
 
 t.test('an ffmpeg that cannot even be spawned leaves no FIFO descriptor open', async (t) => {

@@ -99,7 +99,11 @@ export function ffmpegArgs(spec: SourceSpec, hidden: { inputList?: string } = {}
   // round=up: frame k is the last input frame at or before k/fps, so a frame's time says what was
   // on screen then; the default (near) shows the last frame before (k + 0.5)/fps, half a sample
   // late, which put frames after a cut into the shot before it.
-  const filter = `fps=${spec.fps}:round=up,scale=w=trunc(min(iw\\,${spec.maxWidth})/2)*2:h=-2`;
+  // A frame is made smaller in its decoder's YUV, and only then made RGB by a second scale at its
+  // size: the conversion a frame already at most maxWidth wide gets (the first scale passes it
+  // untouched, its bytes as before), where one scale doing both takes swscale's slow path. A
+  // 1920×1080 film scene to 1280×720 at 5 frames/s: 1.49–1.63 s of ffmpeg's CPU against 1.71–1.92.
+  const filter = `fps=${spec.fps}:round=up,scale=w=trunc(min(iw\\,${spec.maxWidth})/2)*2:h=-2,scale`;
   return [...input, '-an', '-sn', '-dn', '-vf', filter, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
 }
 
