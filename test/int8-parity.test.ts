@@ -6,9 +6,13 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import { matchBoxes } from '../src/cli/bench-int8.js';
+import { faceApiModelDir } from '../src/vision/face-api.js';
 import { decodeImage } from '../src/vision/decode.js';
+import { loadQuantRanges, quantizedSsd } from '../src/vision/onnx/int8-models.js';
 import { faceModelPath } from '../src/vision/onnx/model-cache.js';
 import { OnnxFaceBackend } from '../src/vision/onnx/onnx-backend.js';
+import { compileSsd, SSD_NET_INPUT } from '../src/vision/onnx/ssd-graph.js';
+import { loadWeights } from '../src/vision/onnx/weights.js';
 import type { DetectPass } from '../src/vision/types.js';
 import { datasetsMissing, faces } from './helpers/datasets.js';
 
@@ -107,4 +111,27 @@ t.test('onnxruntime fuses every convolution of the int8 SSD into QLinearConv', a
   const text = (await readFile(optimized)).toString('latin1');
   t.equal(text.split('QLinearConv').length - 1, 47, 'the 47 convolutions of SSD MobileNet v1 are QLinearConv');
   t.notOk(/"\x04Conv/.test(text), 'no float Conv left');
+});
+
+t.test('the int8 SSD reads the image as bytes into its first convolution: no float image, no normalisation', async (t) => {
+  const graph = quantizedSsd(compileSsd(await loadWeights(faceApiModelDir(), 'ssd_mobilenetv1_model')), (await loadQuantRanges('ssd')).ranges);
+  const nodes = graph.nodeList;
+  const producer = (tensor: string) => nodes.find((n) => n.outputs.includes(tensor));
+  // From the network's input back to the image: Resize, Pad, Transpose, all on bytes.
+  const chain: string[] = [];
+  for (let node = producer(SSD_NET_INPUT); node; node = producer(node.inputs[0]!)) chain.push(node.op);
+  t.same(chain, ['Resize', 'Pad', 'Transpose'], 'the image padded and resized as it came');
+  const readers = nodes.filter((n) => n.inputs.includes(SSD_NET_INPUT));
+  t.same(
+    readers.map((n) => n.op),
+    ['DequantizeLinear'],
+    "the resized bytes are the first convolution's uint8 input",
+  );
+  const [, scale, zeroPoint] = readers[0]!.inputs;
+  t.equal(graph.initializerValue(scale!)!.data[0], Math.fround(1 / 127.5), 'a byte x stands for x / 127.5 ...');
+  t.equal(graph.initializerValue(zeroPoint!)!.data[0], 128, "... - 128 / 127.5: face-api's x / 127.5 - 1, half a level lower");
+  t.notOk(
+    nodes.some((n) => n.op === 'Cast' || (n.op === 'QuantizeLinear' && producer(n.inputs[0]!)?.op === 'Sub')),
+    'no Cast to float and no quantised normalisation left',
+  );
 });

@@ -24,7 +24,7 @@ export interface QuantizeSummary {
 const ACTIVATIONS = new Set(['Relu', 'Clip']);
 
 /** Bumped whenever the pass makes another graph from the same ranges, so that cached int8 graphs are rebuilt. */
-export const QUANTIZE_REVISION = 1;
+export const QUANTIZE_REVISION = 2;
 
 /** Convolutions with constant float weights: the nodes that become QLinearConv. */
 function quantizableConvs(g: GraphBuilder): NodeSpec[] {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { QUANTIZE_REVISION, quantizeGraph, type QuantRanges } from '../../onnx/quantize.js';
 import type { GraphBuilder } from '../../onnx/writer.js';
+import { ssdBytesIn, ssdNormalisedInput } from './ssd-graph.js';
 import { projectRoot } from '../../util/project-root.js';
 
 /**
@@ -43,5 +44,21 @@ export async function loadQuantRanges(network: QuantNetwork): Promise<{ ranges: 
 /** `graph` quantised in place with `ranges`. */
 export function quantized(graph: GraphBuilder, ranges: QuantRanges): GraphBuilder {
   quantizeGraph(graph, ranges);
+  return graph;
+}
+
+/**
+ * The range of the SSD's normalised input whose uint8 form is the pixel's own byte: scale 1/127.5,
+ * zero point 128 (activationParams), where the calibrated range gives 1.0044 levels a byte.
+ */
+const BYTE_RANGE = [-128 / 127.5, 127 / 127.5] as const;
+
+/**
+ * The SSD quantised with `ranges`, its first convolution reading the image's bytes as they are
+ * (ssdBytesIn): padded and resized as uint8, never made float.
+ */
+export function quantizedSsd(graph: GraphBuilder, ranges: QuantRanges): GraphBuilder {
+  quantizeGraph(graph, { ...ranges, tensors: { ...ranges.tensors, [ssdNormalisedInput(graph)]: BYTE_RANGE } });
+  ssdBytesIn(graph);
   return graph;
 }

@@ -11,7 +11,7 @@ import { compileTinyDetector } from './tiny-detector-graph.js';
 import { loadGraphModel, loadWeights } from './weights.js';
 import { BLAZEFACE_REVISION, blazeFaceModelFile, blazeFaceVersion, compileBlazeFace } from './blazeface-graph.js';
 import { projectRoot } from '../../util/project-root.js';
-import { loadQuantRanges, quantized } from './int8-models.js';
+import { loadQuantRanges, quantizedSsd } from './int8-models.js';
 
 /** The networks this module compiles. */
 export type FaceNet = 'ssd' | 'tiny-detector' | 'landmarks' | 'landmarks-tiny' | 'recognition';
@@ -96,7 +96,7 @@ export async function faceModelPath(net: FaceNet, options: FaceModelOptions = {}
   const file = path.join(dir, `${name}.onnx`);
   return cachedModelFile(file, async () => {
     const float = await compile(net, options.weightsDir ?? faceApiModelDir(), tinyInputSize);
-    const graph = int8 ? quantized(float, int8.ranges) : float;
+    const graph = int8 ? quantizedSsd(float, int8.ranges) : float;
     return graph.toModel({
       producer: 'actor-recognizer',
       docString: `face-api ${version} ${WEIGHT_FILES[net]}, compiled by actor-recognizer`,

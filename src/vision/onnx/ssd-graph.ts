@@ -99,7 +99,7 @@ export function compileSsd(weights: WeightMap): GraphBuilder {
 /**
  * A detector graph's input: `image` padded and resized by `layout` (see compileSsd), float32 NCHW,
  * named `output`; with `bytes`, padded and resized as uint8 and made floats after (BlazeFace: the
- * SSD keeps face-api's float resize, for parity). Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
+ * float SSD keeps face-api's float resize, for parity; the int8 one reads bytes, {@link ssdBytesIn}). Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
  * the event loop, and a 3 MB Float32Array per call. The static size recorded (`nominal`) only names
  * the usual case: every padding after it is `same-any`, right for any size.
  */
@@ -117,6 +117,47 @@ export function inputLayout(g: GraphBuilder, output: string, nominal: number, by
   if (bytes) g.node('Cast', [g.op('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], attrs)], [output], { to: 1 });
   else g.node('Resize', [g.op('Pad', [chw, pads]), '', '', sizes], [output], attrs);
   return { name: output, c: 3, h: nominal, w: nominal };
+}
+
+/**
+ * The SSD's normalised input: the output of face-api's x / 127.5 - 1 on {@link SSD_NET_INPUT}, the
+ * tensor its first convolution reads.
+ */
+export function ssdNormalisedInput(g: GraphBuilder): string {
+  const after = (input: string, op: string) => {
+    const node = g.nodeList.find((n) => n.op === op && n.inputs[0] === input);
+    if (!node) throw new Error(`ssd: no ${op} after ${input}`);
+    return node.outputs[0]!;
+  };
+  return after(after(SSD_NET_INPUT, 'Div'), 'Sub');
+}
+
+/**
+ * The quantised SSD (int8-models.ts) made to read the image's bytes as its first convolution's uint8
+ * input: padded and resized as uint8, no float image, no normalisation and no QuantizeLinear. The
+ * convolution's input must have been quantised at scale 1/127.5, zero point 128, so that a byte is its
+ * own uint8 form (face-api's x / 127.5 - 1, half a level lower). A 1366×768 photo (seen at 683×384,
+ * padded to 683×683, resized to 512×512; onnxruntime's profiler, medians of 20): the float Cast, Pad,
+ * Resize, Div, Sub and QuantizeLinear took 4.7 of the pass's 20 ms, the bytes' Pad and Resize take 1.7
+ * of 14.3 ms.
+ */
+export function ssdBytesIn(g: GraphBuilder): void {
+  const normalised = ssdNormalisedInput(g);
+  const resize = g.nodeList.find((n) => n.op === 'Resize' && n.outputs[0] === SSD_NET_INPUT);
+  const pad = g.nodeList.find((n) => n.op === 'Pad' && n.outputs[0] === resize?.inputs[0]);
+  const cast = g.nodeList.find((n) => n.op === 'Cast' && n.outputs[0] === pad?.inputs[0]);
+  const quantize = g.nodeList.find((n) => n.op === 'QuantizeLinear' && n.inputs[0] === normalised);
+  if (!resize || !pad || !cast || !quantize) throw new Error('ssd: the input stage is not the one ssdBytesIn rewrites');
+  const div = g.nodeList.find((n) => n.op === 'Div' && n.inputs[0] === SSD_NET_INPUT)!;
+  const sub = g.nodeList.find((n) => n.op === 'Sub' && n.outputs[0] === normalised)!;
+  const dropped = new Set([cast, div, sub, quantize]);
+  // What read the float image reads the bytes (Pad, and Shape for the padding); what read the
+  // quantised input reads the resized bytes.
+  const renamed = new Map([
+    [cast.outputs[0]!, cast.inputs[0]!],
+    [quantize.outputs[0]!, SSD_NET_INPUT],
+  ]);
+  g.rewriteNodes((nodes) => nodes.filter((n) => !dropped.has(n)).map((n) => ({ ...n, inputs: n.inputs.map((i) => renamed.get(i) ?? i) })));
 }
 
 /** face-api's decodeBoxesLayer over the anchors given as inputs (centres and sizes precomputed in float32 as TF does). */
