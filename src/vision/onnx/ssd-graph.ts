@@ -98,9 +98,10 @@ export function compileSsd(weights: WeightMap): GraphBuilder {
 
 /**
  * A detector graph's input: `image` padded and resized by `layout` (see compileSsd), float32 NCHW,
- * named `output`; with `bytes`, padded and resized as uint8 and made floats after (BlazeFace: the
- * float SSD keeps face-api's float resize, for parity; the int8 one reads bytes, {@link ssdBytesIn}). Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on
- * the event loop, and a 3 MB Float32Array per call. The static size recorded (`nominal`) only names
+ * named `output`; with `bytes`, padded and resized as uint8 and made floats after (BlazeFace; the
+ * float SSD keeps face-api's float resize, for parity; the int8 one reads bytes, {@link ssdBytesIn}).
+ * Native code instead of a TypeScript loop: measured 9–18 ms per 640×480 frame on the event loop,
+ * and a 3 MB Float32Array per call. The static size recorded (`nominal`) only names
  * the usual case: every padding after it is `same-any`, right for any size.
  */
 export function inputLayout(g: GraphBuilder, output: string, nominal: number, bytes = false): Act {
@@ -139,7 +140,7 @@ export function ssdNormalisedInput(g: GraphBuilder): string {
  * own uint8 form (face-api's x / 127.5 - 1, half a level lower). A 1366×768 photo (seen at 683×384,
  * padded to 683×683, resized to 512×512; onnxruntime's profiler, medians of 20): the float Cast, Pad,
  * Resize, Div, Sub and QuantizeLinear took 4.7 of the pass's 20 ms, the bytes' Pad and Resize take 1.7
- * of 14.3 ms.
+ * of 14.3 ms; outside the profiler a photo's detection takes 1.3–2.5 ms less (docs/benchmarks.md).
  */
 export function ssdBytesIn(g: GraphBuilder): void {
   const normalised = ssdNormalisedInput(g);
