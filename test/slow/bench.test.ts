@@ -78,7 +78,11 @@ if (missing) {
     );
     const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
       live: { n: number; p50Ms: number; p95Ms: number; framesProcessed: number; broker: string };
-      scan: { realtime: number; rounds: number; videos: { durationSeconds: number; wallSeconds: number; walls: number[]; realtime: number }[] };
+      scan: {
+        realtime: number;
+        rounds: number;
+        videos: { durationSeconds: number; wallSeconds: number; walls: number[]; firstFrameSeconds: number; realtime: number }[];
+      };
       memory: { cameras: number; peakMb: number; meanMb: number; trend: string; samples: number; framesProcessed: number; env: Record<string, string> }[];
       backends?: unknown;
     };
@@ -93,6 +97,7 @@ if (missing) {
     t.ok(v.durationSeconds > 0 && v.wallSeconds > 0 && Math.abs(v.realtime - v.durationSeconds / v.wallSeconds) < 0.02, `scan ${v.realtime}× real time`);
     t.equal(scan.rounds, 2);
     t.equal(v.walls.length, 2, 'the clip scanned once a round');
+    t.ok(v.firstFrameSeconds > 0 && v.firstFrameSeconds < v.wallSeconds, `its first frame ${v.firstFrameSeconds} s into ${v.wallSeconds} s`);
     t.equal(v.wallSeconds, Math.min(...v.walls), `its time the median (nearest rank) of ${v.walls.join(' and ')} s`);
     t.equal(memory.length, 1, 'one camera count in quick mode');
     const m = memory[0]!;
