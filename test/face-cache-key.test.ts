@@ -18,7 +18,8 @@ t.test('every detection setting that moves the faces found changes the face cach
     t.not(faceCacheKey('onnx-mobilefacenet-r9', { ...vision, [setting]: value }), base, `vision.${setting} ${value}`);
   }
   t.not(faceCacheKey('onnx-int8-second-look-mobilefacenet-r9', vision), base, 'another pipeline revision');
-  const int8 = faceCacheKey('onnx-int8-photos-second-look-mobilefacenet-r9', vision, 'r2-bbce69a5');
-  t.not(faceCacheKey('onnx-int8-photos-second-look-mobilefacenet-r9', vision, 'r1-bbce69a5'), int8, "another int8 graph: its pass's revision");
-  t.not(faceCacheKey('onnx-int8-photos-second-look-mobilefacenet-r9', vision, 'r2-0123abcd'), int8, 'another int8 graph: its ranges');
+  // The pipeline's revision names the compiled graphs (FacePipeline.revision, OnnxFaceBackend.graphs).
+  const int8 = faceCacheKey('onnx-int8-photos-second-look-ssd-int8-r2-bbce69a5-mobilefacenet-r9', vision);
+  t.not(faceCacheKey('onnx-int8-photos-second-look-ssd-int8-r1-bbce69a5-mobilefacenet-r9', vision), int8, "another int8 graph: its pass's revision");
+  t.not(faceCacheKey('onnx-int8-photos-second-look-ssd-int8-r2-0123abcd-mobilefacenet-r9', vision), int8, 'another int8 graph: its ranges');
 });

@@ -74,6 +74,9 @@ t.test(
     t.teardown(async () => {
       for (const b of all) await b.stop();
     });
+    // The graphs name the pipeline's revision too (caches of faces): the int8 SSD's by its pass and ranges.
+    t.match(photosToo.graphs, /(^|\+)ssd-int8-r\d+-[0-9a-f]{8}(\+|$)/, `the int8 graph named with its revision: ${photosToo.graphs}`);
+    t.notMatch(float.graphs, /ssd-int8/, 'the float backend runs no int8 graph');
     const options = { minScore: 0.3, maxFaces: 20 };
     let differ = 0;
     for (const file of photos().slice(0, 4)) {

@@ -5,8 +5,7 @@ import { activeBundle } from '../models/disk.js';
 import { usableStarter } from '../models/starter.js';
 import { FixedModel } from '../recognize/fixed-model.js';
 import type { Config } from '../config/schema.js';
-import { createFacePipeline, onnxQuantize } from '../vision/create-backend.js';
-import { loadQuantRanges } from '../vision/onnx/int8-models.js';
+import { createFacePipeline } from '../vision/create-backend.js';
 import { faceApiVersion } from '../vision/face-api.js';
 import { embedderSpec, type EmbedderSpec } from '../vision/embedder.js';
 import type { FacePipeline } from '../vision/pipeline.js';
@@ -27,9 +26,7 @@ export async function datasetFaces(
   options: { cache: boolean },
 ): Promise<{ pipeline: FacePipeline; source: FaceSource; embedder: EmbedderSpec }> {
   const pipeline = await createFacePipeline(config.vision);
-  // The int8 SSD's graph (its pass's revision and ranges' digest) moves the faces of photos by a pixel or two.
-  const int8 = config.vision.backend === 'onnx' && onnxQuantize(config.vision) !== 'none' ? (await loadQuantRanges('ssd')).digest : undefined;
-  const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), faceCacheKey(pipeline.revision, config.vision, int8)) : undefined;
+  const cache = options.cache ? new EmbeddingCache(defaultCacheDir(), faceCacheKey(pipeline.revision, config.vision)) : undefined;
   const source = new FaceSource(pipeline, { cache, maxPixels: config.vision.maxPixels });
   return { pipeline, source, embedder: pipeline.embedder.spec };
 }
@@ -38,17 +35,13 @@ export async function datasetFaces(
  * The key of the dataset face cache: everything that changes the faces found in a photo or in
  * eval --face-sizes' 640×360 frames. The detector's side and face limit move a photo's whole pass,
  * and the second look's zoom the frames' small faces; without them a changed setting read the faces
- * found under the old one. `int8`: the int8 SSD's tag (loadQuantRanges' digest) where it runs: its
- * graph, not the pipeline's revision, changed when its input became bytes, and a face cache written
- * by the build before then gave a photo's crops other boxes than the daemon found (resnet50-torch).
+ * found under the old one. `revision` is the pipeline's (FacePipeline.revision), which names the
+ * compiled graphs too: a face cache written before the int8 SSD's input became bytes, under the same
+ * key, gave a photo's crops other boxes than the daemon found (resnet50-torch).
  */
-export function faceCacheKey(
-  revision: string,
-  vision: Pick<Config['vision'], 'detector' | 'minScore' | 'detectorSide' | 'tileZoom' | 'maxFaces'>,
-  int8?: string,
-): string {
+export function faceCacheKey(revision: string, vision: Pick<Config['vision'], 'detector' | 'minScore' | 'detectorSide' | 'tileZoom' | 'maxFaces'>): string {
   const { detector, minScore, detectorSide, tileZoom, maxFaces } = vision;
-  return `${revision}-${detector}-${minScore}-side${detectorSide}-zoom${tileZoom}-max${maxFaces}-faceapi${faceApiVersion()}${int8 ? `-int8${int8}` : ''}`;
+  return `${revision}-${detector}-${minScore}-side${detectorSide}-zoom${tileZoom}-max${maxFaces}-faceapi${faceApiVersion()}`;
 }
 
 /**

@@ -36,6 +36,9 @@ class TimedBackend implements FaceBackend {
   get wholeLookPixels() {
     return this.inner.wholeLookPixels;
   }
+  get graphs() {
+    return this.inner.graphs;
+  }
   start(): Promise<void> {
     return this.inner.start();
   }

@@ -125,7 +125,8 @@ export class FacePipeline {
 
   /** Names what changes the faces and embeddings this pipeline finds, for caches keyed by it. */
   get revision(): string {
-    return `${this.backend.name}-${this.embedder.spec.id}-r${PIPELINE_REVISION}`;
+    const graphs = this.backend.graphs ? `-${this.backend.graphs}` : '';
+    return `${this.backend.name}${graphs}-${this.embedder.spec.id}-r${PIPELINE_REVISION}`;
   }
 
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<FaceObservation[]> {

@@ -85,6 +85,12 @@ export const EMBEDDING_SIZE = 128;
  */
 export interface FaceBackend {
   readonly name: string;
+  /**
+   * The compiled graphs it runs, named with their revisions (the int8 SSD's pass revision and ranges'
+   * digest, BlazeFace's), once started: a new graph can move the faces found, so caches of faces are
+   * keyed by it (FacePipeline.revision); absent where the networks are fixed (face-api on TF.js).
+   */
+  readonly graphs?: string;
   /** Loads the networks. Safe to call once; resolves when the backend can infer. */
   start(): Promise<void>;
   /** Releases every tensor and session. Safe to call twice. */

@@ -1,4 +1,5 @@
 // The fast backend: face-api's networks compiled to ONNX and run by onnxruntime-node.
+import path from 'node:path';
 import os from 'node:os';
 import { RecognizerError } from '../../errors.js';
 import type { Box, Detection, DetectOptions, DetectorKind, DetectPass, FaceBackend, Point, RgbImage } from '../types.js';
@@ -138,6 +139,7 @@ export class OnnxFaceBackend implements FaceBackend {
   /** Faces of a video frame or photo seen at its own aspect (SSD only; see FaceBackend.detectScaled). */
   readonly detectScaled?: (image: RgbImage, scale: number, options: DetectOptions, pass: DetectPass) => Promise<Detection[]>;
   readonly wholeLookPixels?: number;
+  graphs?: string;
 
   constructor(options: OnnxBackendOptions = {}) {
     this.options = options;
@@ -216,6 +218,10 @@ export class OnnxFaceBackend implements FaceBackend {
           ...(this.blazeFrames ? { blazeface: await blazeFaceModelPath(this.options) } : {}),
         };
         await this.sessions.open(models, { ...SESSION_DEFAULTS, intraOpNumThreads: resolveThreads(this.options.intraOpNumThreads) }, SESSION_OVERRIDES);
+        this.graphs = Object.values(models)
+          .map((file) => path.basename(file, '.onnx'))
+          .sort()
+          .join('+');
       } catch (err) {
         await this.stop();
         throw new RecognizerError('VISION_MODELS_UNAVAILABLE', 'the ONNX face models could not be compiled or loaded', { cause: err });
