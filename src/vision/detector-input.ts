@@ -1,10 +1,10 @@
-// Shrinks a large image before detection: both backends pad and convert their whole input to floats.
+// Shrinks a large image before detection: the float detectors pad and convert their whole input to floats.
 import type { Detection, RgbImage } from './types.js';
 
 /**
  * Long side above which an image is averaged down before detection. The detectors resize to 512
  * (SSD) or 416 (Tiny) anyway, but on float copies of the whole input: about 54 bytes per input
- * pixel in the ONNX graphs, so a 2000×2000 photo with its retry border (4000×4000) took 870 MB of
+ * pixel in the float ONNX graphs (the int8 SSD pads and resizes bytes), so a 2000×2000 photo with its retry border (4000×4000) took 870 MB of
  * RSS (issue 16). Twice the SSD input keeps the faces: the accuracy and starter tests named as many
  * with it. Both backends do it, so that they still see the same pixels.
  */
@@ -12,8 +12,8 @@ export const DETECTOR_MAX_SIDE = 1024;
 
 /**
  * The most pixels an image keeps in full for a pass that sees it larger than DETECTOR_MAX_SIDE (the
- * second look): a 1920×1080 frame, about 50 MB of float copies in the int8 graph for the moment of
- * the pass.
+ * second look): a 1920×1080 frame, about 50 MB of float copies in a float graph for the moment of
+ * the pass (the int8 SSD, which takes the second look by default, pads and resizes its bytes).
  */
 export const FULL_DETAIL_PIXELS = 1920 * 1080;
 
