@@ -71,13 +71,6 @@ export async function benchScan(
       for (const video of files) {
         const t0 = performance.now();
         const source = new ScanSource({ video, fps: o.fps, ffmpegPath: config.ingest.ffmpegPath });
-        let first = NaN;
-        const next = source.next.bind(source);
-        source.next = async () => {
-          const frame = await next();
-          if (Number.isNaN(first)) first = (performance.now() - t0) / 1000;
-          return frame;
-        };
         const scanned = await scanVideo(new FrameAnalyzer(pipeline.backend, detect, models, pipeline.embedder.spec), {
           video,
           fps: o.fps,
@@ -89,7 +82,7 @@ export async function benchScan(
         const wall = (performance.now() - t0) / 1000;
         const run = runs.get(video) ?? { duration: scanned.duration, walls: [], firsts: [], appearances: scanned.appearances.length };
         run.walls.push(round3(wall));
-        run.firsts.push(round3(first));
+        run.firsts.push(round3(((source.firstFrameAt ?? NaN) - t0) / 1000));
         runs.set(video, run);
         const of = o.rounds > 1 ? `, round ${pass} of ${o.rounds}` : '';
         say(`  scan ${path.basename(video)}: ${scanned.duration} s of video in ${round(wall)} s (${round(scanned.duration / wall)}× real time${of})`);

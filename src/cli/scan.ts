@@ -88,6 +88,8 @@ export class ScanSource {
   private readonly queue: Frame[] = [];
   private wake: (() => void) | undefined;
   private done = false;
+  /** When next() first gave a frame (performance.now()): `bench --scan` tells a clip's start from its speed. */
+  firstFrameAt: number | undefined;
 
   constructor(options: { video: string; fps: number; ffmpegPath: string; maxWidth?: number }) {
     this.ffmpeg = new FfmpegProcess(
@@ -110,6 +112,7 @@ export class ScanSource {
     for (;;) {
       const frame = this.queue.shift();
       if (frame) {
+        this.firstFrameAt ??= performance.now();
         if (this.queue.length < READ_AHEAD - 1) this.ffmpeg.resume();
         return frame;
       }
